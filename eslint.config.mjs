@@ -1,0 +1,100 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const NODE_BUILTINS = [
+  'fs',
+  'fs/promises',
+  'child_process',
+  'path',
+  'os',
+  'net',
+  'http',
+  'https',
+  'crypto',
+  'stream',
+  'process',
+  'worker_threads',
+  'dns',
+  'tls',
+  'readline',
+  'cluster',
+  'dgram',
+  'zlib',
+  'timers',
+  'util',
+  'events',
+  'url',
+];
+// I/O packages that must never be bundled into the deterministic workflow sandbox.
+const IO_PACKAGES = [
+  'execa',
+  'smol-toml',
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+  '@temporalio/envconfig',
+];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.tools/**', 'coverage/**', 'test-artifacts/**', 'bench/results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Workflow code runs in Temporal's deterministic sandbox: all I/O belongs in activities.
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...NODE_BUILTINS.flatMap((m) => [m, `node:${m}`]).map((name) => ({
+              name,
+              message: 'Node built-ins are not allowed in workflow code: do I/O in an activity.',
+            })),
+            ...IO_PACKAGES.map((name) => ({
+              name,
+              message: 'I/O packages are not allowed in workflow code: do I/O in an activity.',
+              allowTypeImports: true,
+            })),
+          ],
+          patterns: [
+            {
+              group: ['../activities/*', '../config', '../server', '../agent/*'],
+              allowTypeImports: true,
+              message: 'Workflows may import only types from I/O modules.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        __dirname: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearTimeout: 'readonly',
+        clearInterval: 'readonly',
+      },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+);

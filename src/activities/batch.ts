@@ -1,0 +1,153 @@
+// Activities behind the cycle, EOD and rollover workflows: config snapshot, gates, work-log check,
+// the day's digest. Thin adapters over config, gates and the ledger.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { dayBounds } from '../dates';
+import { formatDuration } from '../duration';
+import { readLedger } from '../ledger';
+import { worklogPathFor } from '../prompts';
+import {
+  CONFIG_ERROR,
+  jobWorkflowId,
+  type BatchKind,
+  type BatchRow,
+  type ConfigSnapshot,
+  type GateDecision,
+} from '../shared';
+import { loadConfigOrFail } from './agentJob';
+import { decideAll } from './gates';
+
+export function createBatchActivities(deps: { configPath?: string }) {
+  async function snapshotConfig(): Promise<ConfigSnapshot> {
+    const config = await loadConfigOrFail(deps.configPath);
+    return {
+      timezone: config.orchestrator.timezone,
+      concurrency: config.orchestrator.concurrency,
+      taskQueue: config.orchestrator.taskQueue,
+      projects: Object.values(config.projects).map((p) => ({
+        name: p.name,
+        enabled: p.enabled,
+        host: p.host,
+        persistent: p.persistent,
+      })),
+    };
+  }
+
+  async function evaluateGates(input: { projects: string[]; at: string }): Promise<GateDecision[]> {
+    const config = await loadConfigOrFail(deps.configPath);
+    const unknown = input.projects.filter((p) => !config.projects[p]);
+    if (unknown.length) {
+      throw ApplicationFailure.create({
+        type: CONFIG_ERROR,
+        nonRetryable: true,
+        message: `unknown project(s): ${unknown.join(', ')} — known: ${Object.keys(config.projects).join(', ') || '(none)'}`,
+      });
+    }
+    const client = Context.current().client;
+    return decideAll(
+      input.projects.map((p) => config.projects[p]),
+      {
+        config,
+        now: new Date(input.at),
+        isJobRunning: async (project) => {
+          try {
+            const d = await client.workflow.getHandle(jobWorkflowId(project)).describe();
+            return d.status.name === 'RUNNING';
+          } catch {
+            return false; // never ran
+          }
+        },
+      },
+    );
+  }
+
+  /** EOD: the work log must exist and have been written after the job started. */
+  async function verifyWorklog(input: {
+    project: string;
+    date: string;
+    since: string;
+  }): Promise<{ ok: boolean; path: string; reason: string }> {
+    const config = await loadConfigOrFail(deps.configPath);
+    const project = config.projects[input.project];
+    const rel = worklogPathFor(project.worklogPath, input.date);
+    const file = path.resolve(project.path, rel);
+    let st;
+    try {
+      st = await fs.stat(file);
+    } catch {
+      return { ok: false, path: file, reason: `work log not written: ${rel} does not exist in ${project.path}` };
+    }
+    // One second of slack for file systems with coarse timestamps.
+    if (st.mtimeMs < Date.parse(input.since) - 1000) {
+      return {
+        ok: false,
+        path: file,
+        reason: `work log not written: ${rel} was not updated by today's EOD job (last modified ${st.mtime.toISOString()})`,
+      };
+    }
+    if (st.size === 0) return { ok: false, path: file, reason: `work log not written: ${rel} is empty` };
+    return { ok: true, path: file, reason: `work log written: ${rel}` };
+  }
+
+  /** Writes <state_dir>/digests/<date>.md: every job of the day per project, plus what was skipped and why. */
+  async function writeDigest(input: { date: string; rows: BatchRow[]; kind: BatchKind }): Promise<string> {
+    const config = await loadConfigOrFail(deps.configPath);
+    const tz = config.orchestrator.timezone;
+    const { start, end } = dayBounds(input.date, tz);
+    const names = [...new Set([...Object.keys(config.projects), ...input.rows.map((r) => r.project)])].sort();
+    const lines: string[] = [
+      `# Orchestrator digest — ${input.date}`,
+      '',
+      `Timezone: ${tz}. Generated ${new Date().toISOString()}.`,
+      '',
+    ];
+    let total = 0;
+    for (const name of names) {
+      const jobs = await readLedger(config.orchestrator.stateDir, name, start, end);
+      const row = input.rows.find((r) => r.project === name);
+      lines.push(`## ${name}`, '');
+      if (jobs.length === 0) lines.push('- no jobs today');
+      for (const j of jobs) {
+        total += j.costUsd ?? 0;
+        const t = new Date(j.finishedAt).toISOString().slice(11, 16);
+        lines.push(
+          `- ${t}Z ${j.kind}: **${j.outcome}** · ${j.durationMs !== null ? formatDuration(j.durationMs) : '?'} · ${j.costUsd !== null ? `$${j.costUsd.toFixed(4)}` : 'cost n/a'} · ${j.numTurns ?? '?'} turns${j.logPath ? ` · log ${j.logPath}` : ''}`,
+        );
+      }
+      if (row) {
+        if (row.decision !== 'run') lines.push(`- EOD skipped: ${row.reason}`);
+        else if (row.status !== 'succeeded') lines.push(`- EOD failed (${row.status}): ${row.reason}`);
+        if (row.worklogPath) lines.push(`- work log: ${row.worklogPath}`);
+      }
+      lines.push('');
+    }
+    lines.push(`Total cost today: $${total.toFixed(4)}`, '');
+    const file = path.join(config.orchestrator.stateDir, 'digests', `${input.date}.md`);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, lines.join('\n'));
+    return file;
+  }
+
+  /** Another cycle running (e.g. one started by the schedule while the CLI's runs): its workflow ID. */
+  // Of two that start together, the earlier one (then the smaller ID) goes on and the other stands down.
+  async function otherRunningBatch(input: {
+    kind: BatchKind;
+    selfWorkflowId: string;
+    selfStartTime: string;
+  }): Promise<string | null> {
+    const client = Context.current().client;
+    const self = Date.parse(input.selfStartTime);
+    for await (const wf of client.workflow.list({
+      query: `WorkflowType = '${input.kind}' AND ExecutionStatus = 'Running'`,
+    })) {
+      if (wf.workflowId === input.selfWorkflowId) continue;
+      const other = wf.startTime.getTime();
+      if (other < self || (other === self && wf.workflowId < input.selfWorkflowId)) return wf.workflowId;
+    }
+    return null;
+  }
+
+  return { snapshotConfig, evaluateGates, verifyWorklog, writeDigest, otherRunningBatch };
+}

@@ -1,0 +1,20 @@
+// All activities the worker registers, bound to the worker's config path and limits.
+import { createAgentJobActivities } from './agentJob';
+import { createBatchActivities } from './batch';
+import { Semaphore } from '../semaphore';
+
+export interface ActivityDeps {
+  configPath?: string;
+  /** Max agent processes at once on this worker (orchestrator.concurrency). */
+  maxAgents: number;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const agentSlots = new Semaphore(deps.maxAgents);
+  return {
+    ...createAgentJobActivities({ configPath: deps.configPath, agentSlots }),
+    ...createBatchActivities({ configPath: deps.configPath }),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

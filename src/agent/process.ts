@@ -1,0 +1,179 @@
+// Runs an agent command as the leader of its own process group, with stdout/stderr going straight to
+// files (not through this process), so the output survives a worker crash and a 50 MB output never sits
+// in memory. Killing is always done to the whole group: execa's own kill reaches only the child.
+import execa from 'execa';
+import { constants as fsConstants, promises as fs, openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export interface AgentProcessSpec {
+  command: string;
+  args: string[];
+  cwd: string;
+  /** Extra environment for the agent (merged over the worker's). */
+  env: Record<string, string>;
+  stdoutPath: string;
+  stderrPath: string;
+}
+
+export interface AgentExit {
+  exitCode: number | null;
+  signal: string | null;
+}
+
+export interface AgentProcess {
+  pid: number;
+  /** Resolves when the group leader exits. Never rejects. */
+  exited: Promise<AgentExit>;
+}
+
+/**
+ * Resolves `command` the way the OS would (PATH lookup for bare names, relative to `cwd` otherwise).
+ * Returns null when there is no executable file there.
+ */
+export async function resolveExecutable(
+  command: string,
+  cwd: string,
+  envPath = process.env.PATH ?? '',
+): Promise<string | null> {
+  const candidates = command.includes('/')
+    ? [path.resolve(cwd, command)]
+    : envPath
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((dir) => path.join(dir, command));
+  for (const candidate of candidates) {
+    try {
+      const st = await fs.stat(candidate);
+      if (!st.isFile()) continue;
+      await fs.access(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      // not here: try the next one
+    }
+  }
+  return null;
+}
+
+export function startAgentProcess(spec: AgentProcessSpec): AgentProcess {
+  const out = openSync(spec.stdoutPath, 'a');
+  const err = openSync(spec.stderrPath, 'a');
+  try {
+    const child = execa(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      extendEnv: true,
+      // Own process group: the whole tree can be signalled at once, and it is not hit by the worker's
+      // terminal's Ctrl-C.
+      detached: true,
+      stdio: ['ignore', out, err],
+      buffer: false,
+      reject: false,
+      cleanup: false,
+      // Never a shell: the prompt is one argument, whatever characters it holds.
+      shell: false,
+    });
+    if (child.pid === undefined) {
+      // Spawn failed synchronously (e.g. EACCES); execa reports it through the promise.
+      return {
+        pid: -1,
+        exited: child.then(
+          (r) => ({ exitCode: r.exitCode ?? null, signal: r.signal ?? null }),
+          () => ({ exitCode: null, signal: null }),
+        ),
+      };
+    }
+    const exited = new Promise<AgentExit>((resolve) => {
+      // execa's child is thenable, so .on() returns a promise-like: nothing to await here.
+      void child.on('exit', (code, signal) => resolve({ exitCode: code, signal }));
+      void child.on('error', () => resolve({ exitCode: null, signal: null }));
+    });
+    // Swallow execa's own promise: the exit event above is the single source of truth.
+    child.catch(() => undefined);
+    return { pid: child.pid, exited };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+  }
+}
+
+/**
+ * Live (non-zombie) processes of a process group. On Linux this reads /proc, because zombies still
+ * answer kill(0) and an init that does not reap them would make a dead tree look alive.
+ */
+export function groupMembers(pgid: number): number[] {
+  if (pgid <= 0) return [];
+  if (process.platform !== 'linux') {
+    try {
+      process.kill(-pgid, 0);
+      return [pgid];
+    } catch {
+      return [];
+    }
+  }
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // Fields after the parenthesised command name: state ppid pgrp ...
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') members.push(Number(entry));
+  }
+  return members;
+}
+
+/** True while any process of the group is alive. */
+export function groupAlive(pgid: number): boolean {
+  return groupMembers(pgid).length > 0;
+}
+
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  if (pgid <= 0) return;
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: already gone
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * SIGTERM to the whole group, then SIGKILL after `graceMs`; resolves once no process of the group is
+ * left (grandchildren included), or after a bounded wait.
+ */
+export async function killGroup(pgid: number, graceMs: number): Promise<void> {
+  if (!groupAlive(pgid)) return;
+  signalGroup(pgid, 'SIGTERM');
+  const termDeadline = Date.now() + graceMs;
+  while (groupAlive(pgid) && Date.now() < termDeadline) await sleep(50);
+  if (!groupAlive(pgid)) return;
+  signalGroup(pgid, 'SIGKILL');
+  const killDeadline = Date.now() + 5000;
+  while (groupAlive(pgid) && Date.now() < killDeadline) await sleep(20);
+}
+
+/** Reads at most the last `maxBytes` of a file. */
+export async function readTail(
+  file: string,
+  maxBytes: number,
+): Promise<{ data: Buffer; size: number; headTruncated: boolean }> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(file, 'r');
+    const { size } = await handle.stat();
+    const length = Math.min(size, maxBytes);
+    const data = Buffer.alloc(length);
+    await handle.read(data, 0, length, size - length);
+    return { data, size, headTruncated: size > length };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { data: Buffer.alloc(0), size: 0, headTruncated: false };
+    throw e;
+  } finally {
+    await handle?.close();
+  }
+}

@@ -1,0 +1,60 @@
+// A one-line "still working" indicator for long waits. On a terminal: a spinner with elapsed time,
+// redrawn in place. Elsewhere (CI logs, pipes): one plain line at the start and one a minute after.
+const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+export function formatElapsed(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const m = Math.floor(s / 60);
+  const h = Math.floor(m / 60);
+  if (h > 0) return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
+export class Progress {
+  private timer: NodeJS.Timeout | undefined;
+  private started = 0;
+  private label = '';
+  private frame = 0;
+  private readonly tty: boolean;
+
+  constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly enabled = true,
+  ) {
+    this.tty = Boolean(out.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+  }
+
+  start(label: string): void {
+    if (!this.enabled) return;
+    this.label = label;
+    this.started = Date.now();
+    if (this.tty) {
+      this.timer = setInterval(() => this.draw(), 100);
+      this.draw();
+    } else {
+      this.out.write(`${label} ...\n`);
+      this.timer = setInterval(
+        () => this.out.write(`${this.label} ... ${formatElapsed(Date.now() - this.started)}\n`),
+        60_000,
+      );
+    }
+    this.timer.unref();
+  }
+
+  update(label: string): void {
+    this.label = label;
+  }
+
+  stop(): void {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.tty) this.out.write('\r\x1b[2K');
+  }
+
+  private draw(): void {
+    const f = FRAMES[this.frame++ % FRAMES.length];
+    this.out.write(`\r\x1b[2K${f} ${this.label} · ${formatElapsed(Date.now() - this.started)}`);
+  }
+}

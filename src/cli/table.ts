@@ -1,0 +1,46 @@
+// Plain-text tables for the terminal: the cycle / EOD / rollover result, history, costs.
+import { formatDuration } from '../duration';
+import type { BatchResult, BatchRow } from '../shared';
+
+export function renderTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+export function batchRowCells(r: BatchRow): string[] {
+  return [
+    r.project,
+    r.decision,
+    r.status,
+    r.durationMs !== null ? formatDuration(r.durationMs) : '',
+    r.costUsd !== null ? `$${r.costUsd.toFixed(4)}` : '',
+    clip(r.reason.replace(/\s+/g, ' '), 100),
+  ];
+}
+
+export const BATCH_HEADERS = ['PROJECT', 'DECISION', 'OUTCOME', 'DURATION', 'COST', 'REASON'];
+
+export function renderBatch(result: BatchResult): string {
+  const lines = [`${result.kind} ${result.date}`];
+  if (result.refused) lines.push(`refused: ${result.refused}`);
+  lines.push(renderTable(BATCH_HEADERS, result.rows.map(batchRowCells)));
+  const count = (pred: (r: BatchRow) => boolean) => result.rows.filter(pred).length;
+  const cost = result.rows.reduce((s, r) => s + (r.costUsd ?? 0), 0);
+  lines.push(
+    `${count((r) => r.status === 'succeeded')} succeeded, ${count((r) => r.decision === 'error' || !['succeeded', 'skipped', 'pending', 'running'].includes(r.status))} failed, ${count((r) => r.status === 'skipped')} skipped · total $${cost.toFixed(4)}`,
+  );
+  if (result.digestPath) lines.push(`digest: ${result.digestPath}`);
+  return lines.join('\n');
+}
+
+/** True when the batch has failures worth a non-zero exit code. */
+export function batchFailed(result: BatchResult): boolean {
+  return result.rows.some((r) => r.decision === 'error' || !['succeeded', 'skipped'].includes(r.status));
+}

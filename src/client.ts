@@ -1,0 +1,193 @@
+// Client-side operations shared by the CLI and client scripts: connect, start a job (one per project),
+// and turn a finished workflow, failed or not, back into its JobResult.
+import {
+  CancelledFailure,
+  Client,
+  Connection,
+  TerminatedFailure,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Config } from './config';
+import { temporalTarget } from './connection';
+import { firstLine } from './prompts';
+import {
+  BATCH_PROGRESS_QUERY,
+  JOB_FAILED,
+  SearchAttr,
+  batchWorkflowId,
+  jobWorkflowId,
+  type AgentJobInput,
+  type BatchInput,
+  type BatchKind,
+  type BatchResult,
+  type JobResult,
+} from './shared';
+import type { agentJob } from './workflows';
+
+export interface Connected {
+  client: Client;
+  connection: Connection;
+  namespace: string;
+  address: string;
+}
+
+export async function connectClient(config: Pick<Config, 'server'>): Promise<Connected> {
+  const target = temporalTarget(config);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ ...target.connectionOptions, connectTimeout: '5 seconds' });
+  } catch (e) {
+    throw new Error(
+      `cannot reach Temporal at ${target.connectionOptions.address} (${(e as Error).message}) — start it with \`orchestrate server start\` (or \`orchestrate up\`), or point TEMPORAL_ADDRESS / your envconfig profile at your cluster`,
+    );
+  }
+  return {
+    client: new Client({ connection, namespace: target.namespace }),
+    connection,
+    namespace: target.namespace,
+    address: target.connectionOptions.address,
+  };
+}
+
+export class AlreadyRunningError extends Error {
+  constructor(
+    readonly workflowId: string,
+    readonly runId: string | undefined,
+  ) {
+    super(`already running: ${workflowId} — follow it with --attach, or see \`orchestrate status\``);
+  }
+}
+
+export interface StartJobOptions {
+  /** When a job for the project is already running, follow it instead of refusing. */
+  attach?: boolean;
+  /** Static details for the Web UI: project path and the prompt's first line. */
+  path?: string;
+  prompt?: string;
+}
+
+/** Starts `agentJob` under the project's fixed workflow ID: at most one running job per project. */
+export async function startJob(
+  client: Client,
+  config: Config,
+  input: AgentJobInput,
+  opts: StartJobOptions = {},
+): Promise<{ handle: WorkflowHandle<typeof agentJob>; attached: boolean }> {
+  const workflowId = jobWorkflowId(input.project);
+  const project = config.projects[input.project];
+  const promptLine = firstLine(
+    input.prompt ?? (input.kind === 'run' || input.kind === 'cycle' ? (project?.prompt ?? '') : `${input.kind} prompt`),
+  );
+  try {
+    const handle = await client.workflow.start<typeof agentJob>('agentJob', {
+      taskQueue: config.orchestrator.taskQueue,
+      workflowId,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [
+        { key: SearchAttr.project, value: input.project },
+        { key: SearchAttr.kind, value: input.kind },
+        ...(project?.host ? [{ key: SearchAttr.host, value: project.host }] : []),
+      ],
+      staticSummary: `${input.kind} · ${input.project}`,
+      staticDetails: `project: ${opts.path ?? project?.path ?? '?'}\nprompt: ${promptLine}`,
+    });
+    return { handle, attached: false };
+  } catch (e) {
+    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    const running = client.workflow.getHandle<typeof agentJob>(workflowId);
+    if (opts.attach) return { handle: running, attached: true };
+    const desc = await running.describe().catch(() => undefined);
+    throw new AlreadyRunningError(workflowId, desc?.runId);
+  }
+}
+
+/** Waits for a job and returns its JobResult whatever the outcome (failed jobs carry it in their failure). */
+export async function jobResult(handle: WorkflowHandle, project: string): Promise<JobResult> {
+  try {
+    return (await handle.result()) as JobResult;
+  } catch (e) {
+    return jobResultFromError(e, handle.workflowId, project);
+  }
+}
+
+export function jobResultFromError(e: unknown, workflowId: string, project: string): JobResult {
+  if (!(e instanceof WorkflowFailedError)) throw e;
+  const cause = e.cause;
+  if (cause instanceof ApplicationFailure && cause.type === JOB_FAILED && cause.details?.[0]) {
+    return cause.details[0] as JobResult;
+  }
+  const cancelled = cause instanceof CancelledFailure;
+  const terminated = cause instanceof TerminatedFailure;
+  return {
+    workflowId,
+    project,
+    kind: 'run',
+    startedAt: '',
+    outcome: cancelled || terminated ? 'cancelled' : 'crashed',
+    message: cancelled
+      ? `${project}: job cancelled`
+      : terminated
+        ? `${project}: job terminated (${cause?.message ?? 'no reason given'})`
+        : `${project}: ${cause?.message ?? e.message}`,
+    exitCode: null,
+    signal: null,
+    durationMs: 0,
+    costUsd: null,
+    numTurns: null,
+    sessionId: null,
+    subtype: null,
+    result: '',
+    resultTruncated: false,
+    logPath: '',
+    pid: null,
+    usageLimitResetsAt: null,
+  };
+}
+
+/** Starts a cycle / EOD / rollover; refuses while one of the same kind started from the CLI runs. */
+export async function startBatch(
+  client: Client,
+  config: Config,
+  kind: BatchKind,
+  input: BatchInput,
+): Promise<WorkflowHandle> {
+  const workflowId = batchWorkflowId(kind, config.orchestrator.taskQueue);
+  try {
+    return await client.workflow.start(kind, {
+      taskQueue: config.orchestrator.taskQueue,
+      workflowId,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [{ key: SearchAttr.kind, value: kind }],
+      staticSummary: `${kind}${input.projects ? ` · ${input.projects.join(', ')}` : ' · all projects'}`,
+    });
+  } catch (e) {
+    if (e instanceof WorkflowExecutionAlreadyStartedError) throw new AlreadyRunningError(workflowId, undefined);
+    throw e;
+  }
+}
+
+/** The batch's live table (query), or its final result once it has finished. */
+export async function batchProgress(handle: WorkflowHandle): Promise<{ done: boolean; result: BatchResult | null }> {
+  const desc = await handle.describe();
+  if (desc.status.name !== 'RUNNING') {
+    try {
+      return { done: true, result: (await handle.result()) as BatchResult };
+    } catch (e) {
+      if (e instanceof WorkflowFailedError)
+        throw new Error(`${handle.workflowId} ${desc.status.name.toLowerCase()}: ${e.cause?.message ?? e.message}`);
+      throw e;
+    }
+  }
+  try {
+    return { done: false, result: await handle.query<BatchResult>(BATCH_PROGRESS_QUERY) };
+  } catch {
+    return { done: false, result: null }; // not yet past its first workflow task
+  }
+}

@@ -1,0 +1,59 @@
+// The cost ledger: one JSON line per finished agent job, per project, under <state_dir>/ledger/.
+// Append-only files are crash-safe enough for bookkeeping (a torn last line is skipped on read) and need
+// no database server; the budget gate, the EOD digest and `orchestrate costs` read it.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { JobKind, Outcome } from './shared';
+
+export interface LedgerEntry {
+  finishedAt: string;
+  project: string;
+  kind: JobKind;
+  outcome: Outcome;
+  costUsd: number | null;
+  numTurns: number | null;
+  durationMs: number | null;
+  logPath: string | null;
+}
+
+function ledgerFile(stateDir: string, project: string): string {
+  return path.join(stateDir, 'ledger', `${project}.jsonl`);
+}
+
+export async function appendLedger(stateDir: string, entry: LedgerEntry): Promise<void> {
+  const file = ledgerFile(stateDir, entry.project);
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.appendFile(file, JSON.stringify(entry) + '\n');
+}
+
+/** Entries of one project finished in [from, to). A missing ledger is an empty one. */
+export async function readLedger(stateDir: string, project: string, from?: Date, to?: Date): Promise<LedgerEntry[]> {
+  let text: string;
+  try {
+    text = await fs.readFile(ledgerFile(stateDir, project), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const entries: LedgerEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let entry: LedgerEntry;
+    try {
+      entry = JSON.parse(line) as LedgerEntry;
+    } catch {
+      continue; // a line torn by a crash mid-write
+    }
+    const t = Date.parse(entry.finishedAt);
+    if (from && t < from.getTime()) continue;
+    if (to && t >= to.getTime()) continue;
+    entries.push(entry);
+  }
+  return entries;
+}
+
+/** Sum of known costs of a project's jobs in [from, to). */
+export async function spentUsd(stateDir: string, project: string, from: Date, to: Date): Promise<number> {
+  const entries = await readLedger(stateDir, project, from, to);
+  return entries.reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
+}

@@ -1,0 +1,174 @@
+// The nightly EOD, the morning rollover and the optional cycle cadence, as Temporal schedules: the
+// server owns them, so nothing is missed while a machine sleeps (the catch-up window runs what was due).
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptions,
+  type ScheduleSpec,
+} from '@temporalio/client';
+import type { Config } from './config';
+import { SCHEDULE_IDS, SearchAttr, type BatchKind } from './shared';
+
+export interface PlannedSchedule {
+  id: string;
+  kind: BatchKind;
+  spec: ScheduleSpec;
+  description: string;
+}
+
+function at(hhmm: string): { hour: number; minute: number } {
+  const [hour, minute] = hhmm.split(':').map(Number);
+  return { hour, minute };
+}
+
+/** The schedules the config asks for (pure). */
+export function plannedSchedules(config: Config): PlannedSchedule[] {
+  const tz = config.orchestrator.timezone;
+  const out: PlannedSchedule[] = [];
+  const { eod, rollover, cycleEveryMs } = config.schedules;
+  if (eod) {
+    out.push({
+      id: SCHEDULE_IDS.eod,
+      kind: 'eod',
+      spec: { calendars: [{ ...at(eod), comment: `EOD at ${eod} ${tz}` }], timezone: tz },
+      description: `EOD daily at ${eod} (${tz})`,
+    });
+  }
+  if (rollover) {
+    out.push({
+      id: SCHEDULE_IDS.rollover,
+      kind: 'rollover',
+      spec: { calendars: [{ ...at(rollover), comment: `rollover at ${rollover} ${tz}` }], timezone: tz },
+      description: `rollover daily at ${rollover} (${tz})`,
+    });
+  }
+  if (cycleEveryMs) {
+    out.push({
+      id: SCHEDULE_IDS.cycle,
+      kind: 'cycle',
+      spec: { intervals: [{ every: cycleEveryMs }], timezone: tz },
+      description: `cycle every ${Math.round(cycleEveryMs / 60000)} min (the working-hours gate decides per project)`,
+    });
+  }
+  return out;
+}
+
+function scheduleOptions(config: Config, s: PlannedSchedule): ScheduleOptions {
+  return {
+    scheduleId: s.id,
+    spec: s.spec,
+    action: {
+      type: 'startWorkflow',
+      workflowType: s.kind,
+      // The server appends the scheduled time to this ID.
+      workflowId: s.kind,
+      taskQueue: config.orchestrator.taskQueue,
+      args: [{}],
+      typedSearchAttributes: [{ key: SearchAttr.kind, value: s.kind }],
+      staticSummary: `${s.kind} (scheduled)`,
+    },
+    policies: {
+      overlap: ScheduleOverlapPolicy.SKIP,
+      // A server that was down at 23:00 still runs the EOD when it comes back within this window.
+      catchupWindow: config.schedules.catchupWindowMs,
+    },
+    memo: { description: s.description },
+  };
+}
+
+export interface ApplyReport {
+  created: string[];
+  updated: string[];
+  deleted: string[];
+}
+
+/** Creates or updates every configured schedule, idempotently; deletes ours that the config dropped. */
+export async function applySchedules(client: Client, config: Config): Promise<ApplyReport> {
+  const report: ApplyReport = { created: [], updated: [], deleted: [] };
+  const planned = plannedSchedules(config);
+  for (const s of planned) {
+    const options = scheduleOptions(config, s);
+    try {
+      await client.schedule.create(options);
+      report.created.push(s.id);
+    } catch (e) {
+      if (!(e instanceof ScheduleAlreadyRunning)) throw e;
+      await client.schedule.getHandle(s.id).update((prev) => ({
+        ...prev,
+        spec: options.spec,
+        action: options.action,
+        policies: { ...prev.policies, ...options.policies },
+      }));
+      report.updated.push(s.id);
+    }
+  }
+  const wanted = new Set(planned.map((s) => s.id));
+  for (const id of Object.values(SCHEDULE_IDS)) {
+    if (wanted.has(id)) continue;
+    try {
+      await client.schedule.getHandle(id).delete();
+      report.deleted.push(id);
+    } catch (e) {
+      if (!(e instanceof ScheduleNotFoundError)) throw e;
+    }
+  }
+  return report;
+}
+
+/** Accepts "eod", "rollover", "cycle" or a full schedule ID. */
+export function scheduleIdFor(name: string): string {
+  return (SCHEDULE_IDS as Record<string, string>)[name] ?? name;
+}
+
+/** The equivalent `temporal schedule create` command, for people who drive Temporal from its own CLI. */
+export function temporalCliCommand(config: Config, s: PlannedSchedule): string {
+  const parts = [
+    'temporal schedule create',
+    `--schedule-id ${s.id}`,
+    `--workflow-id ${s.kind}`,
+    `--type ${s.kind}`,
+    `--task-queue ${config.orchestrator.taskQueue}`,
+    `--input '{}'`,
+    `--overlap-policy Skip`,
+    `--catchup-window ${Math.round(config.schedules.catchupWindowMs / 60000)}m`,
+    `--time-zone ${config.orchestrator.timezone}`,
+  ];
+  const cal = s.spec.calendars?.[0];
+  if (cal)
+    parts.push(
+      `--calendar '${JSON.stringify({ hour: String(cal.hour), minute: String(cal.minute), comment: cal.comment })}'`,
+    );
+  const every = s.spec.intervals?.[0]?.every;
+  if (every !== undefined) parts.push(`--interval ${Math.round(Number(every) / 60000)}m`);
+  return parts.join(' \\\n  ');
+}
+
+export interface ScheduleRow {
+  id: string;
+  paused: boolean;
+  description: string;
+  nextRuns: string[];
+  recentRuns: string[];
+}
+
+/** Our schedules as they stand on the server, with their next run times. */
+export async function describeSchedules(client: Client): Promise<ScheduleRow[]> {
+  const rows: ScheduleRow[] = [];
+  for (const id of Object.values(SCHEDULE_IDS)) {
+    try {
+      const d = await client.schedule.getHandle(id).describe();
+      rows.push({
+        id,
+        paused: d.state.paused,
+        description: String((d.memo as Record<string, unknown> | undefined)?.description ?? ''),
+        nextRuns: d.info.nextActionTimes.map((t) => t.toISOString()),
+        recentRuns: d.info.recentActions.map((a) => a.takenAt.toISOString()),
+      });
+    } catch (e) {
+      if (!(e instanceof ScheduleNotFoundError)) throw e;
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,514 @@
+// Manages a local `temporal server start-dev`: one detached process per state folder, SQLite on disk (so
+// workflows, schedules and search attributes survive restarts), its pid and log in <stateDir>/server/.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTE_REGISTRATIONS } from './shared';
+import { findTemporalCli } from './temporalBin';
+
+export interface DevServerOptions {
+  stateDir: string;
+  ip: string;
+  port: number;
+  uiPort: number;
+  namespace: string;
+}
+
+export interface DevServerStatus {
+  running: boolean;
+  pid: number | null;
+  address: string;
+  uiUrl: string;
+  dbPath: string;
+  logPath: string;
+}
+
+export interface DevServerPaths {
+  dir: string;
+  dbPath: string;
+  logPath: string;
+  pidPath: string;
+}
+
+const DEFAULT_START_TIMEOUT_MS = 30_000;
+const POLL_INTERVAL_MS = 100;
+/** Upper bound for one connect / RPC / HTTP attempt while polling. */
+const ATTEMPT_TIMEOUT_MS = 2_000;
+const STOP_GRACE_MS = 15_000;
+const KILL_WAIT_MS = 5_000;
+const LOG_TAIL_LINES = 25;
+/** grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING */
+const SERVING = 1;
+/** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD */
+const INDEXED_VALUE_TYPE_KEYWORD = 2;
+
+export function devServerPaths(stateDir: string): DevServerPaths {
+  const dir = path.join(path.resolve(stateDir), 'server');
+  return {
+    dir,
+    dbPath: path.join(dir, 'temporal.sqlite'),
+    logPath: path.join(dir, 'server.log'),
+    pidPath: path.join(dir, 'server.pid'),
+  };
+}
+
+/** The host clients dial: a wildcard bind address is reached through loopback. */
+function dialHost(ip: string): string {
+  if (ip === '' || ip === '0.0.0.0') return '127.0.0.1';
+  if (ip === '::' || ip === '[::]') return '::1';
+  return ip.replace(/^\[(.*)\]$/, '$1');
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function addressOf(opts: DevServerOptions): string {
+  return hostPort(dialHost(opts.ip), opts.port);
+}
+
+function uiUrlOf(opts: DevServerOptions): string {
+  return `http://${hostPort(dialHost(opts.ip), opts.uiPort)}`;
+}
+
+/** Deep link to a workflow (or one run of it) in the Web UI. */
+export function uiWorkflowUrl(uiUrl: string, namespace: string, workflowId: string, runId?: string): string {
+  const base = `${uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${base}/${encodeURIComponent(runId)}` : base;
+}
+
+function baseStatus(opts: DevServerOptions): Omit<DevServerStatus, 'running' | 'pid'> {
+  const p = devServerPaths(opts.stateDir);
+  return { address: addressOf(opts), uiUrl: uiUrlOf(opts), dbPath: p.dbPath, logPath: p.logPath };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Process helpers
+
+function readPid(pidPath: string): number | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(pidPath, 'utf8').trim();
+  } catch {
+    return null;
+  }
+  const pid = Number.parseInt(text, 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+function removePidFile(pidPath: string): void {
+  fs.rmSync(pidPath, { force: true });
+}
+
+/** The process exists and is not a zombie. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (process.platform === 'linux') {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state === 'Z' || state === 'X') return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The command line of a process, where the OS tells us (Linux); null elsewhere. */
+function commandLine(pid: number): string[] | null {
+  if (process.platform !== 'linux') return null;
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return null;
+  }
+}
+
+/** Alive, and (where we can tell) really a `temporal server start-dev`, not a recycled pid. */
+function isDevServerProcess(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  const argv = commandLine(pid);
+  return argv === null || argv.includes('start-dev');
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+    return;
+  } catch {
+    // not a group leader (or already gone): signal the process itself
+  }
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+function logTail(logPath: string, fromOffset = 0, lines = LOG_TAIL_LINES): string {
+  try {
+    const text = fs.readFileSync(logPath).subarray(fromOffset).toString('utf8');
+    const all = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+    return all.length ? all.slice(-lines).join('\n') : '(empty)';
+  } catch {
+    return '(no log)';
+  }
+}
+
+function fileSize(p: string): number {
+  try {
+    return fs.statSync(p).size;
+  } catch {
+    return 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Network helpers
+
+/** Can we bind ip:port right now? Throws for errors other than "in use" (bad ip, privileged port). */
+function portFree(ip: string, port: number, configKey: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') resolve(false);
+      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN')
+        reject(
+          new Error(`Cannot listen on ${ip}: it is not an address of this machine (${err.code}). Fix [server] ip.`),
+        );
+      else reject(new Error(`Cannot listen on ${hostPort(ip, port)} (${err.code ?? err.message}). Fix ${configKey}.`));
+    });
+    srv.listen({ host: ip.replace(/^\[(.*)\]$/, '$1'), port, exclusive: true }, () => {
+      srv.close(() => resolve(true));
+    });
+  });
+}
+
+/** Does something accept TCP connections at address (host:port)? Fails fast on "connection refused". */
+function tcpOpen(address: string, timeoutMs: number): Promise<boolean> {
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(address);
+  if (!m) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: m[1], port: Number(m[2]) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.on('error', () => done(false));
+  });
+}
+
+async function uiAnswers(uiUrl: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const res = await fetch(`${uiUrl}/`, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    await res.arrayBuffer().catch(() => undefined);
+    return res.status < 500;
+  } catch {
+    return false;
+  }
+}
+
+/** One gRPC round: health check says SERVING and the namespace is described. */
+async function checkFrontend(connection: Connection, namespace: string, timeoutMs: number): Promise<void> {
+  await connection.withDeadline(Date.now() + timeoutMs, async () => {
+    const health = await connection.healthService.check({});
+    if (health.status !== SERVING) throw new Error(`health check status is ${String(health.status)}, not SERVING`);
+    await connection.workflowService.describeNamespace({ namespace });
+  });
+}
+
+interface WaitOptions {
+  /** Also wait until the Web UI answers HTTP here. */
+  uiUrl?: string;
+  /** Called every poll; a returned Error aborts the wait (e.g. the server process exited). */
+  abortIf?: () => Error | null;
+}
+
+/**
+ * Polls until a Temporal frontend at `address` passes a gRPC health check and describes `namespace` (and, with
+ * opts.uiUrl, the Web UI answers), or throws after timeoutMs with the last reason.
+ */
+export async function waitForServer(
+  address: string,
+  namespace: string,
+  timeoutMs: number,
+  opts: WaitOptions = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let connection: Connection | undefined;
+  let frontendReady = false;
+  let lastError = 'not tried yet';
+  try {
+    for (;;) {
+      const abort = opts.abortIf?.();
+      if (abort) throw abort;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`Temporal at ${address} was not ready within ${Math.round(timeoutMs / 1000)} s: ${lastError}`);
+      }
+      const attempt = Math.min(left, ATTEMPT_TIMEOUT_MS);
+      try {
+        if (!frontendReady) {
+          if (!connection && !(await tcpOpen(address, attempt))) throw new Error(`nothing listens at ${address} yet`);
+          connection ??= await Connection.connect({ address, connectTimeout: attempt });
+          await checkFrontend(connection, namespace, attempt);
+          frontendReady = true;
+        }
+        if (opts.uiUrl && !(await uiAnswers(opts.uiUrl, attempt))) {
+          throw new Error(`the Web UI at ${opts.uiUrl} does not answer yet`);
+        }
+        return;
+      } catch (err) {
+        lastError = errorMessage(err);
+      }
+      await sleep(Math.min(POLL_INTERVAL_MS, deadline - Date.now()));
+    }
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+/** A single quick check: does a Temporal frontend answer at `address`? */
+async function answersAsTemporal(address: string, namespace: string, timeoutMs: number): Promise<boolean> {
+  try {
+    await waitForServer(address, namespace, timeoutMs);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Registers any of our search attributes that a server (one we did not start) lacks. */
+async function ensureSearchAttributes(address: string, namespace: string): Promise<string[]> {
+  const connection = await Connection.connect({ address, connectTimeout: ATTEMPT_TIMEOUT_MS });
+  try {
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+    const missing = Object.keys(SEARCH_ATTRIBUTE_REGISTRATIONS).filter((n) => !(n in (customAttributes ?? {})));
+    if (missing.length) {
+      await connection.operatorService.addSearchAttributes({
+        namespace,
+        searchAttributes: Object.fromEntries(missing.map((n) => [n, INDEXED_VALUE_TYPE_KEYWORD])),
+      });
+    }
+    return missing;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+function argValue(argv: string[], flag: string): string | undefined {
+  const i = argv.indexOf(flag);
+  if (i >= 0) return argv[i + 1];
+  const eq = argv.find((a) => a.startsWith(`${flag}=`));
+  return eq?.slice(flag.length + 1);
+}
+
+function startDevArgs(opts: DevServerOptions, dbPath: string): string[] {
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    opts.ip,
+    '--port',
+    String(opts.port),
+    '--ui-ip',
+    opts.ip,
+    '--ui-port',
+    String(opts.uiPort),
+    '--db-filename',
+    dbPath,
+    '--namespace',
+    opts.namespace,
+    '--log-level',
+    'warn',
+  ];
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_REGISTRATIONS)) {
+    args.push('--search-attribute', `${name}=${type}`);
+  }
+  return args;
+}
+
+/** The child must not pick up client settings (TEMPORAL_ADDRESS, profiles, TLS) meant for orchestrate itself. */
+function serverEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TEMPORAL_')) env[k] = v;
+  return env;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Public API
+
+/**
+ * Starts the dev server in the background (detached; it outlives this process) and waits until it serves gRPC,
+ * knows the namespace and the Web UI answers. Does nothing when it already runs.
+ */
+export async function startDevServer(
+  opts: DevServerOptions & { onProgress?: (msg: string) => void; timeoutMs?: number },
+): Promise<DevServerStatus & { alreadyRunning: boolean }> {
+  const progress = opts.onProgress ?? (() => undefined);
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  const paths = devServerPaths(opts.stateDir);
+  const base = baseStatus(opts);
+  const { address, uiUrl } = base;
+  fs.mkdirSync(paths.dir, { recursive: true });
+
+  const existing = readPid(paths.pidPath);
+  if (existing !== null) {
+    if (isDevServerProcess(existing)) {
+      const argv = commandLine(existing);
+      const runningPort = argv ? argValue(argv, '--port') : undefined;
+      if (runningPort !== undefined && runningPort !== String(opts.port)) {
+        throw new Error(
+          `The dev server for ${opts.stateDir} already runs (pid ${existing}) on port ${runningPort}, but [server] port ` +
+            `is ${opts.port}. Stop it first (\`orchestrate server stop\`), then start it again.`,
+        );
+      }
+      try {
+        await waitForServer(address, opts.namespace, timeoutMs, { uiUrl });
+      } catch (err) {
+        throw new Error(
+          `The Temporal dev server (pid ${existing}) is running but does not answer at ${address}: ${errorMessage(err)}. ` +
+            `Stop it with \`orchestrate server stop\` and start it again. Last lines of ${paths.logPath}:\n` +
+            logTail(paths.logPath),
+        );
+      }
+      progress(`Temporal dev server already running (pid ${existing}) at ${address}`);
+      return { ...base, running: true, pid: existing, alreadyRunning: true };
+    }
+    progress(`Removing stale pid file ${paths.pidPath} (process ${existing} is gone)`);
+    removePidFile(paths.pidPath);
+  }
+
+  if (!(await portFree(opts.ip, opts.port, '[server] port'))) {
+    if (await answersAsTemporal(address, opts.namespace, 3_000)) {
+      const added = await ensureSearchAttributes(address, opts.namespace);
+      progress(
+        `A Temporal server not started by orchestrate already answers at ${address}; using it` +
+          (added.length ? ` (registered search attributes ${added.join(', ')})` : ''),
+      );
+      return { ...base, running: true, pid: null, alreadyRunning: true };
+    }
+    throw new Error(
+      `Port ${opts.port} on ${opts.ip} is already in use by another program that is not a Temporal server, so the ` +
+        `dev server cannot start there. Stop that program or pick a free port in workspaces.toml ([server] port).`,
+    );
+  }
+  if (!(await portFree(opts.ip, opts.uiPort, '[server] ui_port'))) {
+    throw new Error(
+      `Web UI port ${opts.uiPort} on ${opts.ip} is already in use by another program, so the dev server cannot ` +
+        `start. Stop that program or pick a free port in workspaces.toml ([server] ui_port).`,
+    );
+  }
+
+  const bin = findTemporalCli();
+  const args = startDevArgs(opts, paths.dbPath);
+  fs.appendFileSync(paths.logPath, `\n=== ${new Date().toISOString()} orchestrate starts: ${bin} ${args.join(' ')}\n`);
+  const logOffset = fileSize(paths.logPath);
+  const logFd = fs.openSync(paths.logPath, 'a');
+  let exited: string | null = null;
+  let child;
+  try {
+    child = spawn(bin, args, {
+      cwd: paths.dir,
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: serverEnv(),
+      windowsHide: true,
+    });
+  } finally {
+    fs.closeSync(logFd);
+  }
+  child.on('error', (err) => {
+    exited ??= `could not be run (${err.message})`;
+  });
+  child.on('exit', (code, signal) => {
+    exited ??= signal ? `was killed by ${signal}` : `exited with code ${code}`;
+  });
+  child.unref();
+
+  const pid = child.pid;
+  if (pid === undefined) {
+    await sleep(0);
+    throw new Error(`The Temporal CLI ${bin} ${exited ?? 'could not be started'}.`);
+  }
+  fs.writeFileSync(paths.pidPath, `${pid}\n`);
+  progress(`Starting Temporal dev server (pid ${pid}) at ${address}, Web UI ${uiUrl}; data in ${paths.dbPath}`);
+
+  try {
+    await waitForServer(address, opts.namespace, timeoutMs, {
+      uiUrl,
+      abortIf: () => (exited ? new Error(`the server process ${exited}`) : null),
+    });
+  } catch (err) {
+    if (!exited) {
+      signalGroup(pid, 'SIGTERM');
+      if (!(await waitGone(pid, KILL_WAIT_MS))) {
+        signalGroup(pid, 'SIGKILL');
+        await waitGone(pid, KILL_WAIT_MS);
+      }
+    }
+    removePidFile(paths.pidPath);
+    throw new Error(
+      `The Temporal dev server did not start: ${errorMessage(err)}. Last lines of ${paths.logPath}:\n` +
+        logTail(paths.logPath, logOffset),
+    );
+  }
+  progress(`Temporal dev server ready at ${address}; Web UI ${uiUrl}`);
+  return { ...base, running: true, pid, alreadyRunning: false };
+}
+
+/** SIGTERM to the server's process group, wait until it is gone (SIGKILL if it lingers), remove the pid file. */
+export async function stopDevServer(opts: DevServerOptions): Promise<{ wasRunning: boolean }> {
+  const { pidPath } = devServerPaths(opts.stateDir);
+  const pid = readPid(pidPath);
+  if (pid === null) return { wasRunning: false };
+  if (!isDevServerProcess(pid)) {
+    removePidFile(pidPath);
+    return { wasRunning: false };
+  }
+  signalGroup(pid, 'SIGTERM');
+  if (!(await waitGone(pid, STOP_GRACE_MS))) {
+    signalGroup(pid, 'SIGKILL');
+    if (!(await waitGone(pid, KILL_WAIT_MS))) {
+      throw new Error(`The Temporal dev server (pid ${pid}) did not exit after SIGKILL.`);
+    }
+  }
+  removePidFile(pidPath);
+  return { wasRunning: true };
+}
+
+/** Is the dev server (or any Temporal server at the configured address) up and answering? */
+export async function devServerStatus(opts: DevServerOptions): Promise<DevServerStatus> {
+  const base = baseStatus(opts);
+  const recorded = readPid(devServerPaths(opts.stateDir).pidPath);
+  const pid = recorded !== null && isDevServerProcess(recorded) ? recorded : null;
+  const running = await answersAsTemporal(base.address, opts.namespace, pid !== null ? 3_000 : 1_500);
+  return { ...base, running, pid };
+}

@@ -1,0 +1,134 @@
+// One immutable agent job: resolve the project (activity), run the agent once (activity), report.
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  TimeoutFailure,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import {
+  CONFIG_ERROR,
+  JOB_FAILED,
+  SETUP_ERROR,
+  SearchAttr,
+  type AgentJobInput,
+  type AgentRunResult,
+  type JobPlan,
+  type JobResult,
+  type Outcome,
+} from '../shared';
+
+const { prepareJob } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [CONFIG_ERROR, SETUP_ERROR] },
+});
+
+/** Margin on top of the agent's own timeout and kill grace, for the activity's start-to-close timeout. */
+const ACTIVITY_TIMEOUT_MARGIN_MS = 60_000;
+
+export async function agentJob(input: AgentJobInput): Promise<JobResult> {
+  const info = workflowInfo();
+  const startedAt = new Date().toISOString();
+  const identity = { workflowId: info.workflowId, project: input.project, kind: input.kind, startedAt };
+
+  setCurrentDetails(`preparing ${input.kind} job for ${input.project}`);
+  let plan: JobPlan;
+  try {
+    plan = await prepareJob(input);
+  } catch (err) {
+    return finish(identity, failedResult('setup_error', failureMessage(err)));
+  }
+
+  const { runAgentJob } = proxyActivities<Activities>({
+    startToCloseTimeout: plan.timeoutMs + plan.killGraceMs + ACTIVITY_TIMEOUT_MARGIN_MS,
+    // A dead worker is noticed within this, and the attempt is retried (at most once more).
+    heartbeatTimeout: '30 seconds',
+    // Agent jobs are not idempotent: crashes get one more try, setup errors none.
+    retry: { maximumAttempts: 2, initialInterval: '5 seconds', nonRetryableErrorTypes: [CONFIG_ERROR, SETUP_ERROR] },
+    // Wait for the activity to stop the agent's process group before the workflow reports "cancelled".
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    summary: `agent · ${plan.project} · ${plan.promptFirstLine}`,
+  });
+
+  setCurrentDetails(`running agent in ${plan.path}\n\n${plan.promptFirstLine}`);
+  let result: AgentRunResult;
+  try {
+    result = await runAgentJob({ plan, runKey: runKey(), workflowId: info.workflowId });
+  } catch (err) {
+    if (isCancellation(err)) {
+      upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'cancelled' }]);
+      setCurrentDetails(`cancelled; agent stopped`);
+      throw err;
+    }
+    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    const reported =
+      cause instanceof ApplicationFailure ? (cause.details?.[0] as AgentRunResult | undefined) : undefined;
+    result = reported?.outcome
+      ? reported
+      : failedResult(isSetup(err) ? 'setup_error' : 'crashed', `${input.project}: ${failureMessage(err)}`);
+  }
+  return finish(identity, result);
+}
+
+/** Names the run folder: the same for every attempt of this workflow run, readable by a human. */
+function runKey(): string {
+  const info = workflowInfo();
+  const t = info.startTime
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${t}-${info.runId.slice(0, 8)}`;
+}
+
+function finish(
+  identity: Pick<JobResult, 'workflowId' | 'project' | 'kind' | 'startedAt'>,
+  result: AgentRunResult,
+): JobResult {
+  const job: JobResult = { ...identity, ...result };
+  upsertSearchAttributes([{ key: SearchAttr.outcome, value: job.outcome }]);
+  setCurrentDetails(`${job.outcome}: ${job.message}`);
+  if (job.outcome !== 'succeeded') {
+    // Failed in the Web UI, and the structured result still reaches callers (CLI, cycle) in the details.
+    throw ApplicationFailure.create({ type: JOB_FAILED, message: job.message, details: [job], nonRetryable: true });
+  }
+  return job;
+}
+
+function failedResult(outcome: Outcome, message: string): AgentRunResult {
+  return {
+    outcome,
+    message,
+    exitCode: null,
+    signal: null,
+    durationMs: 0,
+    costUsd: null,
+    numTurns: null,
+    sessionId: null,
+    subtype: null,
+    result: '',
+    resultTruncated: false,
+    logPath: '',
+    pid: null,
+    usageLimitResetsAt: null,
+  };
+}
+
+function isSetup(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && (cause.type === SETUP_ERROR || cause.type === CONFIG_ERROR);
+}
+
+function failureMessage(err: unknown): string {
+  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  if (cause instanceof TimeoutFailure) {
+    return cause.timeoutType === 'HEARTBEAT'
+      ? 'the worker running the agent stopped responding (heartbeat timeout) — check the worker host; the job was retried at most once'
+      : `the agent activity timed out (${cause.timeoutType ?? 'unknown'}) — see the worker log`;
+  }
+  return cause instanceof Error ? cause.message : String(cause);
+}

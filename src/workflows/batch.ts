@@ -1,0 +1,252 @@
+// The seed's run_cycle(), run_eod() and run_rollover(): one child agentJob per project, at most
+// `concurrency` at once, one project's failure never stopping the others.
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  CancelledFailure,
+  ChildWorkflowCancellationType,
+  ParentClosePolicy,
+  continueAsNew,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities';
+import { localDate } from '../dates';
+import {
+  BATCH_PROGRESS_QUERY,
+  JOB_FAILED,
+  SearchAttr,
+  jobWorkflowId,
+  type BatchInput,
+  type BatchKind,
+  type BatchResult,
+  type BatchRow,
+  type GateDecision,
+  type JobResult,
+} from '../shared';
+import { Semaphore } from '../semaphore';
+import { agentJob } from './agentJob';
+
+/** Live progress of a cycle / EOD / rollover: the result table as it fills in. */
+export const batchProgressQuery = defineQuery<BatchResult>(BATCH_PROGRESS_QUERY);
+
+const { snapshotConfig, otherRunningBatch, verifyWorklog, writeDigest } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 3 },
+});
+const { evaluateGates } = proxyActivities<Activities>({
+  // Gate commands have their own timeouts; this bounds the whole evaluation of a large registry.
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 2 },
+  summary: 'evaluate gates',
+});
+
+/** Past this many history events, finish the running children and continue as new. */
+const HISTORY_EVENTS_LIMIT = 8000;
+
+export async function cycle(input: BatchInput = {}): Promise<BatchResult> {
+  return runBatch('cycle', input);
+}
+
+export async function eod(input: BatchInput = {}): Promise<BatchResult> {
+  return runBatch('eod', input);
+}
+
+export async function rollover(input: BatchInput = {}): Promise<BatchResult> {
+  return runBatch('rollover', input);
+}
+
+async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult> {
+  const info = workflowInfo();
+  upsertSearchAttributes([{ key: SearchAttr.kind, value: kind }]);
+  setCurrentDetails('reading config');
+  const snap = await snapshotConfig();
+  const date = input.carry?.date ?? input.date ?? localDate(new Date(), snap.timezone);
+  const startedAt = input.carry?.startedAt ?? new Date().toISOString();
+  const state: BatchResult = {
+    kind,
+    date,
+    startedAt,
+    finishedAt: '',
+    rows: input.carry?.rows ?? [],
+    digestPath: null,
+    refused: null,
+  };
+  setHandler(batchProgressQuery, () => state);
+
+  let pending: string[];
+  if (input.carry) {
+    pending = input.carry.pending;
+  } else {
+    if (kind === 'cycle') {
+      const other = await otherRunningBatch({
+        kind,
+        selfWorkflowId: info.workflowId,
+        selfStartTime: info.startTime.toISOString(),
+      });
+      if (other) {
+        state.refused = `another cycle is already running (${other}); this one did nothing`;
+        setCurrentDetails(state.refused);
+        return { ...state, finishedAt: new Date().toISOString() };
+      }
+    }
+    const selected = input.projects ?? snap.projects.map((p) => p.name);
+    let decisions: GateDecision[];
+    if (kind === 'cycle') {
+      setCurrentDetails(`evaluating gates for ${selected.length} projects`);
+      decisions = await evaluateGates({ projects: selected, at: new Date().toISOString() });
+    } else {
+      decisions = selected.map((name) => {
+        const p = snap.projects.find((x) => x.name === name);
+        if (!p) return { project: name, decision: 'error', gate: 'config', reason: `unknown project "${name}"` };
+        return p.enabled
+          ? { project: name, decision: 'run', gate: 'all', reason: `${kind} for every enabled project` }
+          : { project: name, decision: 'skip', gate: 'enabled', reason: 'disabled in config (enabled = false)' };
+      });
+    }
+    state.rows = decisions.map((d) => ({
+      project: d.project,
+      decision: d.decision,
+      status: d.decision === 'run' ? 'pending' : 'skipped',
+      reason: d.reason,
+      durationMs: null,
+      costUsd: null,
+      numTurns: null,
+      workflowId: null,
+      logPath: null,
+    }));
+    pending = decisions.filter((d) => d.decision === 'run').map((d) => d.project);
+  }
+
+  // At most `concurrency` children at once (the semaphore is FIFO and deterministic).
+  const slots = new Semaphore(snap.concurrency);
+  let running = 0;
+  let stopStarting = false;
+  const left: string[] = [];
+  const showProgress = () => {
+    const done = state.rows.filter((r) => r.status !== 'pending' && r.status !== 'running').length;
+    setCurrentDetails(`${kind} ${date}: ${done}/${state.rows.length} done, ${running} running`);
+  };
+  await Promise.all(
+    pending.map(async (project) => {
+      const release = await slots.acquire();
+      if (stopStarting || workflowInfo().historyLength > HISTORY_EVENTS_LIMIT) {
+        stopStarting = true;
+        left.push(project);
+        release();
+        return;
+      }
+      running++;
+      showProgress();
+      try {
+        await runOne(kind, date, rowOf(state, project));
+      } finally {
+        running--;
+        release();
+        showProgress();
+      }
+    }),
+  );
+  if (left.length > 0) {
+    // Keep one history bounded over hundreds of projects: the rest goes on in a fresh run.
+    await continueAsNew<typeof cycle>({
+      projects: input.projects,
+      carry: { rows: state.rows, pending: left, date, startedAt },
+    });
+  }
+
+  if (kind === 'eod') {
+    setCurrentDetails('writing the digest');
+    state.digestPath = await writeDigest({ date, rows: state.rows, kind });
+  }
+  state.finishedAt = new Date().toISOString();
+  const failed = state.rows.filter(
+    (r) => r.decision === 'error' || (r.status !== 'succeeded' && r.status !== 'skipped'),
+  );
+  upsertSearchAttributes([{ key: SearchAttr.outcome, value: failed.length ? 'agent_error' : 'succeeded' }]);
+  setCurrentDetails(
+    `${kind} ${date} finished: ${state.rows.filter((r) => r.status === 'succeeded').length} succeeded, ${failed.length} failed, ${state.rows.filter((r) => r.status === 'skipped').length} skipped`,
+  );
+  return state;
+}
+
+function rowOf(state: BatchResult, project: string): BatchRow {
+  const row = state.rows.find((r) => r.project === project);
+  if (!row) throw ApplicationFailure.nonRetryable(`internal: no row for ${project}`);
+  return row;
+}
+
+async function runOne(kind: BatchKind, date: string, row: BatchRow): Promise<void> {
+  row.status = 'running';
+  let job: JobResult | undefined;
+  try {
+    const child = await startChild(agentJob, {
+      workflowId: jobWorkflowId(row.project),
+      args: [{ project: row.project, kind, date }],
+      typedSearchAttributes: [
+        { key: SearchAttr.project, value: row.project },
+        { key: SearchAttr.kind, value: kind },
+      ],
+      staticSummary: `${kind} · ${row.project}`,
+      // Cancelling the batch cancels its jobs, and waits until their agents are stopped.
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+    });
+    row.workflowId = child.workflowId;
+    job = await child.result();
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      Object.assign(row, {
+        decision: 'skip',
+        status: 'skipped',
+        reason: `a job is already running (${jobWorkflowId(row.project)})`,
+      });
+      return;
+    }
+    if (err instanceof ChildWorkflowFailure) {
+      const cause = err.cause;
+      if (cause instanceof ApplicationFailure && cause.type === JOB_FAILED && cause.details?.[0]) {
+        job = cause.details[0] as JobResult;
+      } else if (cause instanceof CancelledFailure) {
+        Object.assign(row, { status: 'cancelled', reason: 'job cancelled' });
+        return;
+      } else {
+        Object.assign(row, { status: 'crashed', reason: cause?.message ?? err.message });
+        return;
+      }
+    } else if (isCancellation(err)) {
+      row.status = 'cancelled';
+      row.reason = 'batch cancelled';
+      throw err;
+    } else {
+      throw err;
+    }
+  }
+  Object.assign(row, {
+    status: job.outcome,
+    reason: job.outcome === 'succeeded' ? firstLineOf(job.result) : job.message,
+    durationMs: job.durationMs,
+    costUsd: job.costUsd,
+    numTurns: job.numTurns,
+    logPath: job.logPath || null,
+  });
+  if (kind === 'eod' && job.outcome === 'succeeded') {
+    // Exit 0 is no proof of work (an unknown slash command exits 0): the work log must be there.
+    const check = await verifyWorklog({ project: row.project, date, since: job.startedAt });
+    row.worklogPath = check.path;
+    if (!check.ok) Object.assign(row, { status: 'agent_error', reason: check.reason });
+  }
+}
+
+function firstLineOf(text: string): string {
+  const line = text.split('\n').find((l) => l.trim()) ?? '';
+  return line.length > 160 ? `${line.slice(0, 159)}…` : line;
+}

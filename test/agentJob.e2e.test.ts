@@ -1,0 +1,195 @@
+// One agent job end to end on the real dev server: client → agentJob workflow → activities → fake agent.
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { jobResult, startJob, AlreadyRunningError } from '../src/client';
+import { RESULT_MAX_CHARS, jobWorkflowId, type JobResult } from '../src/shared';
+import { makeEnv, waitFor, type TestEnv } from './helpers/env';
+
+let env: TestEnv;
+
+beforeAll(async () => {
+  env = await makeEnv({
+    projects: {
+      alpha:
+        'prompt = "Pick the next open issue and work on it."\n[projects.alpha.agent]\nenv = { ORCH_TEST_SECRET = "s3cr3t-value-never-in-history" }',
+      beta: '',
+      textual: '[projects.textual.agent]\nargs = ["-p", "{prompt}"]\noutput_format = "text"',
+      slowpoke: '[projects.slowpoke.agent]\ntimeout = "2s"',
+      gone: '',
+      nobinary: '[projects.nobinary.agent]\ncommand = "definitely-not-an-agent-binary"',
+    },
+    missing: ['gone'],
+    concurrency: 4,
+  });
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+async function run(project: string, prompt?: string): Promise<JobResult> {
+  const { handle } = await startJob(env.client, env.config, { project, kind: 'run', prompt });
+  return jobResult(handle, project);
+}
+
+describe('outcomes', () => {
+  test('success: result parsed, output kept in the run folder, marker written in the project folder', async () => {
+    const r = await run('alpha', 'Fix the bug [marker]');
+    expect(r.outcome).toBe('succeeded');
+    expect(r.result).toBe('Done: Fix the bug [marker]');
+    expect(r.costUsd).toBeCloseTo(0.0123);
+    expect(r.numTurns).toBe(3);
+    expect(r.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(r.exitCode).toBe(0);
+    expect(r.workflowId).toBe(jobWorkflowId('alpha'));
+    expect(r.logPath.startsWith(env.stateDir)).toBe(true);
+    expect(JSON.parse(readFileSync(path.join(r.logPath, 'stdout.log'), 'utf8')).type).toBe('result');
+    const marker = JSON.parse(readFileSync(path.join(env.projectPath('alpha'), '.fake-claude-marker'), 'utf8'));
+    expect(marker.cwd).toBe(env.projectPath('alpha'));
+    expect(marker.prompt).toBe('Fix the bug [marker]');
+  });
+
+  test('the configured prompt is used when none is given', async () => {
+    const r = await run('alpha');
+    expect(r.result).toBe('Done: Pick the next open issue and work on it.');
+  });
+
+  test.each([
+    ['error_max_turns', /max turns/i],
+    ['error_during_execution', /error_during_execution|during execution/i],
+    ['error_max_budget_usd', /budget/i],
+    ['error_max_structured_output_retries', /structured/i],
+  ])('%s → agent_error naming the project', async (scenario, pattern) => {
+    const r = await run('beta', `[scenario:${scenario}]`);
+    expect(r.outcome).toBe('agent_error');
+    expect(r.subtype).toBe(scenario);
+    expect(r.exitCode).toBe(1);
+    expect(r.message).toMatch(/^beta: /);
+    expect(r.message).toMatch(pattern);
+  });
+
+  test('not logged in (subtype success, is_error true, exit 1) is an agent error, not a success', async () => {
+    const r = await run('beta', '[scenario:not_logged_in]');
+    expect(r.outcome).toBe('agent_error');
+    expect(r.message).toMatch(/log ?in/i);
+  });
+
+  test('usage limit is its own outcome with the reset time', async () => {
+    const r = await run('beta', '[scenario:usage_limit]');
+    expect(r.outcome).toBe('usage_limit');
+    expect(r.usageLimitResetsAt).not.toBeNull();
+    expect(Date.parse(r.usageLimitResetsAt!)).toBeGreaterThan(Date.now());
+  });
+
+  test.each(['array', 'ansi', 'invalid_utf8'])('%s output still parses as success', async (scenario) => {
+    const r = await run('beta', `[scenario:${scenario}]`);
+    expect(r.outcome).toBe('succeeded');
+    expect(r.costUsd).not.toBeNull();
+  });
+
+  test('text output format', async () => {
+    const r = await run('textual', 'hello there');
+    expect(r.outcome).toBe('succeeded');
+    expect(r.result).toContain('Done: hello there');
+    expect(r.costUsd).toBeNull();
+  });
+
+  test('50 MB of output: small history payload, full output on disk', async () => {
+    const r = await run('beta', '[scenario:huge:50]');
+    expect(r.outcome).toBe('succeeded');
+    expect(r.result.length).toBeLessThanOrEqual(RESULT_MAX_CHARS);
+    expect(statSync(path.join(r.logPath, 'stdout.log')).size).toBeGreaterThan(50 * 1024 * 1024);
+    const history = await env.client.workflow.getHandle(r.workflowId).fetchHistory();
+    expect(JSON.stringify(history).length).toBeLessThan(200_000);
+  });
+
+  test('killed by a signal → crashed, retried exactly once more', async () => {
+    const r = await run('beta', '[scenario:signal:SIGKILL]');
+    expect(r.outcome).toBe('crashed');
+    expect(r.message).toMatch(/SIGKILL/);
+    const runFolder = path.dirname(r.logPath);
+    expect(readdirSync(runFolder).sort()).toEqual(['attempt-1', 'attempt-2']);
+  });
+
+  test('timeout kills the whole process group (agent ignores SIGTERM, grandchildren too)', async () => {
+    const pidsFile = path.join(env.projectPath('slowpoke'), '.fake-claude-pids');
+    const r = await run('slowpoke', '[scenario:grandchildren]');
+    expect(r.outcome).toBe('timed_out');
+    expect(r.message).toMatch(/slowpoke: .*timeout/);
+    const pids = readFileSync(pidsFile, 'utf8').trim().split('\n').map(Number);
+    expect(pids.length).toBeGreaterThanOrEqual(3);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    // Timeouts are not retried.
+    expect(readdirSync(path.dirname(r.logPath))).toEqual(['attempt-1']);
+  });
+});
+
+describe('setup errors are not retried and say what to fix', () => {
+  test('project path missing', async () => {
+    const r = await run('gone');
+    expect(r.outcome).toBe('setup_error');
+    expect(r.message).toMatch(/gone: project path .* does not exist — fix \[projects\.gone\] path/);
+  });
+
+  test('agent binary not found', async () => {
+    const r = await run('nobinary');
+    expect(r.outcome).toBe('setup_error');
+    expect(r.message).toMatch(/nobinary: agent command "definitely-not-an-agent-binary" not found/);
+  });
+});
+
+describe('one job per project', () => {
+  test('a second trigger is refused while the first runs; --attach follows it; cancel leaves no process', async () => {
+    const first = await startJob(env.client, env.config, {
+      project: 'beta',
+      kind: 'run',
+      prompt: '[scenario:grandchildren]',
+    });
+    await expect(startJob(env.client, env.config, { project: 'beta', kind: 'run' })).rejects.toBeInstanceOf(
+      AlreadyRunningError,
+    );
+    const attached = await startJob(env.client, env.config, { project: 'beta', kind: 'run' }, { attach: true });
+    expect(attached.attached).toBe(true);
+    expect((await attached.handle.describe()).runId).toBe((await first.handle.describe()).runId);
+
+    const pidsFile = path.join(env.projectPath('beta'), '.fake-claude-pids');
+    const pids = await waitFor('grandchildren pids', () => {
+      if (!existsSync(pidsFile)) return null;
+      const p = readFileSync(pidsFile, 'utf8').trim().split('\n').filter(Boolean).map(Number);
+      return p.length >= 3 && p.every(alive) ? p : null;
+    });
+    const cancelAt = Date.now();
+    await first.handle.cancel();
+    const r = await jobResult(first.handle, 'beta');
+    expect(r.outcome).toBe('cancelled');
+    await waitFor('process group gone', () => pids.every((p) => !alive(p)), 5000);
+    expect(Date.now() - cancelAt).toBeLessThan(5000);
+  });
+});
+
+describe('workflow history', () => {
+  test('never holds environment values; carries search attributes and summary', async () => {
+    const r = await run('alpha', 'check history');
+    const handle = env.client.workflow.getHandle(r.workflowId);
+    const history = JSON.stringify(await handle.fetchHistory());
+    expect(history).not.toContain('s3cr3t-value-never-in-history');
+    const desc = await handle.describe();
+    expect(desc.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value])).toEqual(
+      expect.arrayContaining([
+        ['OrchestrateProject', 'alpha'],
+        ['OrchestrateKind', 'run'],
+        ['OrchestrateOutcome', 'succeeded'],
+      ]),
+    );
+    expect(await desc.staticSummary()).toBe('run · alpha');
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) [ZX] /.test(stat);
+  } catch {
+    return false;
+  }
+}

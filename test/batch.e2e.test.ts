@@ -1,0 +1,243 @@
+// Cycle, EOD, rollover and schedules on the real dev server with the fake agent.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { batchProgress, startBatch, startJob, jobResult, AlreadyRunningError } from '../src/client';
+import { setPaused } from '../src/activities/gates';
+import { appendLedger } from '../src/ledger';
+import { localDate, localTime, minutesOfDay } from '../src/dates';
+import { applySchedules, describeSchedules } from '../src/schedules';
+import { SCHEDULE_IDS, type BatchResult, type BatchRow } from '../src/shared';
+import { makeEnv, waitFor, type TestEnv } from './helpers/env';
+import { loadConfig } from '../src/config';
+
+function hhmm(minutes: number): string {
+  const m = ((minutes % 1440) + 1440) % 1440;
+  return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+}
+
+function row(result: BatchResult, project: string): BatchRow {
+  const r = result.rows.find((x) => x.project === project);
+  if (!r) throw new Error(`no row for ${project}`);
+  return r;
+}
+
+async function finish(handle: Awaited<ReturnType<typeof startBatch>>): Promise<BatchResult> {
+  return (await handle.result()) as BatchResult;
+}
+
+describe('cycle', () => {
+  let env: TestEnv;
+  let stamps: string;
+  beforeAll(async () => {
+    const now = minutesOfDay(localTime(new Date(), 'Europe/London'));
+    env = await makeEnv({
+      concurrency: 2,
+      projects: {
+        ok1: 'prompt = "[scenario:slow:1]"',
+        ok2: 'prompt = "[scenario:slow:1]"',
+        ok3: 'prompt = "[scenario:slow:1]"',
+        failer: 'prompt = "[scenario:error_max_turns]"',
+        sleeper: 'prompt = "[scenario:hang]"\n[projects.sleeper.agent]\ntimeout = "2s"',
+        disabled: 'enabled = false',
+        paused: '',
+        notgit: '',
+        nowork: '[projects.nowork.gates]\ncommand = "test -s TODO.md"',
+        gateerr: '[projects.gateerr.gates]\ncommand = "echo boom >&2; exit 3"',
+        gatehang: '[projects.gatehang.gates]\ncommand = "sleep 30"\ntimeout = "1s"',
+        offhours: `[projects.offhours.gates]\nworking_hours = "${hhmm(now + 120)}-${hhmm(now + 180)}"`,
+        broke: '[projects.broke.gates]\nmax_daily_usd = 0.01',
+        busy: 'prompt = "[scenario:hang]"',
+      },
+      extra: '',
+    });
+    stamps = path.join(env.dir, 'stamps.jsonl');
+    // Every agent appends start/end stamps: the concurrency limit is measured from the agents themselves.
+    const text = readFileSync(env.configPath, 'utf8').replace(
+      '[agent]\n',
+      `[agent]\nenv = { FAKE_CLAUDE_STAMPS = "${stamps}" }\n`,
+    );
+    await env.writeConfig(text);
+    env.config = await loadConfig(env.configPath);
+    // notgit: a folder that is not a git repository.
+    rmSync(path.join(env.projectPath('notgit'), '.git'), { recursive: true, force: true });
+    await setPaused(env.stateDir, 'paused', true);
+    await appendLedger(env.stateDir, {
+      finishedAt: new Date().toISOString(),
+      project: 'broke',
+      kind: 'run',
+      outcome: 'succeeded',
+      costUsd: 0.02,
+      numTurns: 1,
+      durationMs: 1000,
+      logPath: null,
+    });
+  });
+  afterAll(async () => env?.stop());
+
+  test('mixed gates and outcomes; concurrency never exceeded; one failure never stops the others', async () => {
+    // A job already running for `busy`: the cycle skips it rather than queueing a second agent.
+    const busy = await startJob(env.client, env.config, { project: 'busy', kind: 'run' });
+    await waitFor('busy running', async () => (await busy.handle.describe()).status.name === 'RUNNING');
+
+    const handle = await startBatch(env.client, env.config, 'cycle', {});
+    await expect(startBatch(env.client, env.config, 'cycle', {})).rejects.toBeInstanceOf(AlreadyRunningError);
+    // Live progress is queryable while it runs.
+    const live = await waitFor('progress rows', async () => {
+      const p = await batchProgress(handle);
+      return p.result && p.result.rows.length > 0 ? p.result : null;
+    });
+    expect(live.rows.length).toBe(14);
+    // Gates are decided: stop `busy` so it no longer holds one of the worker's two agent slots.
+    await busy.handle.cancel();
+    await jobResult(busy.handle, 'busy');
+    const result = await finish(handle);
+
+    const expectRow = (p: string, decision: string, status: string, reason: RegExp) => {
+      const r = row(result, p);
+      expect({ p, decision: r.decision, status: r.status }).toEqual({ p, decision, status });
+      expect(r.reason).toMatch(reason);
+    };
+    expectRow('ok1', 'run', 'succeeded', /Done/);
+    expectRow('ok2', 'run', 'succeeded', /Done/);
+    expectRow('ok3', 'run', 'succeeded', /Done/);
+    expectRow('failer', 'run', 'agent_error', /max turns/i);
+    expectRow('sleeper', 'run', 'timed_out', /timeout/);
+    expectRow('disabled', 'skip', 'skipped', /enabled = false/);
+    expectRow('paused', 'skip', 'skipped', /paused/);
+    expectRow('notgit', 'error', 'skipped', /not a git repository/);
+    expectRow('nowork', 'skip', 'skipped', /no work/);
+    expectRow('gateerr', 'error', 'skipped', /gate command failed \(exit 3\).*boom/);
+    expectRow('gatehang', 'error', 'skipped', /timed out after 1s/);
+    expectRow('offhours', 'skip', 'skipped', /outside working hours/);
+    expectRow('broke', 'skip', 'skipped', /daily budget spent: \$0\.02 of \$0\.01/);
+    expectRow('busy', 'skip', 'skipped', /already running/);
+    expect(row(result, 'ok1').costUsd).toBeCloseTo(0.0123);
+    expect(row(result, 'ok1').durationMs).toBeGreaterThan(900);
+
+    // Concurrency, from the agents' own stamps: never more than 2 at once (busy ran outside the cycle).
+    const events = readFileSync(stamps, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; cwd: string; t: number })
+      .filter((e) => !e.cwd.endsWith('/busy'))
+      .sort((a, b) => a.t - b.t || (a.event === 'end' ? -1 : 1));
+    let now = 0;
+    let peak = 0;
+    for (const e of events) {
+      now += e.event === 'start' ? 1 : -1;
+      peak = Math.max(peak, now);
+    }
+    expect(events.filter((e) => e.event === 'start').length).toBe(5);
+    expect(peak).toBeLessThanOrEqual(2);
+    expect(peak).toBe(2);
+  });
+});
+
+describe('EOD, digest and rollover', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await makeEnv({
+      projects: {
+        writer:
+          'eod_prompt = "Write the log [write:{worklog_path}]"\nrollover_prompt = "[marker] carry {yesterday} into {date}"',
+        lazy: 'eod_prompt = "[scenario:noop]"',
+        off: 'enabled = false',
+      },
+    });
+  });
+  afterAll(async () => env?.stop());
+
+  test('EOD: a job that exits 0 without writing its work log fails; the digest lists every job', async () => {
+    const handle = await startBatch(env.client, env.config, 'eod', {});
+    const result = await finish(handle);
+    const today = localDate(new Date(), 'Europe/London');
+    expect(result.date).toBe(today);
+    expect(row(result, 'writer').status).toBe('succeeded');
+    expect(row(result, 'writer').worklogPath).toBe(path.join(env.projectPath('writer'), `docs/worklog/${today}.md`));
+    expect(existsSync(row(result, 'writer').worklogPath!)).toBe(true);
+    expect(row(result, 'lazy').status).toBe('agent_error');
+    expect(row(result, 'lazy').reason).toMatch(/work log not written/);
+    expect(row(result, 'off').status).toBe('skipped');
+
+    expect(result.digestPath).toBe(path.join(env.stateDir, 'digests', `${today}.md`));
+    const digest = readFileSync(result.digestPath!, 'utf8');
+    expect(digest).toContain(`# Orchestrator digest — ${today}`);
+    expect(digest).toMatch(/## writer\n\n- \d\d:\d\dZ eod: \*\*succeeded\*\*/);
+    expect(digest).toMatch(
+      /## lazy\n\n- \d\d:\d\dZ eod: \*\*succeeded\*\*.*\n- EOD failed \(agent_error\): work log not written/,
+    );
+    expect(digest).toMatch(/## off\n\n- no jobs today\n- EOD skipped: disabled/);
+  });
+
+  test('rollover on the first of a month closes last month', async () => {
+    const result = await finish(
+      await startBatch(env.client, env.config, 'rollover', { projects: ['writer'], date: '2026-04-01' }),
+    );
+    expect(row(result, 'writer').status).toBe('succeeded');
+    const marker = JSON.parse(readFileSync(path.join(env.projectPath('writer'), '.fake-claude-marker'), 'utf8'));
+    expect(marker.prompt).toContain('carry 2026-03-31 into 2026-04-01');
+    expect(marker.prompt).toMatch(/March 2026/);
+    expect(marker.prompt).toMatch(/April 2026/);
+  });
+});
+
+describe('schedules', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await makeEnv({ projects: { writer: 'eod_prompt = "[write:{worklog_path}]"' } });
+    const text = readFileSync(env.configPath, 'utf8').replace(
+      'eod = ""\nrollover = ""',
+      'eod = "23:00"\nrollover = "06:00"\ncatchup_window = "6h"',
+    );
+    await env.writeConfig(text);
+    env.config = await loadConfig(env.configPath);
+  });
+  afterAll(async () => {
+    for (const id of Object.values(SCHEDULE_IDS))
+      await env.client.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined);
+    await env?.stop();
+  });
+
+  test('apply is idempotent; EOD at 23:00 in the timezone; trigger runs EOD', async () => {
+    const first = await applySchedules(env.client, env.config);
+    expect(first.created.sort()).toEqual([SCHEDULE_IDS.eod, SCHEDULE_IDS.rollover].sort());
+    const second = await applySchedules(env.client, env.config);
+    expect(second.created).toEqual([]);
+    expect(second.updated.sort()).toEqual([SCHEDULE_IDS.eod, SCHEDULE_IDS.rollover].sort());
+
+    const d = await env.client.schedule.getHandle(SCHEDULE_IDS.eod).describe();
+    expect(d.spec.timezone).toBe('Europe/London');
+    expect(d.policies.overlap).toBe('SKIP');
+    expect(d.policies.catchupWindow).toBe(6 * 3600 * 1000);
+    const next = d.info.nextActionTimes;
+    expect(next.length).toBeGreaterThan(1);
+    for (const t of next) expect(localTime(t, 'Europe/London')).toBe('23:00');
+    expect(next[1].getTime() - next[0].getTime()).toBeGreaterThanOrEqual(23 * 3600 * 1000);
+    const rows = await describeSchedules(env.client);
+    expect(
+      rows
+        .find((r) => r.id === SCHEDULE_IDS.rollover)
+        ?.nextRuns.every((t) => localTime(new Date(t), 'Europe/London') === '06:00'),
+    ).toBe(true);
+
+    await env.client.schedule.getHandle(SCHEDULE_IDS.eod).trigger();
+    const wf = await waitFor('triggered eod', async () => {
+      for await (const w of env.client.workflow.list({
+        query: `WorkflowType = 'eod' AND TaskQueue = '${env.taskQueue}'`,
+      }))
+        return w;
+      return null;
+    });
+    const result = (await env.client.workflow.getHandle(wf.workflowId).result()) as BatchResult;
+    expect(row(result, 'writer').status).toBe('succeeded');
+
+    // Dropping a schedule from config deletes it on the next apply.
+    const dropped = readFileSync(env.configPath, 'utf8').replace('rollover = "06:00"', 'rollover = ""');
+    await env.writeConfig(dropped);
+    const report = await applySchedules(env.client, await loadConfig(env.configPath));
+    expect(report.deleted).toEqual([SCHEDULE_IDS.rollover]);
+  });
+});

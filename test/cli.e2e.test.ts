@@ -1,0 +1,131 @@
+// The `orchestrate` CLI as a user runs it: the built dist/cli.js in a subprocess, no TTY.
+import execa from 'execa';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { makeEnv, REPO_ROOT, type TestEnv } from './helpers/env';
+import { jobWorkflowId } from '../src/shared';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
+let env: TestEnv;
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+  env = await makeEnv({ projects: { clia: 'prompt = "say hi"', clib: '' } });
+});
+afterAll(async () => env?.stop());
+
+function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  return execa('node', [CLI, ...args], { env: { ...env.cliEnv, ...extraEnv }, reject: false, stdin: 'ignore' });
+}
+
+test('run --json prints one object with the documented keys; exit 0', async () => {
+  const r = await cli(['run', '-p', 'clia', '--json']);
+  expect(r.exitCode).toBe(0);
+  const out = JSON.parse(r.stdout);
+  expect(Object.keys(out)).toEqual(
+    expect.arrayContaining([
+      'workflowId',
+      'project',
+      'outcome',
+      'exitCode',
+      'durationMs',
+      'costUsd',
+      'numTurns',
+      'sessionId',
+      'logPath',
+      'result',
+    ]),
+  );
+  expect(out).toMatchObject({
+    workflowId: jobWorkflowId('clia'),
+    project: 'clia',
+    outcome: 'succeeded',
+    exitCode: 0,
+    result: 'Done: say hi',
+  });
+  // No TTY: no spinner escape codes anywhere.
+  expect(r.stderr).not.toContain(String.fromCharCode(27));
+});
+
+test('human output: outcome, duration, cost, log path and Web UI link; exit 1 on a failed job', async () => {
+  const r = await cli(['run', '-p', 'clib', '--prompt', '[scenario:error_max_turns]']);
+  expect(r.exitCode).toBe(1);
+  expect(r.stdout).toMatch(/^clib · agent_error · \d+(ms|s)/);
+  expect(r.stdout).toMatch(/\$0\.0\d+/);
+  expect(r.stdout).toMatch(/max turns/i);
+  expect(r.stdout).toContain(`log: ${env.stateDir}`);
+  expect(r.stdout).toMatch(/web: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/job%2Fclib\/[0-9a-f-]+/);
+});
+
+test('a second trigger is refused with exit 3 while a job runs', async () => {
+  const first = await cli(['run', '-p', 'clib', '--prompt', '[scenario:slow:3]', '--no-wait', '--json']);
+  expect(first.exitCode).toBe(0);
+  const second = await cli(['run', '-p', 'clib']);
+  expect(second.exitCode).toBe(3);
+  expect(second.stderr).toContain(`already running: ${jobWorkflowId('clib')}`);
+  const attached = await cli(['run', '-p', 'clib', '--attach', '--json']);
+  expect(attached.exitCode).toBe(0);
+  expect(JSON.parse(attached.stdout).result).toContain('[scenario:slow:3]');
+});
+
+test('usage and config errors exit 2 with a message, never a stack trace', async () => {
+  const unknown = await cli(['run', '-p', 'nope']);
+  expect(unknown.exitCode).toBe(2);
+  expect(unknown.stderr).toMatch(/unknown project "nope" — known projects: clia, clib/);
+
+  const bad = path.join(env.dir, 'bad.toml');
+  writeFileSync(bad, '[orchestrator]\ntimezone = "Mars/Olympus"\n[projects.x]\npth = "/tmp"\n');
+  const r = await cli(['--config', bad, 'run', '-p', 'x']);
+  expect(r.exitCode).toBe(2);
+  expect(r.stderr).toContain('is invalid');
+  expect(r.stderr).toContain('orchestrator.timezone');
+  expect(r.stderr).toContain('did you mean "path"');
+  expect(r.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
+
+  const noArgs = await cli(['run']);
+  expect(noArgs.exitCode).toBe(2);
+  expect(noArgs.stderr).toMatch(/required option '-p, --project <name>'/);
+});
+
+test('cycle --wait --json, pause and resume', async () => {
+  expect((await cli(['pause', '-p', 'clib'])).stdout).toMatch(/clib: paused/);
+  const r = await cli(['cycle', '--wait', '--json']);
+  expect(r.exitCode).toBe(0);
+  const result = JSON.parse(r.stdout);
+  expect(result.rows.find((x: { project: string }) => x.project === 'clib')).toMatchObject({
+    decision: 'skip',
+    status: 'skipped',
+  });
+  expect(result.rows.find((x: { project: string }) => x.project === 'clia')).toMatchObject({
+    decision: 'run',
+    status: 'succeeded',
+  });
+  // Without a TTY the live view prints plain lines to stderr as projects change state.
+  expect(r.stderr).toMatch(/clia: succeeded/);
+  expect((await cli(['resume', '-p', 'clib'])).stdout).toMatch(/clib: resumed/);
+  const human = await cli(['cycle', '--wait', '--project', 'clib']);
+  expect(human.stdout).toMatch(/PROJECT\s+DECISION\s+OUTCOME\s+DURATION\s+COST\s+REASON/);
+  expect(human.stdout).toMatch(/clib\s+run\s+succeeded/);
+});
+
+test('schedule apply --print-temporal-cli shows the equivalent temporal commands', async () => {
+  const cfg = path.join(env.dir, 'sched.toml');
+  writeFileSync(cfg, '[orchestrator]\ntimezone = "Europe/London"\n[schedules]\neod = "23:00"\nrollover = "06:00"\n');
+  const r = await cli(['--config', cfg, 'schedule', 'apply', '--print-temporal-cli']);
+  expect(r.exitCode).toBe(0);
+  expect(r.stdout).toContain('temporal schedule create');
+  expect(r.stdout).toContain('--schedule-id orchestrate-eod');
+  expect(r.stdout).toContain('--time-zone Europe/London');
+  expect(r.stdout).toContain('--overlap-policy Skip');
+});
+
+test('server status on a config whose server is not running says how to start it', async () => {
+  const cfg = path.join(env.dir, 'other.toml');
+  writeFileSync(
+    cfg,
+    `[orchestrator]\nstate_dir = "${path.join(env.dir, 'other-state')}"\n[server]\nport = 1\nui_port = 2\n`,
+  );
+  const r = await cli(['--config', cfg, 'server', 'status']);
+  expect(r.exitCode).toBe(1);
+  expect(r.stdout).toMatch(/not running \(start it with `orchestrate server start`\)/);
+});
