@@ -2,48 +2,20 @@
 // `orchestrate`: the terminal view and controls. Exit codes: 0 ok / job succeeded, 1 job failed,
 // 2 usage, config or setup error, 3 refused because a job for that project is already running.
 import { Command, CommanderError, Option } from 'commander';
-import { existsSync } from 'node:fs';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { AlreadyRunningError, connectClient, jobResult, startBatch, startJob } from './client';
 import { setPaused } from './activities/gates';
 import { applySchedules, describeSchedules, plannedSchedules, scheduleIdFor, temporalCliCommand } from './schedules';
 import { watchBatch } from './cli/watch';
 import { batchFailed, renderBatch, renderTable } from './cli/table';
-import { ConfigError, loadConfig, parseConfig, resolveConfigPath, type Config } from './config';
+import { ConfigError, type Config } from './config';
+import { EXIT, UserError, getConfig, print, requireProject } from './cli/common';
 import { webUiUrl } from './connection';
 import { formatDuration } from './duration';
 import { devServerStatus, startDevServer, stopDevServer, uiWorkflowUrl, type DevServerOptions } from './server';
 import type { JobResult } from './shared';
 import { runWorker } from './worker';
 import { Progress } from './cli/progress';
-
-export const EXIT = { ok: 0, failed: 1, usage: 2, alreadyRunning: 3 } as const;
-
-/** An error the user can fix; printed without a stack trace. */
-class UserError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = EXIT.usage,
-  ) {
-    super(message);
-  }
-}
-
-interface GlobalOpts {
-  config?: string;
-}
-
-async function getConfig(cmd: Command, opts: { allowMissing?: boolean } = {}): Promise<Config> {
-  const { config: explicit } = cmd.optsWithGlobals<GlobalOpts>();
-  const configPath = resolveConfigPath(explicit);
-  if (opts.allowMissing && !existsSync(configPath)) {
-    process.stderr.write(
-      `note: no config at ${configPath}; running with defaults and no projects. Create one with \`cp workspaces.example.toml workspaces.toml\` and edit it.\n`,
-    );
-    return parseConfig('', configPath);
-  }
-  return loadConfig(explicit);
-}
 
 function devServerOptions(config: Config): DevServerOptions {
   return {
@@ -53,10 +25,6 @@ function devServerOptions(config: Config): DevServerOptions {
     uiPort: config.server.uiPort,
     namespace: config.server.namespace,
   };
-}
-
-function print(line = ''): void {
-  process.stdout.write(line + '\n');
 }
 
 export function exitCodeFor(result: JobResult): number {
@@ -188,12 +156,7 @@ export function buildProgram(): Command {
         cmd: Command,
       ) => {
         const config = await getConfig(cmd);
-        if (!config.projects[opts.project]) {
-          const known = Object.keys(config.projects);
-          throw new UserError(
-            `unknown project "${opts.project}" — known projects: ${known.length ? known.join(', ') : '(none: add [projects.<name>] to ' + config.configPath + ')'}`,
-          );
-        }
+        requireProject(config, opts.project);
         const { client, connection } = await connectClient(config);
         try {
           let started;
@@ -267,12 +230,7 @@ export function buildProgram(): Command {
       .option('--json', 'print JSON (with --wait: the result)')
       .action(async (opts: { project?: string[]; date?: string; wait?: boolean; json?: boolean }, cmd: Command) => {
         const config = await getConfig(cmd);
-        for (const p of opts.project ?? []) {
-          if (!config.projects[p])
-            throw new UserError(
-              `unknown project "${p}" — known: ${Object.keys(config.projects).join(', ') || '(none)'}`,
-            );
-        }
+        for (const p of opts.project ?? []) requireProject(config, p);
         if (opts.date && !/^\d{4}-\d{2}-\d{2}$/.test(opts.date))
           throw new UserError(`--date must be YYYY-MM-DD, got "${opts.date}"`);
         const { client, connection } = await connectClient(config);
@@ -312,10 +270,7 @@ export function buildProgram(): Command {
       .requiredOption('-p, --project <name>', 'project from workspaces.toml')
       .action(async (opts: { project: string }, cmd: Command) => {
         const config = await getConfig(cmd);
-        if (!config.projects[opts.project])
-          throw new UserError(
-            `unknown project "${opts.project}" — known: ${Object.keys(config.projects).join(', ') || '(none)'}`,
-          );
+        requireProject(config, opts.project);
         await setPaused(config.orchestrator.stateDir, opts.project, paused);
         print(
           `${opts.project}: ${paused ? 'paused (cycles skip it; `orchestrate resume -p ' + opts.project + '` to resume)' : 'resumed'}`,
@@ -392,6 +347,8 @@ export function buildProgram(): Command {
         }
       });
   }
+
+  // Command modules (one concern each): src/cli/<name>.ts exports register<Name>Commands(program).
 
   program.addOption(new Option('--no-color', 'plain output').hideHelp());
   return program;
