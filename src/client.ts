@@ -18,6 +18,7 @@ import {
   JOB_FAILED,
   SearchAttr,
   batchWorkflowId,
+  jobStaticDetails,
   jobWorkflowId,
   type AgentJobInput,
   type BatchInput,
@@ -94,7 +95,7 @@ export async function startJob(
         ...(project?.host ? [{ key: SearchAttr.host, value: project.host }] : []),
       ],
       staticSummary: `${input.kind} · ${input.project}`,
-      staticDetails: `project: ${opts.path ?? project?.path ?? '?'}\nprompt: ${promptLine}`,
+      staticDetails: jobStaticDetails(opts.path ?? project?.path ?? '?', promptLine),
     });
     return { handle, attached: false };
   } catch (e) {
@@ -166,6 +167,11 @@ export async function startBatch(
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       typedSearchAttributes: [{ key: SearchAttr.kind, value: kind }],
       staticSummary: `${kind}${input.projects ? ` · ${input.projects.join(', ')}` : ' · all projects'}`,
+      staticDetails: [
+        `**projects** ${(input.projects ?? Object.keys(config.projects)).join(', ') || '(none)'}`,
+        `**day** ${input.date ?? 'today'} (${config.orchestrator.timezone})`,
+        `**started from** the orchestrate CLI`,
+      ].join('\n\n'),
     });
   } catch (e) {
     if (e instanceof WorkflowExecutionAlreadyStartedError) throw new AlreadyRunningError(workflowId, undefined);

@@ -62,7 +62,19 @@ export interface Config {
     persistent: string[];
     killGraceMs: number;
     onShutdown: OnShutdown;
+    /** A worker that stops heartbeating for this long is presumed dead; the job moves to another worker. */
+    heartbeatTimeoutMs: number;
+    /** Usage limit: wait this long past the announced reset before retrying. */
+    usageLimitMarginMs: number;
+    /** Usage limit without a parseable reset time: wait this long. */
+    usageLimitBackoffMs: number;
     host: string | null;
+    /** tmux server socket (`tmux -L <name>`) holding the persistent sessions. */
+    tmuxSocket: string;
+    /** Persistent sessions are named `<prefix><project>`; the reaper only looks at names with this prefix. */
+    sessionPrefix: string;
+    /** Persistent sessions without a Stop hook: done once the pane is quiet at its idle prompt this long. */
+    idleSeconds: number;
   };
   server: { ip: string; port: number; uiPort: number; namespace: string };
   schedules: { eod: string | null; rollover: string | null; cycleEveryMs: number | null; catchupWindowMs: number };
@@ -143,6 +155,12 @@ const DEFAULTS = {
   concurrency: 4,
   killGraceMs: 10_000,
   onShutdown: 'detach' as OnShutdown,
+  tmuxSocket: 'orchestrate',
+  sessionPrefix: 'orch-',
+  idleSeconds: 30,
+  heartbeatTimeoutMs: 30_000,
+  usageLimitMarginMs: 120_000,
+  usageLimitBackoffMs: 30 * 60_000,
   serverIp: '127.0.0.1',
   serverPort: 7233,
   uiPort: 8233,
@@ -314,6 +332,21 @@ const nonNegativeNumber = z.number(typeError('a number >= 0')).refine(
   (n) => Number.isFinite(n) && n >= 0,
   (n) => ({ message: `expected a number >= 0, got ${n}` }),
 );
+
+const positiveNumber = z.number(typeError('a number > 0')).refine(
+  (n) => Number.isFinite(n) && n > 0,
+  (n) => ({ message: `expected a number > 0, got ${n}` }),
+);
+
+/** A tmux socket name or session-name prefix: no '/', ':' or '.', which tmux treats specially. */
+function tmuxName(what: string) {
+  return z.string().refine(
+    (s) => /^[A-Za-z0-9_-]+$/.test(s),
+    (s) => ({
+      message: `${JSON.stringify(s)} is not a valid ${what} (use letters, digits, "-" and "_")`,
+    }),
+  );
+}
 
 const durationInput = z.union([z.string(), z.number()], {
   errorMap: (_issue, ctx) => ({
@@ -496,7 +529,13 @@ function fileSchema(projectNames: readonly string[]) {
       persistent: z.array(definedProject).optional(),
       kill_grace: duration(false).optional(),
       on_shutdown: oneOf(ON_SHUTDOWN_MODES).optional(),
+      heartbeat_timeout: duration(true).optional(),
+      usage_limit_margin: duration(false).optional(),
+      usage_limit_backoff: duration(true).optional(),
       host: z.string().optional(),
+      tmux_socket: tmuxName('tmux socket name').optional(),
+      session_prefix: tmuxName('session prefix').optional(),
+      idle_seconds: positiveNumber.optional(),
     }).optional(),
     server: table({
       ip: nonEmpty.optional(),
@@ -673,7 +712,13 @@ export function parseConfig(tomlText: string, configPath: string): Config {
       persistent,
       killGraceMs: o?.kill_grace ?? DEFAULTS.killGraceMs,
       onShutdown: o?.on_shutdown ?? DEFAULTS.onShutdown,
+      heartbeatTimeoutMs: o?.heartbeat_timeout ?? DEFAULTS.heartbeatTimeoutMs,
+      usageLimitMarginMs: o?.usage_limit_margin ?? DEFAULTS.usageLimitMarginMs,
+      usageLimitBackoffMs: o?.usage_limit_backoff ?? DEFAULTS.usageLimitBackoffMs,
       host: emptyToNull(o?.host),
+      tmuxSocket: o?.tmux_socket ?? DEFAULTS.tmuxSocket,
+      sessionPrefix: o?.session_prefix ?? DEFAULTS.sessionPrefix,
+      idleSeconds: o?.idle_seconds ?? DEFAULTS.idleSeconds,
     },
     server: {
       ip: d.server?.ip ?? DEFAULTS.serverIp,

@@ -3,7 +3,7 @@
 // no database server; the budget gate, the EOD digest and `orchestrate costs` read it.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { JobKind, Outcome } from './shared';
+import type { JobKind, Outcome, TokenUsage } from './shared';
 
 export interface LedgerEntry {
   finishedAt: string;
@@ -14,6 +14,13 @@ export interface LedgerEntry {
   numTurns: number | null;
   durationMs: number | null;
   logPath: string | null;
+  // Optional: lines written before these fields existed lack them.
+  tokens?: TokenUsage | null;
+  workflowId?: string;
+  runId?: string;
+  attempt?: number;
+  /** What happened, for failed jobs (the outcome's one-sentence message). */
+  message?: string | null;
 }
 
 function ledgerFile(stateDir: string, project: string): string {
@@ -56,4 +63,28 @@ export async function readLedger(stateDir: string, project: string, from?: Date,
 export async function spentUsd(stateDir: string, project: string, from: Date, to: Date): Promise<number> {
   const entries = await readLedger(stateDir, project, from, to);
   return entries.reduce((sum, e) => sum + (e.costUsd ?? 0), 0);
+}
+
+/** Projects that have a ledger file (including ones no longer in the config). */
+export async function ledgerProjects(stateDir: string): Promise<string[]> {
+  try {
+    const names = await fs.readdir(path.join(stateDir, 'ledger'));
+    return names
+      .filter((n) => n.endsWith('.jsonl'))
+      .map((n) => n.slice(0, -'.jsonl'.length))
+      .sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** Entries of these projects (default: every ledger) finished in [from, to), oldest first. */
+export async function readLedgers(
+  stateDir: string,
+  opts: { projects?: string[]; from?: Date; to?: Date } = {},
+): Promise<LedgerEntry[]> {
+  const projects = opts.projects ?? (await ledgerProjects(stateDir));
+  const all = (await Promise.all(projects.map((p) => readLedger(stateDir, p, opts.from, opts.to)))).flat();
+  return all.sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt));
 }

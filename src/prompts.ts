@@ -19,15 +19,20 @@ export function worklogPathFor(template: string, day: string): string {
   return fillTemplate(template, { date: day });
 }
 
-export function renderPrompt(kind: JobKind, sources: PromptSources, day: string, override?: string): string {
-  const vars = {
+/** The `{placeholders}` a prompt may use, for `day`. */
+export function promptVars(day: string, worklogPath: string): Record<string, string> {
+  return {
     date: day,
     yesterday: yesterday(day),
-    worklog_path: worklogPathFor(sources.worklogPath, day),
-    yesterday_worklog_path: worklogPathFor(sources.worklogPath, yesterday(day)),
+    worklog_path: worklogPathFor(worklogPath, day),
+    yesterday_worklog_path: worklogPathFor(worklogPath, yesterday(day)),
     month: monthLabel(day),
     last_month: previousMonthLabel(day),
   };
+}
+
+export function renderPrompt(kind: JobKind, sources: PromptSources, day: string, override?: string): string {
+  const vars = promptVars(day, sources.worklogPath);
   if (override !== undefined) return fillTemplate(override, vars);
   switch (kind) {
     case 'run':

@@ -46,6 +46,11 @@ export function batchWorkflowId(kind: 'cycle' | 'eod' | 'rollover', taskQueue: s
   return taskQueue === DEFAULT_TASK_QUEUE ? kind : `${kind}@${taskQueue}`;
 }
 
+/** A job's static details in the Web UI (Temporal markdown): the project folder and the prompt's first line. */
+export function jobStaticDetails(path: string, promptFirstLine: string): string {
+  return `**project** \`${path}\`\n\n**prompt** ${promptFirstLine || '(empty)'}`;
+}
+
 /** Result text kept in workflow history is capped: the full output stays in the run folder. */
 export const RESULT_MAX_CHARS = 4000;
 
@@ -67,6 +72,11 @@ export interface JobPlan {
   promptFirstLine: string;
   timeoutMs: number;
   killGraceMs: number;
+  heartbeatTimeoutMs: number;
+  usageLimitMarginMs: number;
+  usageLimitBackoffMs: number;
+  /** The orchestrator's IANA timezone, for times shown to people. */
+  timezone: string;
   persistent: boolean;
   host: string | null;
   /** The full prompt, rendered for this kind and day. */
@@ -102,6 +112,16 @@ export interface AgentRunResult {
   pid: number | null;
   /** Usage limit: when the agent said it resets (ISO), if the text could be parsed. */
   usageLimitResetsAt: string | null;
+  /** Tokens the agent reported in its result (`usage`), when it printed one. */
+  tokens?: TokenUsage | null;
+}
+
+/** Token counts from Claude Code's result object (`usage`). */
+export interface TokenUsage {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheCreation: number;
 }
 
 export interface JobResult extends AgentRunResult {
@@ -133,7 +153,17 @@ export interface ConfigSnapshot {
   timezone: string;
   concurrency: number;
   taskQueue: string;
-  projects: Array<{ name: string; enabled: boolean; host: string | null; persistent: boolean }>;
+  projects: Array<{
+    name: string;
+    enabled: boolean;
+    host: string | null;
+    persistent: boolean;
+    /** For the Web UI's static details of the jobs a batch starts (absent in snapshots of older runs). */
+    path?: string;
+    /** First line of each kind's prompt template, `{placeholders}` unfilled (never the whole prompt). */
+    promptFirstLines?: Record<BatchKind, string>;
+    worklogPath?: string;
+  }>;
 }
 
 /** One line of a cycle / EOD / rollover result table. */
@@ -182,3 +212,5 @@ export const SCHEDULE_IDS = {
 } as const;
 /** Query name for a batch's live result table. */
 export const BATCH_PROGRESS_QUERY = 'progress';
+/** The worker stopped while the agent ran (a deploy): retried, and the next worker adopts the agent. */
+export const WORKER_SHUTDOWN = 'WorkerShutdown';

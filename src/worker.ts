@@ -40,8 +40,10 @@ export async function createWorker(
     // cancel from the CLI or Web UI stops the agent within ~2 s.
     maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '1 second',
-    // On SIGINT/SIGTERM: stop polling, give running activities this long, then cancel them.
-    shutdownGraceTime: '10 seconds',
+    // On SIGINT/SIGTERM: stop polling, give running activities this long, then cancel them. With
+    // on_shutdown = "detach" (the default) a cancelled agent job leaves its agent running for the next
+    // worker to adopt, so there is no reason to hold a deploy up.
+    shutdownGraceTime: config.orchestrator.onShutdown === 'detach' ? '2 seconds' : '10 seconds',
   });
   return { worker, connection, ownsConnection: !opts.connection };
 }

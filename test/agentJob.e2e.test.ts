@@ -16,6 +16,7 @@ beforeAll(async () => {
       textual: '[projects.textual.agent]\nargs = ["-p", "{prompt}"]\noutput_format = "text"',
       slowpoke: '[projects.slowpoke.agent]\ntimeout = "2s"',
       gone: '',
+      limited: 'prompt = "[scenario:usage_limit_once:whenever it likes]"',
       nobinary: '[projects.nobinary.agent]\ncommand = "definitely-not-an-agent-binary"',
     },
     missing: ['gone'],
@@ -74,11 +75,19 @@ describe('outcomes', () => {
     expect(r.message).toMatch(/log ?in/i);
   });
 
-  test('usage limit is its own outcome with the reset time', async () => {
-    const r = await run('beta', '[scenario:usage_limit]');
-    expect(r.outcome).toBe('usage_limit');
-    expect(r.usageLimitResetsAt).not.toBeNull();
-    expect(Date.parse(r.usageLimitResetsAt!)).toBeGreaterThan(Date.now());
+  test('usage limit: the job waits durably (shown in the Web UI), then runs again and succeeds', async () => {
+    const { handle } = await startJob(env.client, env.config, { project: 'limited', kind: 'run' });
+    const details = await waitFor('usage-limit wait in current details', async () => {
+      const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      return meta.currentDetails?.startsWith('waiting for usage limit reset until') ? meta.currentDetails : null;
+    });
+    expect(details).toMatch(/until \d\d:\d\d \(Europe\/London\) — reset time not given, backing off/);
+    const r = await jobResult(handle, 'limited');
+    expect(r.outcome).toBe('succeeded');
+    // Two agent invocations, each in its own run folder; the wait itself spent no retry attempt.
+    const runs = readdirSync(path.join(env.stateDir, 'runs', 'limited')).sort();
+    expect(runs).toHaveLength(2);
+    expect(runs[1]).toBe(`${runs[0]}-r1`);
   });
 
   test.each(['array', 'ansi', 'invalid_utf8'])('%s output still parses as success', async (scenario) => {

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { dayBounds } from '../dates';
 import { formatDuration } from '../duration';
 import { readLedger } from '../ledger';
-import { worklogPathFor } from '../prompts';
+import { notify } from '../notify';
+import { firstLine, worklogPathFor } from '../prompts';
 import {
   CONFIG_ERROR,
   jobWorkflowId,
@@ -31,6 +32,14 @@ export function createBatchActivities(deps: { configPath?: string }) {
         enabled: p.enabled,
         host: p.host,
         persistent: p.persistent,
+        // For the Web UI's static details of the jobs a batch starts: first lines only, never whole prompts.
+        path: p.path,
+        promptFirstLines: {
+          cycle: firstLine(p.prompt),
+          eod: firstLine(p.eodPrompt),
+          rollover: firstLine(p.rolloverPrompt),
+        },
+        worklogPath: p.worklogPath,
       })),
     };
   }
@@ -127,6 +136,23 @@ export function createBatchActivities(deps: { configPath?: string }) {
     const file = path.join(config.orchestrator.stateDir, 'digests', `${input.date}.md`);
     await fs.mkdir(path.dirname(file), { recursive: true });
     await fs.writeFile(file, lines.join('\n'));
+    const failures = input.rows.filter(
+      (r) => r.decision === 'error' || (r.status !== 'succeeded' && r.status !== 'skipped'),
+    );
+    await notify(
+      config,
+      {
+        type: 'eod_digest',
+        date: input.date,
+        path: file,
+        totalUsd: total,
+        succeeded: input.rows.filter((r) => r.status === 'succeeded').length,
+        failed: failures.length,
+        skipped: input.rows.filter((r) => r.status === 'skipped').length,
+        failures: failures.map((r) => ({ project: r.project, status: r.status, reason: r.reason })),
+      },
+      { log: (m) => Context.current().log.warn(m) },
+    );
     return file;
   }
 

@@ -4,7 +4,7 @@
 // in front, invalid UTF-8, a huge stream of which only the tail is available, and `is_error`/exit codes
 // that contradict the subtype. Every outcome comes with a one-sentence message naming the project and what
 // to do about it.
-import { RESULT_MAX_CHARS } from '../shared';
+import { RESULT_MAX_CHARS, type TokenUsage } from '../shared';
 
 export type ResultFormat = 'auto' | 'json' | 'stream-json' | 'text';
 
@@ -32,6 +32,8 @@ export interface ParsedOutput {
   resultTruncated: boolean;
   /** ISO instant. */
   usageLimitResetsAt: string | null;
+  /** The result's `usage` token counts, when it has them. */
+  tokens?: TokenUsage | null;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -444,6 +446,18 @@ function usageLimitMessage(project: string, limit: { resetsAt: string | null; te
   return `${project}: Claude usage limit reached ("${oneLine(limit.text, 120)}"; ${when}) — wait for the reset or raise the plan's limit; retrying before then is pointless`;
 }
 
+/** Claude Code's `usage` object as token counts; null when absent or without numbers. */
+function tokensOf(usage: unknown): TokenUsage | null {
+  if (!isObject(usage)) return null;
+  const tokens = {
+    input: num(usage.input_tokens) ?? 0,
+    output: num(usage.output_tokens) ?? 0,
+    cacheRead: num(usage.cache_read_input_tokens) ?? 0,
+    cacheCreation: num(usage.cache_creation_input_tokens) ?? 0,
+  };
+  return Object.values(tokens).some((n) => n > 0) ? tokens : null;
+}
+
 /** Decides a job's outcome from the agent's stdout, stderr tail and exit status. Never throws. */
 export function parseAgentOutput(input: ParseInput): ParsedOutput {
   const { project, exitCode, signal, now } = input;
@@ -478,6 +492,7 @@ export function parseAgentOutput(input: ParseInput): ParsedOutput {
       subtype,
       costUsd,
       numTurns,
+      tokens: tokensOf(r.usage),
       sessionId: str(r.session_id) ?? found.initSessionId,
       result: truncated.text,
       resultTruncated: truncated.truncated,

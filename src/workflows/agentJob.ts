@@ -6,11 +6,13 @@ import {
   isCancellation,
   proxyActivities,
   setCurrentDetails,
+  sleep,
   TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { localTime } from '../dates';
 import {
   CONFIG_ERROR,
   JOB_FAILED,
@@ -30,6 +32,8 @@ const { prepareJob } = proxyActivities<Activities>({
 
 /** Margin on top of the agent's own timeout and kill grace, for the activity's start-to-close timeout. */
 const ACTIVITY_TIMEOUT_MARGIN_MS = 60_000;
+/** Usage-limit waits per job before it gives up and reports `usage_limit`. */
+const MAX_USAGE_LIMIT_WAITS = 6;
 
 export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   const info = workflowInfo();
@@ -46,31 +50,50 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
 
   const { runAgentJob } = proxyActivities<Activities>({
     startToCloseTimeout: plan.timeoutMs + plan.killGraceMs + ACTIVITY_TIMEOUT_MARGIN_MS,
-    // A dead worker is noticed within this, and the attempt is retried (at most once more).
-    heartbeatTimeout: '30 seconds',
-    // Agent jobs are not idempotent: crashes get one more try, setup errors none.
-    retry: { maximumAttempts: 2, initialInterval: '5 seconds', nonRetryableErrorTypes: [CONFIG_ERROR, SETUP_ERROR] },
+    // A dead worker is noticed within this; the next attempt adopts the agent if it still runs.
+    heartbeatTimeout: plan.heartbeatTimeoutMs,
+    // Agent jobs are not idempotent: the activity itself caps agent launches at two (a crash gets one
+    // more), so further attempts only ever adopt or collect a running agent after a worker died or was
+    // deployed. Setup errors are never retried.
+    retry: {
+      maximumAttempts: 6,
+      initialInterval: '2 seconds',
+      nonRetryableErrorTypes: [CONFIG_ERROR, SETUP_ERROR],
+    },
     // Wait for the activity to stop the agent's process group before the workflow reports "cancelled".
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     summary: `agent · ${plan.project} · ${plan.promptFirstLine}`,
   });
 
-  setCurrentDetails(`running agent in ${plan.path}\n\n${plan.promptFirstLine}`);
   let result: AgentRunResult;
-  try {
-    result = await runAgentJob({ plan, runKey: runKey(), workflowId: info.workflowId });
-  } catch (err) {
-    if (isCancellation(err)) {
-      upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'cancelled' }]);
-      setCurrentDetails(`cancelled; agent stopped`);
-      throw err;
+  for (let invocation = 0; ; invocation++) {
+    setCurrentDetails(`running agent in ${plan.path}\n\n${plan.promptFirstLine}`);
+    try {
+      const key = invocation === 0 ? runKey() : `${runKey()}-r${invocation}`;
+      result = await runAgentJob({ plan, runKey: key, workflowId: info.workflowId });
+    } catch (err) {
+      if (isCancellation(err)) {
+        upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'cancelled' }]);
+        setCurrentDetails(`cancelled; agent stopped`);
+        throw err;
+      }
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      const reported =
+        cause instanceof ApplicationFailure ? (cause.details?.[0] as AgentRunResult | undefined) : undefined;
+      result = reported?.outcome
+        ? reported
+        : failedResult(isSetup(err) ? 'setup_error' : 'crashed', `${input.project}: ${failureMessage(err)}`);
     }
-    const cause = err instanceof ActivityFailure ? err.cause : undefined;
-    const reported =
-      cause instanceof ApplicationFailure ? (cause.details?.[0] as AgentRunResult | undefined) : undefined;
-    result = reported?.outcome
-      ? reported
-      : failedResult(isSetup(err) ? 'setup_error' : 'crashed', `${input.project}: ${failureMessage(err)}`);
+    if (result.outcome !== 'usage_limit' || invocation >= MAX_USAGE_LIMIT_WAITS) break;
+    // The usage limit resets at a known time: wait for it durably (a timer in Temporal, not a process),
+    // then run again. Waiting spends no retry attempt.
+    const resetAt = result.usageLimitResetsAt ? Date.parse(result.usageLimitResetsAt) : NaN;
+    const until = Number.isNaN(resetAt) ? Date.now() + plan.usageLimitBackoffMs : resetAt + plan.usageLimitMarginMs;
+    upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'usage_limit' }]);
+    setCurrentDetails(
+      `waiting for usage limit reset until ${localTime(new Date(until), plan.timezone)} (${plan.timezone})${Number.isNaN(resetAt) ? ' — reset time not given, backing off' : ''}`,
+    );
+    await sleep(Math.max(0, until - Date.now()));
   }
   return finish(identity, result);
 }

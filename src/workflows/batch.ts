@@ -19,15 +19,18 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { localDate } from '../dates';
+import { fillTemplate, firstLine, promptVars } from '../prompts';
 import {
   BATCH_PROGRESS_QUERY,
   JOB_FAILED,
   SearchAttr,
+  jobStaticDetails,
   jobWorkflowId,
   type BatchInput,
   type BatchKind,
   type BatchResult,
   type BatchRow,
+  type ConfigSnapshot,
   type GateDecision,
   type JobResult,
 } from '../shared';
@@ -37,10 +40,16 @@ import { agentJob } from './agentJob';
 /** Live progress of a cycle / EOD / rollover: the result table as it fills in. */
 export const batchProgressQuery = defineQuery<BatchResult>(BATCH_PROGRESS_QUERY);
 
-const { snapshotConfig, otherRunningBatch, verifyWorklog, writeDigest } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 3 },
+// Every activity carries a summary, so the Web UI's event history reads as what happened.
+const SHORT_ACTIVITY = { startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 3 } } as const;
+const { snapshotConfig } = proxyActivities<Activities>({ ...SHORT_ACTIVITY, summary: 'read config' });
+const { otherRunningBatch } = proxyActivities<Activities>({
+  ...SHORT_ACTIVITY,
+  summary: 'check that no other cycle is running',
 });
+const { writeDigest } = proxyActivities<Activities>({ ...SHORT_ACTIVITY, summary: "write the day's digest" });
+const verifyWorklogOf = (project: string) =>
+  proxyActivities<Activities>({ ...SHORT_ACTIVITY, summary: `verify work log · ${project}` }).verifyWorklog;
 const { evaluateGates } = proxyActivities<Activities>({
   // Gate commands have their own timeouts; this bounds the whole evaluation of a large registry.
   startToCloseTimeout: '30 minutes',
@@ -101,7 +110,7 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
     const selected = input.projects ?? snap.projects.map((p) => p.name);
     let decisions: GateDecision[];
     if (kind === 'cycle') {
-      setCurrentDetails(`evaluating gates for ${selected.length} projects`);
+      setCurrentDetails(`gating: evaluating gates for ${selected.length} projects`);
       decisions = await evaluateGates({ projects: selected, at: new Date().toISOString() });
     } else {
       decisions = selected.map((name) => {
@@ -131,10 +140,8 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
   let running = 0;
   let stopStarting = false;
   const left: string[] = [];
-  const showProgress = () => {
-    const done = state.rows.filter((r) => r.status !== 'pending' && r.status !== 'running').length;
-    setCurrentDetails(`${kind} ${date}: ${done}/${state.rows.length} done, ${running} running`);
-  };
+  const phases = new Map<string, string>();
+  const showProgress = () => setCurrentDetails(progressDetails(kind, date, state.rows, running, phases));
   await Promise.all(
     pending.map(async (project) => {
       const release = await slots.acquire();
@@ -146,12 +153,17 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
       }
       running++;
       showProgress();
+      const setPhase = (phase: string | null) => {
+        if (phase) phases.set(project, phase);
+        else phases.delete(project);
+        showProgress();
+      };
       try {
-        await runOne(kind, date, rowOf(state, project));
+        await runOne(kind, date, rowOf(state, project), snap, setPhase);
       } finally {
         running--;
+        setPhase(null);
         release();
-        showProgress();
       }
     }),
   );
@@ -173,7 +185,8 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
   );
   upsertSearchAttributes([{ key: SearchAttr.outcome, value: failed.length ? 'agent_error' : 'succeeded' }]);
   setCurrentDetails(
-    `${kind} ${date} finished: ${state.rows.filter((r) => r.status === 'succeeded').length} succeeded, ${failed.length} failed, ${state.rows.filter((r) => r.status === 'skipped').length} skipped`,
+    `${kind} ${date} finished: ${state.rows.filter((r) => r.status === 'succeeded').length} succeeded, ${failed.length} failed, ${state.rows.filter((r) => r.status === 'skipped').length} skipped\n\n` +
+      progressDetails(kind, date, state.rows, 0, new Map()),
   );
   return state;
 }
@@ -184,8 +197,16 @@ function rowOf(state: BatchResult, project: string): BatchRow {
   return row;
 }
 
-async function runOne(kind: BatchKind, date: string, row: BatchRow): Promise<void> {
+async function runOne(
+  kind: BatchKind,
+  date: string,
+  row: BatchRow,
+  snap: ConfigSnapshot,
+  setPhase: (phase: string | null) => void,
+): Promise<void> {
   row.status = 'running';
+  setPhase('running agent');
+  const project = snap.projects.find((p) => p.name === row.project);
   let job: JobResult | undefined;
   try {
     const child = await startChild(agentJob, {
@@ -194,8 +215,10 @@ async function runOne(kind: BatchKind, date: string, row: BatchRow): Promise<voi
       typedSearchAttributes: [
         { key: SearchAttr.project, value: row.project },
         { key: SearchAttr.kind, value: kind },
+        ...(project?.host ? [{ key: SearchAttr.host, value: project.host }] : []),
       ],
       staticSummary: `${kind} · ${row.project}`,
+      ...(project?.path ? { staticDetails: jobStaticDetails(project.path, jobPromptLine(project, kind, date)) } : {}),
       // Cancelling the batch cancels its jobs, and waits until their agents are stopped.
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -240,10 +263,39 @@ async function runOne(kind: BatchKind, date: string, row: BatchRow): Promise<voi
   });
   if (kind === 'eod' && job.outcome === 'succeeded') {
     // Exit 0 is no proof of work (an unknown slash command exits 0): the work log must be there.
-    const check = await verifyWorklog({ project: row.project, date, since: job.startedAt });
+    setPhase('verifying work log');
+    const check = await verifyWorklogOf(row.project)({ project: row.project, date, since: job.startedAt });
     row.worklogPath = check.path;
     if (!check.ok) Object.assign(row, { status: 'agent_error', reason: check.reason });
   }
+}
+
+/** The first line of the prompt a batch's job will get (rendered for the day), for the Web UI. */
+function jobPromptLine(project: ConfigSnapshot['projects'][number], kind: BatchKind, date: string): string {
+  const template = project.promptFirstLines?.[kind] ?? '';
+  return firstLine(fillTemplate(template, promptVars(date, project.worklogPath ?? '')));
+}
+
+/** The batch's current details in the Web UI: a headline and one table row per project (Temporal markdown). */
+function progressDetails(
+  kind: BatchKind,
+  date: string,
+  rows: BatchRow[],
+  running: number,
+  phases: Map<string, string>,
+): string {
+  const done = rows.filter((r) => r.status !== 'pending' && r.status !== 'running').length;
+  const cell = (s: string) => s.replace(/\s+/g, ' ').replace(/\|/g, '\\|').slice(0, 100);
+  const shown = rows.slice(0, 50);
+  const lines = [
+    `**${kind} ${date}** · ${done}/${rows.length} done, ${running} running`,
+    '',
+    '| project | status | detail |',
+    '| --- | --- | --- |',
+    ...shown.map((r) => `| ${cell(r.project)} | ${cell(phases.get(r.project) ?? r.status)} | ${cell(r.reason)} |`),
+  ];
+  if (rows.length > shown.length) lines.push('', `… and ${rows.length - shown.length} more (see the progress query)`);
+  return lines.join('\n');
 }
 
 function firstLineOf(text: string): string {

@@ -26,7 +26,8 @@ export interface TestEnv {
   /** Env for spawning the CLI against this setup. */
   cliEnv: NodeJS.ProcessEnv;
   stop: () => Promise<void>;
-  worker: Worker;
+  /** The in-process worker (absent with startWorker: false). */
+  worker?: Worker;
 }
 
 export interface EnvOptions {
@@ -40,6 +41,8 @@ export interface EnvOptions {
   /** Projects whose folder is not created (setup-error tests). */
   missing?: string[];
   startWorker?: boolean;
+  /** Extra lines for the [orchestrator] table. */
+  orchestratorExtra?: string[];
 }
 
 export function git(cwd: string, ...args: string[]): void {
@@ -60,6 +63,11 @@ export function renderConfig(dir: string, taskQueue: string, opts: EnvOptions): 
     'timezone = "Europe/London"',
     `concurrency = ${opts.concurrency ?? 4}`,
     'kill_grace = "1s"',
+    // Fast failure detection and usage-limit back-off, so fault tests take seconds.
+    'heartbeat_timeout = "3s"',
+    'usage_limit_backoff = "2s"',
+    'usage_limit_margin = "0s"',
+    ...(opts.orchestratorExtra ?? []),
     '',
     '[agent]',
     `command = "${FAKE_CLAUDE}"`,
@@ -98,13 +106,18 @@ export async function makeEnv(opts: EnvOptions): Promise<TestEnv> {
   const clientConnection = await Connection.connect({ address });
   const client = new Client({ connection: clientConnection, namespace: 'default' });
   const nativeConnection = await NativeConnection.connect({ address });
-  const { worker } = await createWorker({
-    config,
-    connection: nativeConnection,
-    namespace: 'default',
-    workflowBundlePath: process.env.ORCHESTRATE_TEST_WORKFLOW_BUNDLE,
-  });
-  const running = opts.startWorker === false ? Promise.resolve() : worker.run();
+  const worker =
+    opts.startWorker === false
+      ? undefined
+      : (
+          await createWorker({
+            config,
+            connection: nativeConnection,
+            namespace: 'default',
+            workflowBundlePath: process.env.ORCHESTRATE_TEST_WORKFLOW_BUNDLE,
+          })
+        ).worker;
+  const running = worker ? worker.run() : Promise.resolve();
   return {
     dir,
     stateDir: path.join(dir, 'state'),
@@ -117,7 +130,7 @@ export async function makeEnv(opts: EnvOptions): Promise<TestEnv> {
     writeConfig: async (toml) => writeFileSync(configPath, toml),
     cliEnv: { ...process.env, ORCHESTRATE_CONFIG: configPath, TEMPORAL_ADDRESS: address, NO_COLOR: '1' },
     stop: async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
       await running;
       await nativeConnection.close();
       await clientConnection.close();

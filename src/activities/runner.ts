@@ -1,0 +1,404 @@
+// Runs, adopts or collects one agent execution for an activity attempt: adopt, never duplicate.
+//
+// An agent's process outlives the worker that started it: it is the leader's child in its own process
+// group, with output going to files and its exit code written by a tiny `sh` wrapper into the launch folder.
+// So when an attempt starts after a worker crash or deploy, it looks at the job's earlier launches first:
+//   - the last launch finished while nobody watched (exit code on disk)  → collect its result;
+//   - the last launch is still running (same pid AND same start time)     → adopt it: heartbeat and wait;
+//   - neither (it died with its machine)                                  → launch again (at most twice in all).
+// Only then does it start a new agent. A launch whose outcome was reported is never looked at again.
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import path from 'node:path';
+import type { Config, ProjectConfig } from '../config';
+import { formatDuration } from '../duration';
+import { parseAgentOutput, stripAnsi } from '../agent/result';
+import { groupAlive, killGroup, readTail, signalGroup, startAgentProcess, type AgentExit } from '../agent/process';
+import { AGENT_CRASHED, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../shared';
+
+/** How often a running job reports progress; cancellation is noticed on the next one. */
+export const HEARTBEAT_EVERY_MS = 500;
+/** Cancellation must leave no process behind within 2 s, so its SIGKILL comes sooner than a timeout's. */
+export const CANCEL_GRACE_MS = 1000;
+/** Agent launches per job: the first, and one more after a crash. */
+export const MAX_LAUNCHES = 2;
+/** stdout up to this size is parsed whole; beyond it only the tail is read (the result comes last). */
+const PARSE_WHOLE_MAX_BYTES = 8 * 1024 * 1024;
+const PARSE_TAIL_BYTES = 1024 * 1024;
+
+const LAUNCH_FILE = 'launch.json';
+const EXIT_FILE = 'exit.code';
+const REPORTED_FILE = 'reported.json';
+
+/**
+ * The wrapper: runs the agent ("$@": every argument passed through untouched, never shell-parsed) and
+ * records its exit status atomically, even when no worker is left to wait for it.
+ */
+const WRAPPER =
+  '"$@"; c=$?; printf "%s\\n" "$c" > "$ORCHESTRATE_EXIT_FILE.tmp" && mv "$ORCHESTRATE_EXIT_FILE.tmp" "$ORCHESTRATE_EXIT_FILE"; exit $c';
+
+export interface AttemptContext {
+  attempt: number;
+  heartbeat: (details: unknown) => void;
+  cancelSignal: AbortSignal;
+  /** True once the cancellation came from this worker shutting down (a deploy), not from a user. */
+  isWorkerShutdown: () => boolean;
+  /** Waits for a free agent slot on this worker; resolves with its release. */
+  acquireSlot: () => Promise<() => void>;
+  log: (msg: string) => void;
+}
+
+export interface AttemptOptions {
+  config: Config;
+  project: ProjectConfig;
+  plan: JobPlan;
+  /** <state_dir>/runs/<project>/<runKey>: one folder per workflow run and agent invocation. */
+  baseDir: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+interface Launch {
+  dir: string;
+  attempt: number;
+  pid: number;
+  startTicks: number | null;
+  startedAt: number;
+}
+
+/** Process start time in clock ticks since boot (/proc/<pid>/stat field 22); null if gone or a zombie. */
+export function processStartTicks(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return null;
+    return Number(fields[19]);
+  } catch {
+    return null;
+  }
+}
+
+/** The very process we launched, not a later one that reused its pid. */
+export function launchAlive(l: Pick<Launch, 'pid' | 'startTicks'>): boolean {
+  const ticks = processStartTicks(l.pid);
+  return ticks !== null && (l.startTicks === null || ticks === l.startTicks);
+}
+
+async function findLaunches(baseDir: string): Promise<Launch[]> {
+  let entries: string[];
+  try {
+    entries = await fs.readdir(baseDir);
+  } catch {
+    return [];
+  }
+  const launches: Launch[] = [];
+  for (const name of entries) {
+    const m = /^attempt-(\d+)$/.exec(name);
+    if (!m) continue;
+    try {
+      const l = JSON.parse(await fs.readFile(path.join(baseDir, name, LAUNCH_FILE), 'utf8')) as Omit<Launch, 'dir'>;
+      launches.push({ ...l, dir: path.join(baseDir, name), attempt: Number(m[1]) });
+    } catch {
+      // this attempt never launched an agent (adopted, collected, or failed before the spawn)
+    }
+  }
+  return launches.sort((a, b) => a.attempt - b.attempt);
+}
+
+/** The wrapper's record: `sh` reports a signal death as 128+N, which we turn back into the signal. */
+function readExitFile(dir: string): AgentExit | null {
+  let text: string;
+  try {
+    text = readFileSync(path.join(dir, EXIT_FILE), 'utf8').trim();
+  } catch {
+    return null;
+  }
+  const code = Number(text);
+  if (!Number.isInteger(code)) return null;
+  if (code > 128) {
+    const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
+    if (name) return { exitCode: null, signal: name };
+  }
+  return { exitCode: code, signal: null };
+}
+
+async function markReported(l: Launch, outcome: string): Promise<void> {
+  await fs.writeFile(path.join(l.dir, REPORTED_FILE), JSON.stringify({ outcome, at: new Date().toISOString() }));
+}
+
+export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promise<AgentRunResult> {
+  const { plan } = o;
+  const launches = await findLaunches(o.baseDir);
+  const last = launches.at(-1);
+  if (last && !existsSync(path.join(last.dir, REPORTED_FILE))) {
+    const exit = readExitFile(last.dir);
+    if (exit) {
+      ctx.log(
+        `${plan.project}: collecting the result of agent pid ${last.pid}, which finished while no worker watched it`,
+      );
+      return finish(o, last, launches.length, { kind: 'exited', exit });
+    }
+    if (launchAlive(last)) {
+      ctx.log(`${plan.project}: adopting agent pid ${last.pid} started by attempt ${last.attempt}`);
+      const release = await acquire(ctx);
+      try {
+        return await watch(o, ctx, last, null, launches.length);
+      } finally {
+        release();
+      }
+    }
+    // Gone without an exit record: it died with its machine or its process group was killed externally.
+    await markReported(last, 'vanished');
+    if (launches.length >= MAX_LAUNCHES) {
+      throw crashedFailure(
+        o,
+        last,
+        `${plan.project}: the agent (pid ${last.pid}) vanished without an exit status, again — see ${last.dir}`,
+        true,
+      );
+    }
+    ctx.log(`${plan.project}: agent pid ${last.pid} vanished without an exit status; launching again`);
+  }
+
+  const release = await acquire(ctx);
+  try {
+    const dir = path.join(o.baseDir, `attempt-${ctx.attempt}`);
+    try {
+      await fs.mkdir(dir, { recursive: true });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw ApplicationFailure.create({
+        type: 'SetupError',
+        nonRetryable: true,
+        message: `${plan.project}: cannot create the run folder ${dir} (${err.code ?? err.message}) — make orchestrator.state_dir (${o.config.orchestrator.stateDir}) writable and check free disk space`,
+      });
+    }
+    const startedAt = Date.now();
+    const child = startAgentProcess({
+      command: 'sh',
+      args: ['-c', WRAPPER, 'orchestrate-agent', o.project.agent.command, ...o.args],
+      cwd: plan.path,
+      env: { ...o.env, ORCHESTRATE_EXIT_FILE: path.join(dir, EXIT_FILE) },
+      stdoutPath: path.join(dir, 'stdout.log'),
+      stderrPath: path.join(dir, 'stderr.log'),
+    });
+    if (child.pid <= 0) {
+      throw ApplicationFailure.create({
+        type: 'SetupError',
+        nonRetryable: true,
+        message: `${plan.project}: could not start the agent`,
+      });
+    }
+    const launch: Launch = {
+      dir,
+      attempt: ctx.attempt,
+      pid: child.pid,
+      startTicks: processStartTicks(child.pid),
+      startedAt,
+    };
+    // No environment values here: only what identifies the process.
+    await fs.writeFile(
+      path.join(dir, LAUNCH_FILE),
+      JSON.stringify({
+        pid: launch.pid,
+        startTicks: launch.startTicks,
+        startedAt,
+        command: o.project.agent.command,
+        cwd: plan.path,
+      }),
+    );
+    return await watch(o, ctx, launch, child.exited, launches.length + 1);
+  } finally {
+    release();
+  }
+}
+
+async function acquire(ctx: AttemptContext): Promise<() => void> {
+  const beat = setInterval(() => ctx.heartbeat({ phase: 'waiting for a free agent slot' }), HEARTBEAT_EVERY_MS);
+  try {
+    const cancelled = new Promise<never>((_, reject) => {
+      if (ctx.cancelSignal.aborted) reject(new CancelledFailure('cancelled while waiting for an agent slot'));
+      ctx.cancelSignal.addEventListener('abort', () =>
+        reject(new CancelledFailure('cancelled while waiting for an agent slot')),
+      );
+    });
+    cancelled.catch(() => undefined);
+    return await Promise.race([ctx.acquireSlot(), cancelled]);
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+type Ending = { kind: 'exited'; exit: AgentExit } | { kind: 'timeout' } | { kind: 'cancel' } | { kind: 'detach' };
+
+/** Heartbeats while the launch runs; stops it on timeout or cancel; leaves it running on a deploy. */
+async function watch(
+  o: AttemptOptions,
+  ctx: AttemptContext,
+  l: Launch,
+  ownExit: Promise<AgentExit> | null,
+  launchCount: number,
+): Promise<AgentRunResult> {
+  const { plan } = o;
+  const onShutdown = o.config.orchestrator.onShutdown;
+  let stop: 'timeout' | 'cancel' | 'detach' | null = null;
+  let killing: Promise<void> = Promise.resolve();
+  let wake: () => void = () => undefined;
+  const stopped = new Promise<void>((r) => (wake = r));
+  const requestStop = (why: 'timeout' | 'cancel' | 'detach', graceMs: number) => {
+    if (stop) return;
+    stop = why;
+    if (why !== 'detach') killing = killGroup(l.pid, graceMs);
+    wake();
+  };
+  const timer = setTimeout(
+    () => requestStop('timeout', plan.killGraceMs),
+    Math.max(0, l.startedAt + plan.timeoutMs - Date.now()),
+  );
+  const onAbort = () => {
+    if (ctx.isWorkerShutdown()) {
+      // A deploy: by default the agent keeps running and the next worker adopts it.
+      if (onShutdown === 'detach') requestStop('detach', 0);
+      else requestStop('cancel', Math.min(plan.killGraceMs, CANCEL_GRACE_MS));
+    } else requestStop('cancel', Math.min(plan.killGraceMs, CANCEL_GRACE_MS));
+  };
+  if (ctx.cancelSignal.aborted) onAbort();
+  ctx.cancelSignal.addEventListener('abort', onAbort);
+  const stdoutPath = path.join(l.dir, 'stdout.log');
+  const stderrPath = path.join(l.dir, 'stderr.log');
+  const beat = setInterval(() => {
+    void progress(stdoutPath, stderrPath).then((p) => ctx.heartbeat({ pid: l.pid, ...p }));
+  }, HEARTBEAT_EVERY_MS);
+  ctx.heartbeat({ pid: l.pid, bytes: 0, lastLine: '' });
+
+  // An adopted launch is not our child: poll for its end.
+  const exited: Promise<AgentExit> =
+    ownExit ??
+    new Promise((resolve) => {
+      const poll = setInterval(() => {
+        if (launchAlive(l)) return;
+        clearInterval(poll);
+        resolve(readExitFile(l.dir) ?? { exitCode: null, signal: null });
+      }, 250);
+    });
+  let ending: Ending;
+  try {
+    const first = await Promise.race([
+      exited.then((exit) => ({ kind: 'exited' as const, exit })),
+      stopped.then(() => null),
+    ]);
+    if (stop === 'detach') {
+      ending = { kind: 'detach' };
+    } else if (stop) {
+      await killing;
+      await exited;
+      ending = { kind: stop };
+    } else {
+      ending = first ?? { kind: 'exited', exit: await exited };
+      // The agent is gone; anything it left running in its group goes too (jobs are immutable).
+      if (groupAlive(l.pid)) signalGroup(l.pid, 'SIGKILL');
+    }
+  } finally {
+    clearTimeout(timer);
+    clearInterval(beat);
+    ctx.cancelSignal.removeEventListener('abort', onAbort);
+  }
+  return finish(o, l, launchCount, ending);
+}
+
+async function finish(o: AttemptOptions, l: Launch, launchCount: number, ending: Ending): Promise<AgentRunResult> {
+  const { plan } = o;
+  const base = { durationMs: Date.now() - l.startedAt, logPath: l.dir, pid: l.pid };
+  if (ending.kind === 'detach') {
+    throw ApplicationFailure.create({
+      type: WORKER_SHUTDOWN,
+      message: `${plan.project}: worker shut down; agent pid ${l.pid} left running for the next worker to adopt`,
+    });
+  }
+  if (ending.kind === 'cancel') {
+    await markReported(l, 'cancelled');
+    throw new CancelledFailure(`${plan.project}: job cancelled; agent process group ${l.pid} stopped`);
+  }
+  if (ending.kind === 'timeout') {
+    await markReported(l, 'timed_out');
+    const tail = (await readTail(path.join(l.dir, 'stdout.log'), 4096)).data.toString('utf8');
+    return {
+      ...base,
+      outcome: 'timed_out',
+      message: `${plan.project}: agent ran longer than its ${formatDuration(plan.timeoutMs)} timeout and was stopped — raise [agent] timeout (or [projects.${plan.project}.agent] timeout), or split the task; output in ${l.dir}`,
+      exitCode: null,
+      signal: null,
+      costUsd: null,
+      numTurns: null,
+      sessionId: null,
+      subtype: null,
+      result: lastLines(tail),
+      resultTruncated: true,
+      usageLimitResetsAt: null,
+    };
+  }
+  // The wrapper's record is the truth (it survives worker restarts); our child's status is the fallback.
+  const exit = readExitFile(l.dir) ?? ending.exit;
+  const stdoutPath = path.join(l.dir, 'stdout.log');
+  const whole = await readTail(stdoutPath, PARSE_WHOLE_MAX_BYTES);
+  const stdout = whole.headTruncated ? (await readTail(stdoutPath, PARSE_TAIL_BYTES)).data : whole.data;
+  const stderr = await readTail(path.join(l.dir, 'stderr.log'), 8192);
+  const parsed = parseAgentOutput({
+    stdout,
+    headTruncated: whole.headTruncated,
+    stderrTail: stderr.data.toString('utf8'),
+    exitCode: exit.exitCode,
+    signal: exit.signal,
+    project: plan.project,
+    format: o.project.agent.outputFormat,
+    now: new Date(),
+  });
+  const result: AgentRunResult = { ...base, exitCode: exit.exitCode, signal: exit.signal, ...parsed };
+  if (result.outcome !== 'succeeded') result.message = `${result.message} (log: ${l.dir})`;
+  await markReported(l, result.outcome);
+  if (result.outcome === 'crashed') throw crashedFailure(o, l, result.message, launchCount >= MAX_LAUNCHES, result);
+  return result;
+}
+
+function crashedFailure(
+  o: AttemptOptions,
+  l: Launch,
+  message: string,
+  final: boolean,
+  result?: AgentRunResult,
+): ApplicationFailure {
+  const details: AgentRunResult = result ?? {
+    outcome: 'crashed',
+    message,
+    exitCode: null,
+    signal: null,
+    durationMs: Date.now() - l.startedAt,
+    costUsd: null,
+    numTurns: null,
+    sessionId: null,
+    subtype: null,
+    result: '',
+    resultTruncated: false,
+    logPath: l.dir,
+    pid: l.pid,
+    usageLimitResetsAt: null,
+  };
+  return ApplicationFailure.create({ type: AGENT_CRASHED, message, details: [details], nonRetryable: final });
+}
+
+/** Heartbeat payload: bytes written so far and the last line, so the Web UI shows the job is alive. */
+async function progress(stdoutPath: string, stderrPath: string): Promise<{ bytes: number; lastLine: string }> {
+  const [out, err] = await Promise.all([readTail(stdoutPath, 2048), readTail(stderrPath, 2048)]);
+  const text = out.data.length > 0 ? out.data.toString('utf8') : err.data.toString('utf8');
+  return { bytes: out.size + err.size, lastLine: lastLines(text, 1).slice(0, 200) };
+}
+
+function lastLines(text: string, n = 20): string {
+  return stripAnsi(text)
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(Boolean)
+    .slice(-n)
+    .join('\n');
+}
