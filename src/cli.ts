@@ -16,6 +16,12 @@ import { devServerStatus, startDevServer, stopDevServer, uiWorkflowUrl, type Dev
 import type { JobResult } from './shared';
 import { runWorker } from './worker';
 import { Progress } from './cli/progress';
+import { registerStatusCommands } from './cli/status';
+import { registerLogsCommands } from './cli/logs';
+import { registerHistoryCommands } from './cli/history';
+import { registerCostsCommands } from './cli/costs';
+import { registerInitCommands } from './cli/init';
+import { registerSessionCommands } from './cli/sessions';
 
 function devServerOptions(config: Config): DevServerOptions {
   return {
@@ -96,9 +102,10 @@ export function buildProgram(): Command {
   program
     .command('worker')
     .description('run a worker in the foreground (the Temporal server must be reachable)')
-    .action(async (_opts, cmd: Command) => {
+    .option('--host <name>', "serve this host's projects (queue <task_queue>@<name>) instead of the shared queue")
+    .action(async (opts: { host?: string }, cmd: Command) => {
       const config = await getConfig(cmd, { allowMissing: true });
-      await runWorker(config);
+      await runWorker(config, undefined, { host: opts.host ?? null });
     });
 
   const server = program
@@ -349,6 +356,12 @@ export function buildProgram(): Command {
   }
 
   // Command modules (one concern each): src/cli/<name>.ts exports register<Name>Commands(program).
+  registerStatusCommands(program);
+  registerLogsCommands(program);
+  registerHistoryCommands(program);
+  registerCostsCommands(program);
+  registerInitCommands(program);
+  registerSessionCommands(program);
 
   program.addOption(new Option('--no-color', 'plain output').hideHelp());
   return program;

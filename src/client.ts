@@ -12,12 +12,14 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from './config';
 import { temporalTarget } from './connection';
+import { dataConverterFromEnv } from './codec';
 import { firstLine } from './prompts';
 import {
   BATCH_PROGRESS_QUERY,
   JOB_FAILED,
   SearchAttr,
   batchWorkflowId,
+  taskQueueFor,
   jobStaticDetails,
   jobWorkflowId,
   type AgentJobInput,
@@ -46,7 +48,7 @@ export async function connectClient(config: Pick<Config, 'server'>): Promise<Con
     );
   }
   return {
-    client: new Client({ connection, namespace: target.namespace }),
+    client: new Client({ connection, namespace: target.namespace, dataConverter: dataConverterFromEnv() }),
     connection,
     namespace: target.namespace,
     address: target.connectionOptions.address,
@@ -84,7 +86,8 @@ export async function startJob(
   );
   try {
     const handle = await client.workflow.start<typeof agentJob>('agentJob', {
-      taskQueue: config.orchestrator.taskQueue,
+      // A project pinned to a host runs its whole job (workflow and activities) on that host's queue.
+      taskQueue: taskQueueFor(config.orchestrator.taskQueue, project?.host),
       workflowId,
       args: [input],
       workflowIdConflictPolicy: 'FAIL',

@@ -742,10 +742,16 @@ export function parseConfig(tomlText: string, configPath: string): Config {
 /** Reads and parses the config file (see resolveConfigPath). Throws ConfigError, never anything else. */
 export async function loadConfig(explicit?: string): Promise<Config> {
   const { path: configPath, source } = locateConfig(explicit);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await fsp.readFile(configPath, 'utf8');
+    const st = await fsp.stat(configPath);
+    if (st.isFile() && st.size > MAX_CONFIG_BYTES) {
+      const message = `${configPath} is ${(st.size / 1024 / 1024).toFixed(1)} MB; a workspaces.toml is a few KB — is this the right file?`;
+      throw new ConfigError(configPath, [{ path: '', message }], message);
+    }
+    bytes = await fsp.readFile(configPath);
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const e = err as NodeJS.ErrnoException;
     const message =
       e.code === 'ENOENT'
@@ -753,7 +759,34 @@ export async function loadConfig(explicit?: string): Promise<Config> {
         : `Cannot read config file ${configPath}: ${e.message}`;
     throw new ConfigError(configPath, [{ path: '', message }], message);
   }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const line = bytes.subarray(0, firstInvalidUtf8(bytes)).toString('latin1').split('\n').length;
+    const message = `${configPath} is not valid UTF-8 (line ${line}) — save it as UTF-8`;
+    throw new ConfigError(configPath, [{ path: '', message }], message);
+  }
   return parseConfig(text, configPath);
+}
+
+/** A registry of hundreds of projects is well under this. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+function firstInvalidUtf8(bytes: Buffer): number {
+  let lo = 0;
+  let hi = bytes.length;
+  // The longest valid prefix, by bisection (streaming mode: a cut inside a character is not an error).
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
+      lo = mid;
+    } catch {
+      hi = mid - 1;
+    }
+  }
+  return lo;
 }
 
 /** The named project, or a ConfigError naming the known projects (with a did-you-mean hint). */

@@ -3,7 +3,7 @@
 // type and one-line text in the environment. It works with ntfy (`curl -d "$ORCHESTRATE_EVENT_TEXT" ntfy.sh/x`),
 // a Slack webhook (`curl -H 'Content-Type: application/json' -d @- …` after a jq), or `notify-send`.
 // A hook is bounded by a timeout; a failing, slow or missing hook is logged and never fails anything.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from './config';
@@ -14,6 +14,10 @@ import type { AgentRunResult, JobKind, JobPlan, Outcome } from './shared';
 
 /** A hook still running after this is killed (process group). Short: it runs inside the job's activity. */
 export const NOTIFY_TIMEOUT_MS = 10_000;
+/** `text` (and $ORCHESTRATE_EVENT_TEXT: environment strings are capped by the OS) is one readable line. */
+const TEXT_MAX_CHARS = 1000;
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 interface EventCommon {
   /** When the event happened (ISO). Filled in by notify() when missing. */
@@ -86,8 +90,10 @@ export interface NotifyOptions {
 
 export function eventText(e: NotifyEvent): string {
   switch (e.type) {
-    case 'job_failed':
-      return `${e.project}: ${e.kind} job ${e.outcome}${e.durationMs ? ` after ${formatDuration(e.durationMs)}` : ''} — ${e.message}`;
+    case 'job_failed': {
+      const why = e.message.startsWith(`${e.project}: `) ? e.message.slice(e.project.length + 2) : e.message;
+      return `${e.project}: ${e.kind} job ${e.outcome}${e.durationMs ? ` after ${formatDuration(e.durationMs)}` : ''} — ${why}`;
+    }
     case 'usage_limit_wait':
       return `${e.project}: usage limit reached; the job waits until ${e.until}${e.message ? ` — ${e.message}` : ''}`;
     case 'eod_digest':
@@ -110,7 +116,7 @@ export async function notify(
     ...event,
     at: event.at ?? new Date().toISOString(),
     host: event.host ?? os.hostname(),
-    text: event.text ?? eventText(event),
+    text: clip(event.text ?? eventText(event), TEXT_MAX_CHARS),
   };
   const log = opts.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const timeoutMs = opts.timeoutMs ?? NOTIFY_TIMEOUT_MS;
@@ -130,18 +136,31 @@ function runHook(command: string, event: NotifyEvent, cwd: string, timeoutMs: nu
       child.stderr?.destroy();
       resolve({ ran: true, ...r });
     };
-    const child = spawn('sh', ['-c', command], {
-      cwd,
-      // Its own process group, so a timeout kills whatever the hook started too.
-      detached: true,
-      stdio: ['pipe', 'ignore', 'pipe'],
-      env: {
-        ...process.env,
-        ORCHESTRATE_EVENT: event.type,
-        ORCHESTRATE_EVENT_TEXT: event.text ?? '',
-        ...('project' in event ? { ORCHESTRATE_PROJECT: event.project } : {}),
-      },
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn('sh', ['-c', command], {
+        cwd,
+        // Its own process group, so a timeout kills whatever the hook started too.
+        detached: true,
+        stdio: ['pipe', 'ignore', 'pipe'],
+        env: {
+          ...process.env,
+          ORCHESTRATE_EVENT: event.type,
+          ORCHESTRATE_EVENT_TEXT: event.text ?? '',
+          ...('project' in event ? { ORCHESTRATE_PROJECT: event.project } : {}),
+        },
+      });
+    } catch (e) {
+      resolve({
+        ran: true,
+        ok: false,
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        error: `could not start sh: ${(e as Error).message}`,
+      });
+      return;
+    }
     const timer = setTimeout(() => {
       try {
         if (child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -190,18 +209,16 @@ export function jobFailedEvent(
   config: Pick<Config, 'server'>,
   plan: Pick<JobPlan, 'project' | 'kind'>,
   result: Partial<AgentRunResult> & { outcome: Outcome },
-  info: {
-    workflowNamespace: string;
-    workflowExecution: { workflowId: string; runId: string };
-    attempt: number;
-    retryPolicy?: { maximumAttempts?: number };
-  },
+  info: { workflowNamespace?: string; workflowExecution?: { workflowId: string; runId: string }; attempt: number },
+  opts: { final?: boolean } = {},
 ): JobFailedEvent | null {
   if (result.outcome === 'succeeded' || result.outcome === 'cancelled' || result.outcome === 'skipped') return null;
-  // A crash is retried: only the last attempt's failure is news.
-  const max = info.retryPolicy?.maximumAttempts;
-  if (result.outcome === 'crashed' && max && info.attempt < max) return null;
-  const { workflowId, runId } = info.workflowExecution;
+  // The job waits for the reset and runs again (the workflow sends usage_limit_wait instead).
+  if (result.outcome === 'usage_limit') return null;
+  // A failure that will be retried (a crash the next attempt runs again) is not news yet.
+  if (opts.final === false) return null;
+  const workflowId = info.workflowExecution?.workflowId ?? '';
+  const runId = info.workflowExecution?.runId ?? '';
   return {
     type: 'job_failed',
     project: plan.project,
@@ -214,6 +231,6 @@ export function jobFailedEvent(
     durationMs: result.durationMs ?? null,
     costUsd: result.costUsd ?? null,
     logPath: result.logPath ?? null,
-    webUrl: uiWorkflowUrl(webUiUrl(config), info.workflowNamespace, workflowId, runId),
+    webUrl: uiWorkflowUrl(webUiUrl(config), info.workflowNamespace ?? config.server.namespace, workflowId, runId),
   };
 }

@@ -214,3 +214,11 @@ export const SCHEDULE_IDS = {
 export const BATCH_PROGRESS_QUERY = 'progress';
 /** The worker stopped while the agent ran (a deploy): retried, and the next worker adopts the agent. */
 export const WORKER_SHUTDOWN = 'WorkerShutdown';
+
+/**
+ * Where a project's jobs go: its host's own task queue (`orchestrate@<host>`), served by
+ * `orchestrate worker --host <host>` on the machine that has its checkout, or the shared queue.
+ */
+export function taskQueueFor(baseQueue: string, host: string | null | undefined): string {
+  return host ? `${baseQueue}@${host}` : baseQueue;
+}

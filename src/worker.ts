@@ -4,6 +4,9 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from './activities';
 import { loadConfig, type Config } from './config';
 import { temporalTarget } from './connection';
+import { taskQueueFor } from './shared';
+import { dataConverterFromEnv } from './codec';
+import type { DataConverter } from '@temporalio/common';
 
 export interface CreateWorkerOptions {
   config: Config;
@@ -11,9 +14,13 @@ export interface CreateWorkerOptions {
   connection?: NativeConnection;
   namespace?: string;
   taskQueue?: string;
+  /** Serve this host's queue (`<task_queue>@<host>`) instead of the shared one. */
+  host?: string | null;
   /** Prebuilt workflow bundle (tests build it once); otherwise workflows are bundled from source. */
   workflowBundlePath?: string;
   identity?: string;
+  /** Payload codec etc.; default: encryption when ORCHESTRATE_ENCRYPTION_KEY(_FILE) is set. */
+  dataConverter?: DataConverter;
 }
 
 export async function createWorker(
@@ -29,17 +36,20 @@ export async function createWorker(
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace ?? target.namespace,
-    taskQueue: opts.taskQueue ?? config.orchestrator.taskQueue,
+    taskQueue: opts.taskQueue ?? taskQueueFor(config.orchestrator.taskQueue, opts.host),
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...workflowSource,
+    dataConverter: opts.dataConverter ?? dataConverterFromEnv(),
     activities: createActivities({ configPath: config.configPath, maxAgents: concurrency }),
     // Agent activities beyond `concurrency` wait for a slot inside the activity (heartbeating), so the
     // poller can keep short activities (gates, config, checks) flowing alongside them.
     maxConcurrentActivityTaskExecutions: concurrency + 16,
-    // Cancellation reaches an activity only with a heartbeat response: flush heartbeats every second so a
-    // cancel from the CLI or Web UI stops the agent within ~2 s.
-    maxHeartbeatThrottleInterval: '1 second',
-    defaultHeartbeatThrottleInterval: '1 second',
+    // Cancellation reaches an activity only with a heartbeat response, so this throttle bounds how late a
+    // cancel is noticed. At 1 s, an agent that ignores SIGTERM (SIGKILL after the 1 s cancel grace) was
+    // gone up to 2.1 s after the cancel; at 500 ms (the activity's own heartbeat cadence), ≤ 1.6 s
+    // (bench P4, bench/README.md). Costs one heartbeat RPC per running agent every 500 ms instead of 1 s.
+    maxHeartbeatThrottleInterval: '500 milliseconds',
+    defaultHeartbeatThrottleInterval: '500 milliseconds',
     // On SIGINT/SIGTERM: stop polling, give running activities this long, then cancel them. With
     // on_shutdown = "detach" (the default) a cancelled agent job leaves its agent running for the next
     // worker to adopt, so there is no reason to hold a deploy up.
@@ -52,11 +62,13 @@ export async function createWorker(
 export async function runWorker(
   config: Config,
   log: (msg: string) => void = (m) => process.stderr.write(m + '\n'),
+  opts: { host?: string | null } = {},
 ): Promise<void> {
-  const { worker, connection } = await createWorker({ config });
+  const { worker, connection } = await createWorker({ config, host: opts.host });
   const target = temporalTarget(config);
+  const queue = taskQueueFor(config.orchestrator.taskQueue, opts.host);
   log(
-    `worker polling task queue "${config.orchestrator.taskQueue}" on ${target.connectionOptions.address} (namespace ${target.namespace}), up to ${config.orchestrator.concurrency} agents at once`,
+    `worker polling task queue "${queue}" on ${target.connectionOptions.address} (namespace ${target.namespace}), up to ${config.orchestrator.concurrency} agents at once`,
   );
   try {
     await worker.run();

@@ -1,5 +1,5 @@
 // One agent job end to end on the real dev server: client → agentJob workflow → activities → fake agent.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { jobResult, startJob, AlreadyRunningError } from '../src/client';
 import { RESULT_MAX_CHARS, jobWorkflowId, type JobResult } from '../src/shared';
@@ -17,11 +17,17 @@ beforeAll(async () => {
       slowpoke: '[projects.slowpoke.agent]\ntimeout = "2s"',
       gone: '',
       limited: 'prompt = "[scenario:usage_limit_once:whenever it likes]"',
+      alwayslimited: 'prompt = "[scenario:usage_limit:whenever it likes]"',
+      skilled: 'prompt = "[marker] write the notes"\ninline_skills = ["release-notes"]',
+      unskilled: 'inline_skills = ["no-such-skill"]',
       nobinary: '[projects.nobinary.agent]\ncommand = "definitely-not-an-agent-binary"',
     },
     missing: ['gone'],
     concurrency: 4,
   });
+  const skill = path.join(env.projectPath('skilled'), '.claude', 'skills', 'release-notes');
+  mkdirSync(skill, { recursive: true });
+  writeFileSync(path.join(skill, 'SKILL.md'), '# Release notes\nAlways list breaking changes first.\n');
 });
 
 afterAll(async () => {
@@ -90,6 +96,18 @@ describe('outcomes', () => {
     expect(runs[1]).toBe(`${runs[0]}-r1`);
   });
 
+  test('cancel during a usage-limit wait: cancelled at once, no agent running', async () => {
+    const { handle } = await startJob(env.client, env.config, { project: 'alwayslimited', kind: 'run' });
+    await waitFor('usage-limit wait', async () => {
+      const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      return meta.currentDetails?.startsWith('waiting for usage limit reset') ?? false;
+    });
+    await handle.cancel();
+    const r = await jobResult(handle, 'alwayslimited');
+    expect(r.outcome).toBe('cancelled');
+    expect(readdirSync(path.join(env.stateDir, 'runs', 'alwayslimited'))).toHaveLength(1);
+  });
+
   test.each(['array', 'ansi', 'invalid_utf8'])('%s output still parses as success', async (scenario) => {
     const r = await run('beta', `[scenario:${scenario}]`);
     expect(r.outcome).toBe('succeeded');
@@ -144,6 +162,26 @@ describe('setup errors are not retried and say what to fix', () => {
     const r = await run('nobinary');
     expect(r.outcome).toBe('setup_error');
     expect(r.message).toMatch(/nobinary: agent command "definitely-not-an-agent-binary" not found/);
+  });
+});
+
+describe('skills fallback (inline_skills)', () => {
+  test("the project's SKILL.md texts are prepended to the prompt", async () => {
+    const r = await run('skilled');
+    expect(r.outcome).toBe('succeeded');
+    const marker = JSON.parse(readFileSync(path.join(env.projectPath('skilled'), '.fake-claude-marker'), 'utf8'));
+    expect(marker.prompt).toContain(
+      '<skill name="release-notes">\n# Release notes\nAlways list breaking changes first.\n</skill>',
+    );
+    expect(marker.prompt.endsWith('[marker] write the notes')).toBe(true);
+  });
+
+  test('a named skill that does not exist is a setup error', async () => {
+    const r = await run('unskilled');
+    expect(r.outcome).toBe('setup_error');
+    expect(r.message).toMatch(
+      /unskilled: skill "no-such-skill" not found: .*SKILL\.md does not exist — fix \[projects\.unskilled\] inline_skills/,
+    );
   });
 });
 

@@ -222,6 +222,7 @@ describe('parseAgentOutput: finding the result', () => {
       result: 'All done.',
       resultTruncated: false,
       usageLimitResetsAt: null,
+      tokens: { input: 1200, output: 3400, cacheRead: 52000, cacheCreation: 0 },
     });
   });
 

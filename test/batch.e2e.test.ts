@@ -241,3 +241,32 @@ describe('schedules', () => {
     expect(report.deleted).toEqual([SCHEDULE_IDS.rollover]);
   });
 });
+
+describe('cancel during gates', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await makeEnv({
+      projects: {
+        slowgate: '[projects.slowgate.gates]\ncommand = "echo $$ > gate.pid; exec sleep 30"\ntimeout = "60s"',
+      },
+    });
+  });
+  afterAll(async () => env?.stop());
+
+  test('the cycle is cancelled and the hanging gate command killed', async () => {
+    const handle = await startBatch(env.client, env.config, 'cycle', {});
+    const pidFile = path.join(env.projectPath('slowgate'), 'gate.pid');
+    const pid = await waitFor(
+      'gate command running',
+      () => existsSync(pidFile) && Number(readFileSync(pidFile, 'utf8').trim()),
+    );
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow();
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    await waitFor(
+      'gate command killed',
+      () => !existsSync(`/proc/${pid}`) || /\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')),
+      5000,
+    );
+  });
+});

@@ -58,14 +58,14 @@ test('human output: outcome, duration, cost, log path and Web UI link; exit 1 on
 });
 
 test('a second trigger is refused with exit 3 while a job runs', async () => {
-  const first = await cli(['run', '-p', 'clib', '--prompt', '[scenario:slow:3]', '--no-wait', '--json']);
+  const first = await cli(['run', '-p', 'clib', '--prompt', '[scenario:slow:8]', '--no-wait', '--json']);
   expect(first.exitCode).toBe(0);
   const second = await cli(['run', '-p', 'clib']);
   expect(second.exitCode).toBe(3);
   expect(second.stderr).toContain(`already running: ${jobWorkflowId('clib')}`);
   const attached = await cli(['run', '-p', 'clib', '--attach', '--json']);
   expect(attached.exitCode).toBe(0);
-  expect(JSON.parse(attached.stdout).result).toContain('[scenario:slow:3]');
+  expect(JSON.parse(attached.stdout).result).toContain('[scenario:slow:8]');
 });
 
 test('usage and config errors exit 2 with a message, never a stack trace', async () => {

@@ -56,8 +56,14 @@ describe('defaults', () => {
         concurrency: 4,
         persistent: [],
         killGraceMs: 10_000,
+        heartbeatTimeoutMs: 30_000,
+        usageLimitMarginMs: 120_000,
+        usageLimitBackoffMs: 1_800_000,
         onShutdown: 'detach',
         host: null,
+        tmuxSocket: 'orchestrate',
+        sessionPrefix: 'orch-',
+        idleSeconds: 30,
       },
       server: { ip: '127.0.0.1', port: 7233, uiPort: 8233, namespace: 'default' },
       schedules: { eod: '23:00', rollover: '06:00', cycleEveryMs: null, catchupWindowMs: 6 * 3_600_000 },
@@ -147,6 +153,12 @@ persistent = ["a", "a"]
 kill_grace = 0
 on_shutdown = "kill"
 host = "mini"
+heartbeat_timeout = "1m"
+usage_limit_margin = "0s"
+usage_limit_backoff = "10m"
+tmux_socket = "orch2"
+session_prefix = "agent_"
+idle_seconds = 2.5
 [server]
 ip = "0.0.0.0"
 port = 7300
@@ -175,8 +187,14 @@ path = "/a"
       concurrency: 8,
       persistent: ['a'],
       killGraceMs: 0,
+      heartbeatTimeoutMs: 60_000,
+      usageLimitMarginMs: 0,
+      usageLimitBackoffMs: 600_000,
       onShutdown: 'kill',
       host: 'mini',
+      tmuxSocket: 'orch2',
+      sessionPrefix: 'agent_',
+      idleSeconds: 2.5,
     });
     expect(c.server).toEqual({ ip: '0.0.0.0', port: 7300, uiPort: 8300, namespace: 'ns' });
     expect(c.schedules).toEqual({
@@ -499,6 +517,14 @@ agent = { env = { TOKEN = 42 } }
   - agent.env."MY VAR": "MY VAR" is not a valid environment variable name`,
     ],
     [
+      'tmux names with characters tmux treats specially; idle_seconds not positive',
+      '[orchestrator]\ntmux_socket = "a/b"\nsession_prefix = "orch."\nidle_seconds = 0\n',
+      `${CFG} is invalid (3 problems):
+  - orchestrator.tmux_socket: "a/b" is not a valid tmux socket name (use letters, digits, "-" and "_")
+  - orchestrator.session_prefix: "orch." is not a valid session prefix (use letters, digits, "-" and "_")
+  - orchestrator.idle_seconds: expected a number > 0, got 0`,
+    ],
+    [
       'persistent naming an unknown project',
       '[orchestrator]\npersistent = ["authexis", "paulo"]\n[projects.authexis]\npath = "/a"\n[projects.paulos]\npath = "/p"\n',
       `${CFG} is invalid (1 problem):
@@ -716,6 +742,12 @@ describe('workspaces.example.toml', () => {
         'kill_grace',
         'on_shutdown',
         'host',
+        'heartbeat_timeout',
+        'usage_limit_margin',
+        'usage_limit_backoff',
+        'tmux_socket',
+        'session_prefix',
+        'idle_seconds',
       ],
       server: ['ip', 'port', 'ui_port', 'namespace'],
       agent: ['command', 'args', 'timeout', 'output_format', 'interactive_command', 'env'],
@@ -751,5 +783,32 @@ describe('workspaces.example.toml', () => {
     }
     expect(text).toContain('[projects.authexis.agent]');
     expect(text).toContain('[projects.authexis.gates]');
+  });
+});
+
+describe('files that are not TOML text', () => {
+  const p = path;
+  const dir = fs.mkdtempSync(p.join(os.tmpdir(), 'cfg-bytes-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('invalid UTF-8 names the line', async () => {
+    const file = p.join(dir, 'latin1.toml');
+    fs.writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from('[orchestrator]\ntimezone = "Europe/'),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('London"\n'),
+      ]),
+    );
+    await expect(loadConfig(file)).rejects.toThrow(`${file} is not valid UTF-8 (line 2) — save it as UTF-8`);
+  });
+
+  test('a huge file is refused before it is parsed', async () => {
+    const file = p.join(dir, 'huge.toml');
+    fs.writeFileSync(file, '# ' + 'x'.repeat(5 * 1024 * 1024) + '\n');
+    await expect(loadConfig(file)).rejects.toThrow(
+      /is 5\.0 MB; a workspaces.toml is a few KB — is this the right file\?/,
+    );
   });
 });

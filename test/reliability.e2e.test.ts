@@ -15,7 +15,7 @@ beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
   // No in-process worker: the tests start and kill worker processes themselves.
   env = await makeEnv({
-    projects: { rel1: 'prompt = "[scenario:slow:6]"', rel2: 'prompt = "[scenario:slow:6]"' },
+    projects: { rel1: 'prompt = "[scenario:slow:15]"', rel2: 'prompt = "[scenario:slow:6]"' },
     startWorker: false,
   });
   stamps = path.join(env.dir, 'stamps.jsonl');
@@ -43,12 +43,10 @@ function agentStarts(project: string): number {
     .filter((e) => e.event === 'start' && e.cwd === env.projectPath(project)).length;
 }
 
-function agentRunning(project: string): boolean {
+function agentRunning(project: string, prompt: string): boolean {
   const r = execa.sync('ps', ['-eo', 'args'], { reject: false });
   return (
-    r.stdout
-      .split('\n')
-      .some((l) => l.includes('fake-claude.js') && l.includes('[scenario:slow:6]') && !l.startsWith('sh ')) &&
+    r.stdout.split('\n').some((l) => l.includes('fake-claude.js') && l.includes(prompt) && !l.startsWith('sh ')) &&
     agentStarts(project) > 0
   );
 }
@@ -60,12 +58,12 @@ test('worker SIGKILL mid-job: a new worker adopts the running agent; exactly one
   w1.kill('SIGKILL');
   await w1;
   // The agent outlives its worker.
-  expect(agentRunning('rel1')).toBe(true);
+  expect(agentRunning('rel1', '[scenario:slow:15]')).toBe(true);
   const w2 = startWorkerProcess();
   try {
     const r = await jobResult(handle, 'rel1');
     expect(r.outcome).toBe('succeeded');
-    expect(r.result).toBe('Done: [scenario:slow:6]');
+    expect(r.result).toBe('Done: [scenario:slow:15]');
     expect(agentStarts('rel1')).toBe(1);
     const runFolder = path.dirname(r.logPath);
     // Launched by attempt 1, adopted by a later attempt that launched nothing.
@@ -86,7 +84,7 @@ test('worker SIGTERM mid-job (a deploy): the agent keeps running and the next wo
   w1.kill('SIGTERM');
   const exited = await w1;
   expect(exited.all).toContain('worker stopped');
-  expect(agentRunning('rel2')).toBe(true);
+  expect(agentRunning('rel2', '[scenario:slow:6]')).toBe(true);
   const w2 = startWorkerProcess();
   try {
     const r = await jobResult(handle, 'rel2');

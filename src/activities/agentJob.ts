@@ -2,13 +2,14 @@
 // and checks everything a job needs, runAgentJob runs the agent once in the project's folder.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { statSync } from 'node:fs';
+import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, projectOrThrow, type Config, type ProjectConfig } from '../config';
 import { resolveExecutable } from '../agent/process';
 import { firstLine, renderPrompt } from '../prompts';
 import { localDate } from '../dates';
 import { appendLedger } from '../ledger';
+import { jobFailedEvent, notify } from '../notify';
 import {
   CONFIG_ERROR,
   SETUP_ERROR,
@@ -18,7 +19,9 @@ import {
   type RunAgentInput,
 } from '../shared';
 import { Semaphore } from '../semaphore';
-import { runAttempt } from './runner';
+import { acquireSlot, runAttempt } from './runner';
+import { MissingSkillError, readSkills, withSkills } from '../skills';
+import { runPersistentAgent } from './persistent';
 
 export interface AgentJobDeps {
   /** Config file the worker was started with (every activity re-reads it, so edits apply to the next job). */
@@ -100,11 +103,21 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       day,
       input.prompt,
     );
+    let skills;
+    try {
+      skills = await readSkills(project.path, project.inlineSkills);
+    } catch (e) {
+      if (e instanceof MissingSkillError) {
+        throw setupError(`${project.name}: ${e.message} — fix [projects.${project.name}] inline_skills`);
+      }
+      throw e;
+    }
+    const fullPrompt = withSkills(prompt, skills);
     return {
       project: project.name,
       kind: input.kind,
       path: project.path,
-      prompt,
+      prompt: fullPrompt,
       promptFirstLine: firstLine(prompt),
       timeoutMs: project.agent.timeoutMs,
       killGraceMs: config.orchestrator.killGraceMs,
@@ -130,20 +143,47 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       ORCHESTRATE_RUN_DIR: baseDir,
       ORCHESTRATE_WORKFLOW_ID: input.workflowId,
     };
-    const result = await runAttempt(
-      { config, project, plan, baseDir, args: buildArgs(project.agent.args, plan.prompt), env },
-      {
-        attempt: ctx.info.attempt,
-        heartbeat: (d) => ctx.heartbeat(d),
-        cancelSignal: ctx.cancellationSignal,
-        isWorkerShutdown: () => ctx.cancellationDetails?.workerShutdown ?? false,
-        acquireSlot: () => deps.agentSlots.acquire(),
-        log: (m) => ctx.log.info(m),
-      },
-    ).catch(async (e: unknown) => {
+    // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session.
+    const run = project.persistent
+      ? async () => {
+          const runDir = path.join(baseDir, `attempt-${ctx.info.attempt}`);
+          await fs.mkdir(runDir, { recursive: true });
+          const release = await acquireSlot({
+            heartbeat: (d) => ctx.heartbeat(d),
+            cancelSignal: ctx.cancellationSignal,
+            acquireSlot: () => deps.agentSlots.acquire(),
+          });
+          try {
+            return await runPersistentAgent({
+              config,
+              project,
+              plan,
+              runDir,
+              heartbeat: (d) => ctx.heartbeat(d),
+              cancelSignal: ctx.cancellationSignal,
+            });
+          } finally {
+            release();
+          }
+        }
+      : () =>
+          runAttempt(
+            { config, project, plan, baseDir, args: buildArgs(project.agent.args, plan.prompt), env },
+            {
+              attempt: ctx.info.attempt,
+              heartbeat: (d) => ctx.heartbeat(d),
+              cancelSignal: ctx.cancellationSignal,
+              isWorkerShutdown: () => ctx.cancellationDetails?.workerShutdown ?? false,
+              acquireSlot: () => deps.agentSlots.acquire(),
+              log: (m) => ctx.log.info(m),
+            },
+          );
+    const result = await run().catch(async (e: unknown) => {
       const details = e instanceof ApplicationFailure ? (e.details?.[0] as AgentRunResult | undefined) : undefined;
       if (e instanceof CancelledFailure) await record(config, plan, { outcome: 'cancelled' });
-      else if (details?.outcome) await record(config, plan, details);
+      // A crash that will be launched again is not final: no failure notification for it yet.
+      else if (details?.outcome)
+        await record(config, plan, details, { final: (e as ApplicationFailure).nonRetryable ?? undefined });
       throw e;
     });
     await record(config, plan, result);
@@ -157,7 +197,10 @@ async function record(
   config: Config,
   plan: JobPlan,
   result: Partial<AgentRunResult> & { outcome: AgentRunResult['outcome'] },
+  /** final: false = this failure will be retried (no notification yet). */
+  opts: { final?: boolean } = {},
 ) {
+  const { info, log } = Context.current();
   try {
     await appendLedger(config.orchestrator.stateDir, {
       finishedAt: new Date().toISOString(),
@@ -168,9 +211,17 @@ async function record(
       numTurns: result.numTurns ?? null,
       durationMs: result.durationMs ?? null,
       logPath: result.logPath ?? null,
+      tokens: result.tokens ?? null,
+      workflowId: info.workflowExecution?.workflowId,
+      runId: info.workflowExecution?.runId,
+      attempt: info.attempt,
+      message: result.outcome === 'succeeded' ? null : (result.message ?? null),
     });
   } catch (e) {
     // The ledger is bookkeeping: losing one line must not fail a job whose agent already ran.
-    Context.current().log.warn(`could not append to the cost ledger: ${(e as Error).message}`);
+    log.warn(`could not append to the cost ledger: ${(e as Error).message}`);
   }
+  // Job failure → the [notify] hook (bounded; a failing hook is logged, never fails the job).
+  const event = jobFailedEvent(config, plan, result, info, opts);
+  if (event) await notify(config, event, { log: (m) => log.warn(m) });
 }

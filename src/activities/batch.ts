@@ -60,6 +60,7 @@ export function createBatchActivities(deps: { configPath?: string }) {
       {
         config,
         now: new Date(input.at),
+        signal: Context.current().cancellationSignal,
         isJobRunning: async (project) => {
           try {
             const d = await client.workflow.getHandle(jobWorkflowId(project)).describe();
@@ -145,7 +146,7 @@ export function createBatchActivities(deps: { configPath?: string }) {
         type: 'eod_digest',
         date: input.date,
         path: file,
-        totalUsd: total,
+        totalUsd: Math.round(total * 1e6) / 1e6,
         succeeded: input.rows.filter((r) => r.status === 'succeeded').length,
         failed: failures.length,
         skipped: input.rows.filter((r) => r.status === 'skipped').length,

@@ -1,6 +1,7 @@
 // Gate functions: per project and per cycle, decide whether a job runs, and always say why.
 // A gate that errors never fails the cycle: the project is skipped with the error as its reason.
 import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import execa from 'execa';
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
@@ -23,6 +24,8 @@ export interface GateContext {
   now: Date;
   /** Whether a job for the project is running right now (asks the Temporal server). */
   isJobRunning: (project: string) => Promise<boolean>;
+  /** Cancellation of the evaluation: running gate commands are killed. */
+  signal?: AbortSignal;
 }
 
 type Verdict = Omit<GateDecision, 'project'>;
@@ -76,7 +79,7 @@ async function evaluate(project: ProjectConfig, ctx: GateContext): Promise<Verdi
       );
     }
   }
-  if (project.gates.command) return commandGate(project);
+  if (project.gates.command) return commandGate(project, ctx.signal);
   return run('all gates passed');
 }
 
@@ -86,7 +89,7 @@ async function isGitRepo(dir: string): Promise<boolean> {
 }
 
 /** The "is there work" gate: a shell command in the project folder; 0 = work, 1 = no work, else error. */
-async function commandGate(project: ProjectConfig): Promise<Verdict> {
+async function commandGate(project: ProjectConfig, signal?: AbortSignal): Promise<Verdict> {
   const { command, timeoutMs } = project.gates;
   const child = execa('sh', ['-c', command], {
     cwd: project.path,
@@ -101,8 +104,12 @@ async function commandGate(project: ProjectConfig): Promise<Verdict> {
     timedOut = true;
     if (child.pid) void killGroup(child.pid, 1000);
   }, timeoutMs);
+  const onAbort = () => child.pid && void killGroup(child.pid, 0);
+  signal?.addEventListener('abort', onAbort);
   const r = await child;
   clearTimeout(timer);
+  signal?.removeEventListener('abort', onAbort);
+  if (signal?.aborted) throw new CancelledFailure('gate evaluation cancelled');
   if (child.pid && groupAlive(child.pid)) await killGroup(child.pid, 0);
   if (timedOut) return gateError('command', `gate command timed out after ${formatDuration(timeoutMs)}: ${command}`);
   if (r.exitCode === 0) return run(`gate command found work: ${command}`);
@@ -118,21 +125,26 @@ async function commandGate(project: ProjectConfig): Promise<Verdict> {
 export async function decideAll(projects: ProjectConfig[], ctx: GateContext, parallel = 4): Promise<GateDecision[]> {
   const out: GateDecision[] = new Array(projects.length);
   let next = 0;
-  const heartbeat = () => {
+  // On a timer, not per project: a slow gate command must not hide cancellation or look like a dead worker.
+  const beat = setInterval(() => {
     try {
       Context.current().heartbeat({ evaluated: next, of: projects.length });
     } catch {
       // not inside an activity (unit tests)
     }
-  };
+  }, 1000);
   async function lane() {
-    while (next < projects.length) {
+    while (next < projects.length && !ctx.signal?.aborted) {
       const i = next++;
-      heartbeat();
       out[i] = await decide(projects[i], ctx);
     }
   }
-  await Promise.all(Array.from({ length: Math.min(parallel, projects.length) }, lane));
+  try {
+    await Promise.all(Array.from({ length: Math.min(parallel, projects.length) }, lane));
+  } finally {
+    clearInterval(beat);
+  }
+  if (ctx.signal?.aborted) throw new CancelledFailure('gate evaluation cancelled');
   return out;
 }
 

@@ -1,6 +1,8 @@
 // All activities the worker registers, bound to the worker's config path and limits.
 import { createAgentJobActivities } from './agentJob';
 import { createBatchActivities } from './batch';
+import { createNotifyActivities } from './notify';
+import { createSessionActivities } from './sessions';
 import { Semaphore } from '../semaphore';
 
 export interface ActivityDeps {
@@ -14,6 +16,8 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createAgentJobActivities({ configPath: deps.configPath, agentSlots }),
     ...createBatchActivities({ configPath: deps.configPath }),
+    ...createSessionActivities({ configPath: deps.configPath }),
+    ...createNotifyActivities({ configPath: deps.configPath }),
   };
 }
 

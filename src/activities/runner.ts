@@ -141,7 +141,7 @@ export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promis
     }
     if (launchAlive(last)) {
       ctx.log(`${plan.project}: adopting agent pid ${last.pid} started by attempt ${last.attempt}`);
-      const release = await acquire(ctx);
+      const release = await acquireSlot(ctx);
       try {
         return await watch(o, ctx, last, null, launches.length);
       } finally {
@@ -161,7 +161,7 @@ export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promis
     ctx.log(`${plan.project}: agent pid ${last.pid} vanished without an exit status; launching again`);
   }
 
-  const release = await acquire(ctx);
+  const release = await acquireSlot(ctx);
   try {
     const dir = path.join(o.baseDir, `attempt-${ctx.attempt}`);
     try {
@@ -214,7 +214,10 @@ export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promis
   }
 }
 
-async function acquire(ctx: AttemptContext): Promise<() => void> {
+/** Waits for a free agent slot on this worker, heartbeating, and gives up on cancellation. */
+export async function acquireSlot(
+  ctx: Pick<AttemptContext, 'heartbeat' | 'cancelSignal' | 'acquireSlot'>,
+): Promise<() => void> {
   const beat = setInterval(() => ctx.heartbeat({ phase: 'waiting for a free agent slot' }), HEARTBEAT_EVERY_MS);
   try {
     const cancelled = new Promise<never>((_, reject) => {

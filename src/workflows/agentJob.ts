@@ -25,9 +25,16 @@ import {
   type Outcome,
 } from '../shared';
 
-const { prepareJob } = proxyActivities<Activities>({
+const prepareJobFor = (project: string) =>
+  proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 3, nonRetryableErrorTypes: [CONFIG_ERROR, SETUP_ERROR] },
+    summary: `prepare job · ${project}`,
+  }).prepareJob;
+const { sendNotification } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [CONFIG_ERROR, SETUP_ERROR] },
+  retry: { maximumAttempts: 2 },
+  summary: 'notify',
 });
 
 /** Margin on top of the agent's own timeout and kill grace, for the activity's start-to-close timeout. */
@@ -43,10 +50,26 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   setCurrentDetails(`preparing ${input.kind} job for ${input.project}`);
   let plan: JobPlan;
   try {
-    plan = await prepareJob(input);
+    plan = await prepareJobFor(input.project)(input);
   } catch (err) {
-    return finish(identity, failedResult('setup_error', failureMessage(err)));
+    const message = failureMessage(err);
+    await sendNotification({
+      type: 'job_failed',
+      project: input.project,
+      kind: input.kind,
+      outcome: 'setup_error',
+      message,
+      workflowId: info.workflowId,
+      runId: info.runId,
+      attempt: 1,
+      durationMs: null,
+      costUsd: null,
+      logPath: null,
+      webUrl: '',
+    });
+    return finish(identity, failedResult('setup_error', message));
   }
+  if (plan.host) upsertSearchAttributes([{ key: SearchAttr.host, value: plan.host }]);
 
   const { runAgentJob } = proxyActivities<Activities>({
     startToCloseTimeout: plan.timeoutMs + plan.killGraceMs + ACTIVITY_TIMEOUT_MARGIN_MS,
@@ -90,6 +113,13 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     const resetAt = result.usageLimitResetsAt ? Date.parse(result.usageLimitResetsAt) : NaN;
     const until = Number.isNaN(resetAt) ? Date.now() + plan.usageLimitBackoffMs : resetAt + plan.usageLimitMarginMs;
     upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'usage_limit' }]);
+    await sendNotification({
+      type: 'usage_limit_wait',
+      project: plan.project,
+      until: new Date(until).toISOString(),
+      workflowId: info.workflowId,
+      message: result.message,
+    });
     setCurrentDetails(
       `waiting for usage limit reset until ${localTime(new Date(until), plan.timezone)} (${plan.timezone})${Number.isNaN(resetAt) ? ' — reset time not given, backing off' : ''}`,
     );
@@ -105,7 +135,8 @@ function runKey(): string {
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  return `${t}-${info.runId.slice(0, 8)}`;
+  // The whole run ID: UUIDv7 run IDs share their leading (timestamp) digits across runs started close together.
+  return `${t}-${info.runId}`;
 }
 
 function finish(

@@ -1,6 +1,7 @@
 // The seed's run_cycle(), run_eod() and run_rollover(): one child agentJob per project, at most
 // `concurrency` at once, one project's failure never stopping the others.
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   ChildWorkflowFailure,
   CancelledFailure,
@@ -9,6 +10,7 @@ import {
   continueAsNew,
   defineQuery,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -26,6 +28,7 @@ import {
   SearchAttr,
   jobStaticDetails,
   jobWorkflowId,
+  taskQueueFor,
   type BatchInput,
   type BatchKind,
   type BatchResult,
@@ -50,12 +53,25 @@ const { otherRunningBatch } = proxyActivities<Activities>({
 const { writeDigest } = proxyActivities<Activities>({ ...SHORT_ACTIVITY, summary: "write the day's digest" });
 const verifyWorklogOf = (project: string) =>
   proxyActivities<Activities>({ ...SHORT_ACTIVITY, summary: `verify work log · ${project}` }).verifyWorklog;
-const { evaluateGates } = proxyActivities<Activities>({
-  // Gate commands have their own timeouts; this bounds the whole evaluation of a large registry.
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 2 },
-  summary: 'evaluate gates',
+/** Gates touch the repo, so they run where its checkout is: on the project's host queue (or the shared one). */
+const evaluateGatesOn = (taskQueue: string, host: string | null) =>
+  proxyActivities<Activities>({
+    taskQueue,
+    // A host whose worker is down must not hold the whole cycle: its projects are skipped, saying why.
+    ...(host ? { scheduleToStartTimeout: '2 minutes' } : {}),
+    // Gate commands have their own timeouts; this bounds the whole evaluation of a large registry.
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '2 minutes',
+    retry: { maximumAttempts: 2 },
+    // A cancelled cycle waits until its gate commands are killed.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    summary: host ? `evaluate gates on host ${host}` : 'evaluate gates',
+  }).evaluateGates;
+
+const { reapStaleSessions } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 1 },
+  summary: 'reap stale tmux sessions',
 });
 
 /** Past this many history events, finish the running children and continue as new. */
@@ -106,12 +122,40 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
         setCurrentDetails(state.refused);
         return { ...state, finishedAt: new Date().toISOString() };
       }
+      // Persistent sessions no longer in orchestrator.persistent and not in use go first. Best effort: a reaper
+      // failure never fails the cycle. (patched: cycles already running when this shipped replay unchanged.)
+      if (patched('reap-stale-sessions')) {
+        setCurrentDetails('reaping stale tmux sessions');
+        try {
+          await reapStaleSessions();
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+        }
+      }
     }
     const selected = input.projects ?? snap.projects.map((p) => p.name);
     let decisions: GateDecision[];
     if (kind === 'cycle') {
       setCurrentDetails(`gating: evaluating gates for ${selected.length} projects`);
-      decisions = await evaluateGates({ projects: selected, at: new Date().toISOString() });
+      const at = new Date().toISOString();
+      const hostOf = (name: string) => snap.projects.find((p) => p.name === name)?.host ?? null;
+      const hosts = [...new Set(selected.map(hostOf))];
+      const byHost = await Promise.all(
+        hosts.map(async (host): Promise<GateDecision[]> => {
+          const projects = selected.filter((p) => hostOf(p) === host);
+          try {
+            return await evaluateGatesOn(taskQueueFor(snap.taskQueue, host), host)({ projects, at });
+          } catch (err) {
+            if (!host || isCancellation(err)) throw err;
+            const reason = `no worker for host ${host} (start \`orchestrate worker --host ${host}\` on it)`;
+            return projects.map((project) => ({ project, decision: 'error' as const, gate: 'host', reason }));
+          }
+        }),
+      );
+      const found = new Map(byHost.flat().map((d) => [d.project, d]));
+      decisions = selected.map(
+        (p) => found.get(p) ?? { project: p, decision: 'error', gate: 'internal', reason: 'no gate decision' },
+      );
     } else {
       decisions = selected.map((name) => {
         const p = snap.projects.find((x) => x.name === name);
@@ -184,9 +228,10 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
     (r) => r.decision === 'error' || (r.status !== 'succeeded' && r.status !== 'skipped'),
   );
   upsertSearchAttributes([{ key: SearchAttr.outcome, value: failed.length ? 'agent_error' : 'succeeded' }]);
+  const finished = `finished: ${state.rows.filter((r) => r.status === 'succeeded').length} succeeded, ${failed.length} failed, ${state.rows.filter((r) => r.status === 'skipped').length} skipped`;
   setCurrentDetails(
-    `${kind} ${date} finished: ${state.rows.filter((r) => r.status === 'succeeded').length} succeeded, ${failed.length} failed, ${state.rows.filter((r) => r.status === 'skipped').length} skipped\n\n` +
-      progressDetails(kind, date, state.rows, 0, new Map()),
+    progressDetails(kind, date, state.rows, 0, new Map(), finished) +
+      (state.digestPath ? `\n\n**digest** \`${state.digestPath}\`` : ''),
   );
   return state;
 }
@@ -210,6 +255,7 @@ async function runOne(
   let job: JobResult | undefined;
   try {
     const child = await startChild(agentJob, {
+      taskQueue: taskQueueFor(snap.taskQueue, project?.host),
       workflowId: jobWorkflowId(row.project),
       args: [{ project: row.project, kind, date }],
       typedSearchAttributes: [
@@ -283,12 +329,13 @@ function progressDetails(
   rows: BatchRow[],
   running: number,
   phases: Map<string, string>,
+  headline?: string,
 ): string {
   const done = rows.filter((r) => r.status !== 'pending' && r.status !== 'running').length;
   const cell = (s: string) => s.replace(/\s+/g, ' ').replace(/\|/g, '\\|').slice(0, 100);
   const shown = rows.slice(0, 50);
   const lines = [
-    `**${kind} ${date}** · ${done}/${rows.length} done, ${running} running`,
+    `**${kind} ${date}** · ${headline ?? `${done}/${rows.length} done, ${running} running`}`,
     '',
     '| project | status | detail |',
     '| --- | --- | --- |',

@@ -1,6 +1,7 @@
 // A throwaway orchestrator for one test file: temp state dir, real git repos as projects, a config file,
 // and a worker on its own task queue against the shared dev server started by globalSetup.
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import execa from 'execa';
 import { randomUUID } from 'node:crypto';
@@ -43,6 +44,8 @@ export interface EnvOptions {
   startWorker?: boolean;
   /** Extra lines for the [orchestrator] table. */
   orchestratorExtra?: string[];
+  /** Data converter for the worker and the client (e.g. the encryption codec). */
+  dataConverter?: DataConverter;
 }
 
 export function git(cwd: string, ...args: string[]): void {
@@ -64,7 +67,7 @@ export function renderConfig(dir: string, taskQueue: string, opts: EnvOptions): 
     `concurrency = ${opts.concurrency ?? 4}`,
     'kill_grace = "1s"',
     // Fast failure detection and usage-limit back-off, so fault tests take seconds.
-    'heartbeat_timeout = "3s"',
+    'heartbeat_timeout = "10s"',
     'usage_limit_backoff = "2s"',
     'usage_limit_margin = "0s"',
     ...(opts.orchestratorExtra ?? []),
@@ -104,7 +107,7 @@ export async function makeEnv(opts: EnvOptions): Promise<TestEnv> {
   const config = await loadConfig(configPath);
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const clientConnection = await Connection.connect({ address });
-  const client = new Client({ connection: clientConnection, namespace: 'default' });
+  const client = new Client({ connection: clientConnection, namespace: 'default', dataConverter: opts.dataConverter });
   const nativeConnection = await NativeConnection.connect({ address });
   const worker =
     opts.startWorker === false
@@ -115,6 +118,7 @@ export async function makeEnv(opts: EnvOptions): Promise<TestEnv> {
             connection: nativeConnection,
             namespace: 'default',
             workflowBundlePath: process.env.ORCHESTRATE_TEST_WORKFLOW_BUNDLE,
+            dataConverter: opts.dataConverter,
           })
         ).worker;
   const running = worker ? worker.run() : Promise.resolve();

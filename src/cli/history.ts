@@ -1,0 +1,89 @@
+// `orchestrate history`: finished jobs, newest first, from the cost ledger (<state_dir>/ledger/*.jsonl).
+// The ledger, not Temporal visibility: visibility forgets closed workflows after the namespace's retention
+// (days), while the ledger keeps every job with its cost, turns, tokens and run folder, and reads without a
+// server. Jobs that never started an agent (setup errors) are not in it; the Web UI lists those
+// (`OrchestrateOutcome = "setup_error"`).
+import type { Command } from 'commander';
+import type { Config } from '../config';
+import { webUiUrl } from '../connection';
+import { formatDuration } from '../duration';
+import { ledgerProjects, readLedgers, type LedgerEntry } from '../ledger';
+import { uiWorkflowUrl } from '../server';
+import { UserError, getConfig, print } from './common';
+import { formatUsd, formatWhen, parseSince } from './format';
+import { renderTable } from './table';
+
+/** --project names must be in the config or have a ledger (a project removed from the config keeps its history). */
+export async function selectProjects(config: Config, wanted?: string[]): Promise<string[] | undefined> {
+  if (!wanted?.length) return undefined;
+  const withLedger = await ledgerProjects(config.orchestrator.stateDir);
+  const known = new Set([...Object.keys(config.projects), ...withLedger]);
+  const unknown = wanted.filter((p) => !known.has(p));
+  if (unknown.length)
+    throw new UserError(
+      `unknown project${unknown.length > 1 ? 's' : ''} ${unknown.map((p) => `"${p}"`).join(', ')} — known projects: ${[...known].sort().join(', ') || '(none)'}`,
+    );
+  return wanted;
+}
+
+export function registerHistoryCommands(program: Command): void {
+  program
+    .command('history')
+    .description('finished jobs, newest first: outcome, duration, cost, turns and log folder (from the cost ledger)')
+    .option('--project <names...>', 'only these projects')
+    .option('--since <when>', 'how far back: "7d", "24h", a day (YYYY-MM-DD, today, yesterday) or an ISO time', '7d')
+    .option('--limit <n>', 'at most this many jobs (newest)', '50')
+    .option('--json', 'print JSON (an array, newest first)')
+    .action(async (opts: { project?: string[]; since: string; limit: string; json?: boolean }, cmd: Command) => {
+      const config = await getConfig(cmd, { allowMissing: true });
+      const tz = config.orchestrator.timezone;
+      const since = parseSince(opts.since, tz);
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new UserError(`--limit must be a positive integer, got "${opts.limit}"`);
+      const projects = await selectProjects(config, opts.project);
+      const all = await readLedgers(config.orchestrator.stateDir, { projects, from: since });
+      const shown = all.reverse().slice(0, limit);
+      const ui = webUiUrl(config);
+      if (opts.json) {
+        print(
+          JSON.stringify(
+            shown.map((e) => ({
+              ...e,
+              webUrl:
+                e.workflowId && e.runId ? uiWorkflowUrl(ui, config.server.namespace, e.workflowId, e.runId) : null,
+            })),
+          ),
+        );
+        return;
+      }
+      if (!shown.length) {
+        print(
+          `no finished jobs since ${formatWhen(since, tz)} (${tz})${projects ? ` for ${projects.join(', ')}` : ''}`,
+        );
+        return;
+      }
+      print(renderHistory(shown, tz));
+      const total = all.reduce((s, e) => s + (e.costUsd ?? 0), 0);
+      print(
+        `\n${all.length} job${all.length === 1 ? '' : 's'} since ${formatWhen(since, tz)} (${tz}) · $${total.toFixed(4)}` +
+          (all.length > shown.length ? ` · showing the newest ${shown.length} (--limit)` : ''),
+      );
+    });
+}
+
+export function renderHistory(entries: LedgerEntry[], tz: string): string {
+  return renderTable(
+    ['FINISHED', 'PROJECT', 'KIND', 'OUTCOME', 'DURATION', 'COST', 'TURNS', 'LOG'],
+    entries.map((e) => [
+      formatWhen(e.finishedAt, tz),
+      e.project,
+      e.kind,
+      e.outcome,
+      e.durationMs !== null ? formatDuration(e.durationMs) : '',
+      formatUsd(e.costUsd),
+      e.numTurns !== null ? String(e.numTurns) : '',
+      e.logPath ?? '',
+    ]),
+  );
+}

@@ -1,0 +1,206 @@
+// `orchestrate logs <project|workflowId> [-f]`: a job's agent output, straight from its run folder
+// (<state_dir>/runs/<project>/<run key>/attempt-<n>/stdout.log and stderr.log). The agent's stdout goes to
+// stdout and its stderr to stderr; `-f` follows while the job runs and stops when it ends.
+import type { Command } from 'commander';
+import { WorkflowNotFoundError, type Client, type Connection } from '@temporalio/client';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { connectClient, jobResult } from '../client';
+import type { Config } from '../config';
+import { jobWorkflowId } from '../shared';
+import { EXIT, UserError, getConfig, print } from './common';
+
+const POLL_MS = 300;
+
+export interface LogTarget {
+  project: string;
+  workflowId: string;
+}
+
+export function resolveLogTarget(config: Config, arg: string): LogTarget {
+  if (config.projects[arg]) return { project: arg, workflowId: jobWorkflowId(arg) };
+  if (arg.startsWith('job/') && arg.length > 4) return { project: arg.slice(4), workflowId: arg };
+  if (existsSync(path.join(config.orchestrator.stateDir, 'runs', arg))) {
+    return { project: arg, workflowId: jobWorkflowId(arg) };
+  }
+  const known = Object.keys(config.projects);
+  throw new UserError(
+    `"${arg}" is neither a project nor a job's workflow ID (job/<project>) — known projects: ${known.join(', ') || '(none)'}`,
+  );
+}
+
+async function listDirs(dir: string): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The folder of the job's latest agent attempt: in the workflow run `runId` when given (its run key ends
+ * with the run ID, plus `-r<n>` for each rerun after a usage-limit wait), else the newest run of the project.
+ */
+export async function latestAttemptDir(stateDir: string, project: string, runId?: string): Promise<string | null> {
+  const base = path.join(stateDir, 'runs', project);
+  let runs = await listDirs(base);
+  if (runId) {
+    // The run key ends with the run ID (older runs: its first 8 characters), plus -r<n> for each rerun.
+    const esc = (s: string) => s.replace(/[^A-Za-z0-9]/g, (c) => `\\${c}`);
+    const full = new RegExp(`-${esc(runId)}(?:-r(\\d+))?$`);
+    const short = new RegExp(`-${esc(runId.slice(0, 8))}(?:-r(\\d+))?$`);
+    const re = runs.some((n) => full.test(n)) ? full : short;
+    const rerun = (n: string) => Number(re.exec(n)?.[1] ?? 0);
+    runs = runs.filter((n) => re.test(n)).sort((a, b) => rerun(a) - rerun(b));
+  }
+  for (const run of runs.reverse()) {
+    const attempts = (await listDirs(path.join(base, run)))
+      .filter((n) => /^attempt-\d+$/.test(n))
+      .sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)))
+      .reverse();
+    for (const a of attempts) {
+      const dir = path.join(base, run, a);
+      if (existsSync(path.join(dir, 'stdout.log')) || existsSync(path.join(dir, 'stderr.log'))) return dir;
+    }
+  }
+  return null;
+}
+
+function write(out: NodeJS.WritableStream, chunk: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    if (!out.write(chunk)) out.once('drain', () => resolve());
+    else resolve();
+  });
+}
+
+/** Copies what `file` gained since the last call to `out`. */
+async function pump(file: string, out: NodeJS.WritableStream, offsets: Map<string, number>): Promise<void> {
+  let fh;
+  try {
+    fh = await fs.open(file, 'r');
+  } catch {
+    return; // not created yet
+  }
+  try {
+    const { size } = await fh.stat();
+    let pos = offsets.get(file) ?? 0;
+    if (size < pos) pos = 0;
+    const buf = Buffer.alloc(256 * 1024);
+    while (pos < size) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
+      if (!bytesRead) break;
+      await write(out, Buffer.from(buf.subarray(0, bytesRead)));
+      pos += bytesRead;
+    }
+    offsets.set(file, pos);
+  } finally {
+    await fh.close();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface JobState {
+  runId: string;
+  running: boolean;
+}
+
+async function jobState(client: Client, workflowId: string): Promise<JobState | null> {
+  try {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    return { runId: d.runId, running: d.status.name === 'RUNNING' };
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) return null;
+    throw e;
+  }
+}
+
+export async function showLogs(
+  config: Config,
+  target: LogTarget,
+  opts: { follow?: boolean; pathOnly?: boolean } = {},
+): Promise<number> {
+  const follow = Boolean(opts.follow);
+  const note = (m: string) => process.stderr.write(`${m}\n`);
+  const stateDir = config.orchestrator.stateDir;
+  let connected: { client: Client; connection: Connection } | null = null;
+  try {
+    connected = await connectClient(config);
+  } catch (e) {
+    note(`note: ${(e as Error).message.split(' — ')[0]}; showing the newest run folder of ${target.project}`);
+  }
+  try {
+    let state = connected ? await jobState(connected.client, target.workflowId) : null;
+    if (connected && !state)
+      note(`note: no workflow ${target.workflowId} on the server; showing the newest run folder`);
+    const findDir = () => latestAttemptDir(stateDir, target.project, state?.runId);
+    let dir = await findDir();
+    if (!dir && !state?.running) {
+      throw new UserError(
+        `no agent output for ${target.workflowId} yet (looked in ${path.join(stateDir, 'runs', target.project)})`,
+        EXIT.failed,
+      );
+    }
+    if (opts.pathOnly) {
+      if (!dir)
+        throw new UserError(`${target.workflowId} has no run folder yet (the agent has not started)`, EXIT.failed);
+      print(dir);
+      return EXIT.ok;
+    }
+    const offsets = new Map<string, number>();
+    let shown: string | null = null;
+    let waitNoted = false;
+    for (;;) {
+      if (dir && dir !== shown) {
+        note(`==> ${dir} (${target.workflowId}${state?.running ? ', running' : ''}) <==`);
+        shown = dir;
+        offsets.clear();
+      }
+      if (!dir && !waitNoted) {
+        note(`${target.workflowId}: waiting for the agent to start …`);
+        waitNoted = true;
+      }
+      if (dir) {
+        await pump(path.join(dir, 'stdout.log'), process.stdout, offsets);
+        await pump(path.join(dir, 'stderr.log'), process.stderr, offsets);
+      }
+      if (!follow || !state?.running || !connected) break;
+      await sleep(POLL_MS);
+      // Read the state before the folder: the last pass after the job ended drains everything it wrote.
+      state = (await jobState(connected.client, target.workflowId)) ?? state;
+      dir = (await findDir()) ?? dir;
+    }
+    if (follow && connected && state) {
+      if (state.running) note(`${target.workflowId} is still running (follow it with -f)`);
+      else {
+        const r = await jobResult(connected.client.workflow.getHandle(target.workflowId), target.project);
+        note(`${target.workflowId} finished: ${r.outcome}${r.outcome === 'succeeded' ? '' : ` — ${r.message}`}`);
+      }
+    } else if (state?.running && !follow) {
+      note(`(${target.workflowId} is still running: \`orchestrate logs ${target.project} -f\` follows it)`);
+    }
+    return EXIT.ok;
+  } finally {
+    await connected?.connection.close();
+  }
+}
+
+export function registerLogsCommands(program: Command): void {
+  program
+    .command('logs <target>')
+    .description("a job's agent output (stdout, stderr) from its run folder; <target> is a project or job/<project>")
+    .option('-f, --follow', 'keep printing while the job runs; stop when it ends')
+    .option('--path', 'print the run folder only')
+    .action(async (arg: string, opts: { follow?: boolean; path?: boolean }, cmd: Command) => {
+      const config = await getConfig(cmd);
+      const target = resolveLogTarget(config, arg);
+      // `orchestrate logs x | head` closes stdout early: stop quietly.
+      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EPIPE') process.exit(EXIT.ok);
+      });
+      process.exitCode = await showLogs(config, target, { follow: opts.follow, pathOnly: opts.path });
+    });
+}

@@ -1,0 +1,208 @@
+// `orchestrate status`: one view across every project — running jobs (project, kind, elapsed, pid, phase),
+// running batches, each project's state and last outcome, today's spend, the schedules' next runs, and
+// where the server and the Web UI are.
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { PAUSE_FILE, pausedMarker } from '../activities/gates';
+import { connectClient } from '../client';
+import type { Config } from '../config';
+import { temporalTarget, webUiUrl } from '../connection';
+import { dayBounds, localDate } from '../dates';
+import { spentUsd } from '../ledger';
+import { describeSchedules, type ScheduleRow } from '../schedules';
+import { uiWorkflowUrl } from '../server';
+import { EXIT, getConfig, print } from './common';
+import { formatRelative, formatUsd, formatWhen } from './format';
+import {
+  lastOutcomes,
+  runningBatches,
+  runningJobs,
+  type LastOutcome,
+  type RunningBatch,
+  type RunningJob,
+} from './inspect';
+import { formatElapsed } from './progress';
+import { renderTable } from './table';
+
+export interface ProjectStatus {
+  project: string;
+  /** running, paused, disabled or idle. */
+  state: 'running' | 'paused' | 'disabled' | 'idle';
+  last: LastOutcome | null;
+  todayUsd: number;
+  /** [gates] max_daily_usd, when set. */
+  budgetUsd: number | null;
+}
+
+export interface StatusReport {
+  server: { address: string; namespace: string; reachable: boolean; error: string | null };
+  webUi: string;
+  taskQueue: string;
+  timezone: string;
+  running: Array<RunningJob & { webUrl: string }>;
+  batches: Array<RunningBatch & { webUrl: string }>;
+  projects: ProjectStatus[];
+  schedules: ScheduleRow[];
+}
+
+function isPaused(config: Config, name: string): boolean {
+  const p = config.projects[name];
+  return existsSync(pausedMarker(config.orchestrator.stateDir, name)) || existsSync(path.join(p.path, PAUSE_FILE));
+}
+
+export async function gatherStatus(config: Config): Promise<StatusReport> {
+  const ui = webUiUrl(config);
+  const tz = config.orchestrator.timezone;
+  const names = Object.keys(config.projects);
+  const { start, end } = dayBounds(localDate(new Date(), tz), tz);
+  const today = await Promise.all(names.map((n) => spentUsd(config.orchestrator.stateDir, n, start, end)));
+  const target = temporalTarget(config);
+  const report: StatusReport = {
+    server: { address: target.connectionOptions.address, namespace: target.namespace, reachable: false, error: null },
+    webUi: ui,
+    taskQueue: config.orchestrator.taskQueue,
+    timezone: tz,
+    running: [],
+    batches: [],
+    projects: names.map((n, i) => {
+      const p = config.projects[n];
+      return {
+        project: n,
+        state: !p.enabled ? 'disabled' : isPaused(config, n) ? 'paused' : 'idle',
+        last: null,
+        todayUsd: today[i],
+        budgetUsd: p.gates.maxDailyUsd > 0 ? p.gates.maxDailyUsd : null,
+      };
+    }),
+    schedules: [],
+  };
+  let connected;
+  try {
+    connected = await connectClient(config);
+  } catch (e) {
+    report.server.error = (e as Error).message;
+    return report;
+  }
+  const { client, connection, namespace, address } = connected;
+  report.server = { address, namespace, reachable: true, error: null };
+  try {
+    const tq = config.orchestrator.taskQueue;
+    const [running, batches, last, schedules] = await Promise.all([
+      runningJobs(client, connection, tq),
+      runningBatches(client, connection, tq),
+      lastOutcomes(client, tq, names),
+      describeSchedules(client),
+    ]);
+    const link = (id: string, run: string) => uiWorkflowUrl(ui, namespace, id, run);
+    report.running = running.map((j) => ({ ...j, webUrl: link(j.workflowId, j.runId) }));
+    report.batches = batches.map((b) => ({ ...b, webUrl: link(b.workflowId, b.runId) }));
+    report.schedules = schedules;
+    for (const p of report.projects) {
+      p.last = last.get(p.project) ?? null;
+      if (running.some((j) => j.project === p.project)) p.state = 'running';
+    }
+  } finally {
+    await connection.close();
+  }
+  return report;
+}
+
+export function renderStatus(r: StatusReport, now = Date.now()): string {
+  const tz = r.timezone;
+  const out: string[] = [];
+  if (r.server.reachable) {
+    out.push(`Temporal  ${r.server.address} · namespace ${r.server.namespace} · task queue ${r.taskQueue}`);
+  } else {
+    out.push(`Temporal  not reachable: ${r.server.error}`);
+  }
+  out.push(`Web UI    ${r.webUi}`, '');
+
+  if (r.server.reachable) {
+    if (!r.running.length) out.push('Running jobs: none', '');
+    else {
+      out.push(
+        'Running jobs',
+        renderTable(
+          ['PROJECT', 'KIND', 'ELAPSED', 'PID', 'PHASE'],
+          r.running.map((j) => [
+            j.project,
+            j.kind,
+            formatElapsed(j.elapsedMs),
+            j.pid === null ? '' : String(j.pid),
+            j.phase + (j.lastLine ? ` · ${clip(j.lastLine, 60)}` : ''),
+          ]),
+        ),
+        '',
+      );
+    }
+    if (r.batches.length) {
+      out.push(
+        'Running batches',
+        renderTable(
+          ['BATCH', 'KIND', 'ELAPSED', 'PROGRESS'],
+          r.batches.map((b) => [b.workflowId, b.kind, formatElapsed(b.elapsedMs), b.progress]),
+        ),
+        '',
+      );
+    }
+  }
+
+  if (!r.projects.length) out.push('Projects: none (add [projects.<name>] to the config, or run `orchestrate init`)');
+  else
+    out.push(
+      'Projects',
+      renderTable(
+        ['PROJECT', 'STATE', 'LAST OUTCOME', 'FINISHED', 'TODAY'],
+        r.projects.map((p) => [
+          p.project,
+          p.state,
+          p.last?.outcome ?? (r.server.reachable ? '—' : '?'),
+          p.last?.finishedAt ? `${formatWhen(p.last.finishedAt, tz)} (${formatRelative(p.last.finishedAt, now)})` : '',
+          formatUsd(p.todayUsd) + (p.budgetUsd !== null ? ` of $${p.budgetUsd}` : ''),
+        ]),
+      ),
+    );
+
+  if (r.server.reachable) {
+    out.push('');
+    if (!r.schedules.length) out.push('Schedules: none (`orchestrate schedule apply` creates them from the config)');
+    else
+      out.push(
+        'Schedules',
+        renderTable(
+          ['SCHEDULE', 'STATE', 'WHEN', 'NEXT RUN'],
+          r.schedules.map((s) => [
+            s.id,
+            s.paused ? 'paused' : 'active',
+            s.description,
+            s.nextRuns[0] ? `${formatWhen(s.nextRuns[0], tz)} (${formatRelative(s.nextRuns[0], now)})` : '',
+          ]),
+        ),
+      );
+  } else {
+    out.push(
+      '',
+      'Start the server with `orchestrate server start` (or `orchestrate up`), or point TEMPORAL_ADDRESS at yours.',
+    );
+  }
+  return out.join('\n');
+}
+
+const clip = (s: string, n: number) => {
+  const flat = s.replace(/\s+/g, ' ').trim();
+  return flat.length > n ? `${flat.slice(0, n - 1)}…` : flat;
+};
+
+export function registerStatusCommands(program: Command): void {
+  program
+    .command('status')
+    .description('running jobs (pid, phase), last outcome and spend per project, next schedule runs, server and Web UI')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const config = await getConfig(cmd, { allowMissing: true });
+      const report = await gatherStatus(config);
+      print(opts.json ? JSON.stringify(report) : renderStatus(report));
+      if (!report.server.reachable) process.exitCode = EXIT.failed;
+    });
+}

@@ -1,0 +1,48 @@
+// Skills fallback (the seed's risk: "if skills don't load via -p, pass the skill content in the prompt").
+// With `inline_skills = true` or a list of names, the job's prompt gets the project's
+// .claude/skills/<name>/SKILL.md texts prepended, for agents or modes that do not load skills themselves.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+export const SKILLS_DIR = path.join('.claude', 'skills');
+
+export class MissingSkillError extends Error {}
+
+/** The skills to inline for a project: every skill folder (true), the named ones, or none (false). */
+export async function readSkills(
+  projectPath: string,
+  which: boolean | string[],
+): Promise<Array<{ name: string; text: string }>> {
+  if (which === false || (Array.isArray(which) && which.length === 0)) return [];
+  const dir = path.join(projectPath, SKILLS_DIR);
+  let names: string[];
+  if (which === true) {
+    try {
+      names = (await fs.readdir(dir, { withFileTypes: true }))
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort();
+    } catch {
+      return [];
+    }
+  } else {
+    names = which;
+  }
+  const skills: Array<{ name: string; text: string }> = [];
+  for (const name of names) {
+    const file = path.join(dir, name, 'SKILL.md');
+    try {
+      skills.push({ name, text: (await fs.readFile(file, 'utf8')).trim() });
+    } catch {
+      if (which === true) continue; // a folder without SKILL.md is not a skill
+      throw new MissingSkillError(`skill "${name}" not found: ${file} does not exist`);
+    }
+  }
+  return skills;
+}
+
+export function withSkills(prompt: string, skills: Array<{ name: string; text: string }>): string {
+  if (skills.length === 0) return prompt;
+  const blocks = skills.map((s) => `<skill name="${s.name}">\n${s.text}\n</skill>`).join('\n\n');
+  return `These project skills are included in full because they may not be loaded automatically. Use them where they apply.\n\n${blocks}\n\n---\n\n${prompt}`;
+}

@@ -1,0 +1,74 @@
+// Several hosts on one machine: each host's worker runs only the projects pinned to it.
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { jobResult, startBatch, startJob } from '../src/client';
+import { loadConfig, type Config } from '../src/config';
+import type { BatchResult } from '../src/shared';
+import { createWorker } from '../src/worker';
+import { makeEnv, type TestEnv } from './helpers/env';
+
+let env: TestEnv;
+const workers: Array<{ worker: Worker; running: Promise<void>; connection: NativeConnection }> = [];
+
+/** The same registry as seen from another machine: its own state folder. */
+async function configFor(name: string): Promise<Config> {
+  const text = readFileSync(env.configPath, 'utf8').replace(
+    /state_dir = ".*"/,
+    `state_dir = "${path.join(env.dir, `state-${name}`)}"`,
+  );
+  const file = path.join(env.dir, `workspaces-${name}.toml`);
+  writeFileSync(file, text);
+  return loadConfig(file);
+}
+
+async function startWorkerFor(config: Config, host: string | null) {
+  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  const { worker } = await createWorker({
+    config,
+    connection,
+    host,
+    workflowBundlePath: process.env.ORCHESTRATE_TEST_WORKFLOW_BUNDLE,
+  });
+  workers.push({ worker, running: worker.run(), connection });
+}
+
+beforeAll(async () => {
+  env = await makeEnv({
+    projects: { hsta: 'host = "alpha"', hstb: 'host = "beta"', hstshared: '' },
+    startWorker: false,
+  });
+  await startWorkerFor(await configFor('shared'), null);
+  await startWorkerFor(await configFor('alpha'), 'alpha');
+  await startWorkerFor(await configFor('beta'), 'beta');
+});
+
+afterAll(async () => {
+  for (const w of workers) w.worker.shutdown();
+  for (const w of workers) {
+    await w.running;
+    await w.connection.close();
+  }
+  await env?.stop();
+});
+
+test("each project's agent runs only on its own host's worker", async () => {
+  for (const [project, host] of [
+    ['hsta', 'alpha'],
+    ['hstb', 'beta'],
+    ['hstshared', 'shared'],
+  ]) {
+    const r = await jobResult((await startJob(env.client, env.config, { project, kind: 'run' })).handle, project);
+    expect(r.outcome).toBe('succeeded');
+    expect(r.logPath.startsWith(path.join(env.dir, `state-${host}`) + path.sep)).toBe(true);
+  }
+});
+
+test('a cycle started on the shared queue runs gates and jobs on each host', async () => {
+  const result = (await (await startBatch(env.client, env.config, 'cycle', {})).result()) as BatchResult;
+  const byProject = Object.fromEntries(result.rows.map((r) => [r.project, r]));
+  expect(byProject.hsta.status).toBe('succeeded');
+  expect(byProject.hsta.logPath?.startsWith(path.join(env.dir, 'state-alpha'))).toBe(true);
+  expect(byProject.hstb.logPath?.startsWith(path.join(env.dir, 'state-beta'))).toBe(true);
+  expect(byProject.hstshared.logPath?.startsWith(path.join(env.dir, 'state-shared'))).toBe(true);
+});

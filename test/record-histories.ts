@@ -1,0 +1,160 @@
+// Re-records the workflow histories that test/replay.test.ts replays (test/histories/*.json): runs each workflow
+// type once on the test dev server, with the fake agent, and saves its event history as the JSON of
+// `(await handle.fetchHistory()).toJSON()` (protobufjs: int64 as strings, enum names, bytes in base64). Not part
+// of `npm test` (the name does not end in .test.ts); run it with `npm run record-histories`, which is
+//   jest --testMatch '**/test/record-histories.ts' --forceExit
+// Re-record only when a workflow change is intended AND safe for workflows already running: see docs/deploy.md.
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import execa from 'execa';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { jobResult, startBatch, startJob } from '../src/client';
+import type { BatchResult, JobResult } from '../src/shared';
+import { Tmux } from '../src/tmux';
+import { makeEnv, type TestEnv } from './helpers/env';
+
+const HISTORIES_DIR = path.join(__dirname, 'histories');
+const FAKE_TUI = path.resolve(__dirname, 'fixtures/fake-claude-tui.js');
+/** Set in a project's agent env: agent env values never reach workflow history, and the check below proves it. */
+const PLANTED_SECRET = `rp-planted-secret-${randomBytes(8).toString('hex')}`;
+const TMUX_SOCKET = `orch-rp-${randomBytes(4).toString('hex')}`;
+const HAVE_TMUX = execa.sync('tmux', ['-V'], { reject: false }).exitCode === 0;
+
+let env: TestEnv;
+
+beforeAll(async () => {
+  mkdirSync(HISTORIES_DIR, { recursive: true });
+  env = await makeEnv({
+    concurrency: 2,
+    projects: {
+      // agentJob
+      rpok: `prompt = "Fix the bug"\n[projects.rpok.agent]\nenv = { RP_SECRET = "${PLANTED_SECRET}" }`,
+      rpfail: 'prompt = "[scenario:error_max_turns]"',
+      rplimit: 'prompt = "[scenario:usage_limit_once:whenever]"',
+      rptmx: `prompt = "persistent job"\n[projects.rptmx.agent]\ninteractive_command = "node '${FAKE_TUI}'"\ntimeout = "30s"`,
+      // cycle: two run, one disabled, one without work
+      rpc1: 'prompt = "[scenario:slow:1]"',
+      rpc2: 'prompt = "cycle job"',
+      rpcoff: 'enabled = false',
+      rpcnowork: '[projects.rpcnowork.gates]\ncommand = "test -s TODO.md"',
+      // eod and rollover
+      rpe1: 'eod_prompt = "Write the log [write:{worklog_path}]"\nrollover_prompt = "carry {yesterday} into {date}"',
+      rpeoff: 'enabled = false',
+    },
+    orchestratorExtra: [`tmux_socket = "${TMUX_SOCKET}"`, 'idle_seconds = 1', 'persistent = ["rptmx"]'],
+  });
+});
+
+afterAll(async () => {
+  await env?.stop();
+  if (HAVE_TMUX) {
+    await new Tmux(TMUX_SOCKET).killServer().catch(() => undefined);
+    // tmux leaves its socket file behind.
+    const uid = process.getuid?.() ?? 0;
+    rmSync(path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${uid}`, TMUX_SOCKET), { force: true });
+  }
+});
+
+/**
+ * Fetches the history, checks it leaks nothing secret, and writes test/histories/<name>.json. Returns the JSON
+ * followed by every payload decoded, for the checks below.
+ */
+async function save(name: string, handle: WorkflowHandle): Promise<string> {
+  const history = await handle.fetchHistory();
+  // Identities (`<pid>@<hostname>`) and the sticky task queues named after them: keep host names out of the
+  // repository. Replay ignores both.
+  const hostname = os.hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const json = JSON.stringify(temporal.api.history.v1.History.fromObject(history).toJSON(), null, 2)
+    .replace(/("identity":\s*)"[^"]*"/g, '$1"orchestrate-recorder"')
+    .replace(new RegExp(`\\d+@${hostname}`, 'g'), 'orchestrate-recorder');
+  const readable = `${json}\n${payloadTexts(JSON.parse(json)).join('\n')}`;
+  const leaks = [PLANTED_SECRET, ...secretEnvValues()].filter((s) => readable.includes(s));
+  if (leaks.length) throw new Error(`${name}: the history contains a secret value; not written`);
+  writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), json.endsWith('\n') ? json : `${json}\n`);
+  return readable;
+}
+
+/** Every payload's data, decoded (payloads are base64 in the JSON, so a plain search would miss them). */
+function payloadTexts(node: unknown, out: string[] = []): string[] {
+  if (Array.isArray(node)) for (const x of node) payloadTexts(x, out);
+  else if (node && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'data' && typeof v === 'string') out.push(Buffer.from(v, 'base64').toString('utf8'));
+      else payloadTexts(v, out);
+    }
+  }
+  return out;
+}
+
+/** Values of this process's env vars that look like credentials (API keys, tokens, passwords). */
+function secretEnvValues(): string[] {
+  return Object.entries(process.env)
+    .filter(([k, v]) => /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i.test(k) && v && v.length >= 8)
+    .map(([, v]) => v as string);
+}
+
+async function job(project: string): Promise<{ result: JobResult; handle: WorkflowHandle }> {
+  const { handle } = await startJob(env.client, env.config, { project, kind: 'run' });
+  return { result: await jobResult(handle, project), handle };
+}
+
+async function batch(kind: 'cycle' | 'eod' | 'rollover', projects: string[], date?: string) {
+  const handle = await startBatch(env.client, env.config, kind, { projects, ...(date ? { date } : {}) });
+  return { result: (await handle.result()) as BatchResult, handle };
+}
+
+const status = (r: BatchResult, project: string) => r.rows.find((x) => x.project === project)?.status;
+
+test('agentJob: succeeded', async () => {
+  const { result, handle } = await job('rpok');
+  expect(result.outcome).toBe('succeeded');
+  // The payload decoding the secret check relies on works: the result is there in clear.
+  expect(await save('agentJob-succeeded', handle)).toContain('Done: Fix the bug');
+});
+
+test('agentJob: agent_error', async () => {
+  const { result, handle } = await job('rpfail');
+  expect(result.outcome).toBe('agent_error');
+  await save('agentJob-agent_error', handle);
+});
+
+test('agentJob: usage-limit wait (durable timer), then succeeded', async () => {
+  const { result, handle } = await job('rplimit');
+  expect(result.outcome).toBe('succeeded');
+  const json = await save('agentJob-usage_limit_wait', handle);
+  expect(json).toContain('EVENT_TYPE_TIMER_FIRED');
+});
+
+(HAVE_TMUX ? test : test.skip)('agentJob: persistent project (tmux session)', async () => {
+  const { result, handle } = await job('rptmx');
+  expect(result).toMatchObject({ outcome: 'succeeded', result: 'Done: persistent job', costUsd: null });
+  await save('agentJob-persistent', handle);
+});
+
+test('cycle: gates, two jobs, a disabled and a no-work project skipped', async () => {
+  const { result, handle } = await batch('cycle', ['rpc1', 'rpc2', 'rpcoff', 'rpcnowork']);
+  expect(result.rows.map((r) => [r.project, r.status])).toEqual([
+    ['rpc1', 'succeeded'],
+    ['rpc2', 'succeeded'],
+    ['rpcoff', 'skipped'],
+    ['rpcnowork', 'skipped'],
+  ]);
+  await save('cycle', handle);
+});
+
+test('eod: work log verified, a disabled project skipped, digest written', async () => {
+  const { result, handle } = await batch('eod', ['rpe1', 'rpeoff']);
+  expect(status(result, 'rpe1')).toBe('succeeded');
+  expect(status(result, 'rpeoff')).toBe('skipped');
+  expect(result.digestPath).toBeTruthy();
+  await save('eod', handle);
+});
+
+test('rollover (first of a month)', async () => {
+  const { result, handle } = await batch('rollover', ['rpe1'], '2026-04-01');
+  expect(status(result, 'rpe1')).toBe('succeeded');
+  await save('rollover', handle);
+});

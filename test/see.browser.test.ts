@@ -1,0 +1,106 @@
+// The Web UI in a real browser: headless Chromium (Debian's `chromium`, installed by .ci/run) driven by
+// playwright-core against the shared dev server's UI, after a cycle and a run. The workflow list filtered
+// with a query on OrchestrateProject shows that project's jobs (and no other's), and a job's page shows
+// its summary and details. Screenshots go to test-artifacts/ (git-ignored).
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { jobResult, startBatch, startJob } from '../src/client';
+import { uiWorkflowUrl } from '../src/server';
+import { jobWorkflowId, type BatchResult } from '../src/shared';
+import { makeEnv, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
+let env: TestEnv;
+let browser: BrowserContext;
+let profile: string;
+let ui: string;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\` (.ci/run does)`);
+  ui = process.env.ORCHESTRATE_TEST_UI_URL ?? '';
+  if (!ui) throw new Error('ORCHESTRATE_TEST_UI_URL is not set: run through jest (test/globalSetup.ts)');
+  env = await makeEnv({ projects: { seeui1: 'prompt = "say hi from the browser test"', seeui2: '' } });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  // The network is closed: no first-run, component, sync or QUIC traffic; a fresh profile every time.
+  profile = mkdtempSync(path.join(os.tmpdir(), 'see-chromium-'));
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  await env?.stop();
+});
+
+/** Loads `url` until `text` shows (visibility may lag a moment behind a workflow's close). */
+async function openUntil(page: Page, url: string, text: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    try {
+      await page.getByText(text, { exact: true }).first().waitFor({ timeout: 5000 });
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+  }
+}
+
+test('the workflow list filtered by OrchestrateProject shows that project’s jobs; a job page shows its summary', async () => {
+  // A cycle (one job per project), then one more run of seeui1.
+  const cycle = await startBatch(env.client, env.config, 'cycle', {});
+  const batch = (await cycle.result()) as BatchResult;
+  expect(batch.rows.map((r) => [r.project, r.status])).toEqual([
+    ['seeui1', 'succeeded'],
+    ['seeui2', 'succeeded'],
+  ]);
+  const { handle } = await startJob(env.client, env.config, { project: 'seeui1', kind: 'run' });
+  const run = await jobResult(handle, 'seeui1');
+  expect(run.outcome).toBe('succeeded');
+  const runId = (await handle.describe()).runId;
+
+  const page = await browser.newPage();
+  const query = 'OrchestrateProject = "seeui1"';
+  const listUrl = `${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`;
+  await openUntil(page, listUrl, runId);
+  // Both of seeui1's jobs (the cycle's and the run), none of seeui2's.
+  const rows = page.locator('tr', { hasText: jobWorkflowId('seeui1') });
+  await waitFor('two seeui1 rows', async () => (await rows.count()) === 2, 10_000);
+  expect(await page.getByText(jobWorkflowId('seeui2'), { exact: true }).count()).toBe(0);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui-workflows-by-project.png'), fullPage: true });
+
+  // The job's page: its summary and details (User Metadata), and the agent activity's summary.
+  await page.goto(uiWorkflowUrl(ui, 'default', jobWorkflowId('seeui1'), runId), { waitUntil: 'domcontentloaded' });
+  await page.getByText('runAgentJob • agent · seeui1 · say hi from the browser test').first().waitFor();
+  await page.getByText('User Metadata').click();
+  // The UI renders summary and details (Temporal markdown) in iframes of their own.
+  await page.frameLocator('#user-metadata-summary').getByText('run · seeui1', { exact: true }).waitFor();
+  const details = page.frameLocator('#user-metadata-details');
+  await details.getByText(env.projectPath('seeui1'), { exact: true }).waitFor();
+  await details.getByText('say hi from the browser test').waitFor();
+  await page
+    .frameLocator('#user-metadata-current-details')
+    .getByText(/^succeeded: seeui1: agent succeeded/)
+    .waitFor();
+  await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui-job.png'), fullPage: true });
+  expect(existsSync(path.join(ARTIFACTS, 'web-ui-job.png'))).toBe(true);
+  await page.close();
+});
