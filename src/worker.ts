@@ -1,6 +1,13 @@
 // The worker: polls the orchestrator's task queue, runs workflows (sandboxed) and activities (agent
 // processes). Started by `orchestrate worker` / `orchestrate up`, or directly with `node dist/worker.js`.
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadConfig, type Config } from './config';
 import { temporalTarget } from './connection';
@@ -64,6 +71,9 @@ export async function runWorker(
   log: (msg: string) => void = (m) => process.stderr.write(m + '\n'),
   opts: { host?: string | null } = {},
 ): Promise<void> {
+  // The SDK logs bundling and state changes at INFO; a foreground worker shows warnings and errors unless
+  // ORCHESTRATE_LOG_LEVEL says otherwise (DEBUG, INFO, WARN, ERROR).
+  Runtime.install({ logger: new DefaultLogger((process.env.ORCHESTRATE_LOG_LEVEL as LogLevel | undefined) ?? 'WARN') });
   const { worker, connection } = await createWorker({ config, host: opts.host });
   const target = temporalTarget(config);
   const queue = taskQueueFor(config.orchestrator.taskQueue, opts.host);
