@@ -18,6 +18,7 @@ import {
   BATCH_PROGRESS_QUERY,
   JOB_FAILED,
   SearchAttr,
+  bareRunResult,
   batchWorkflowId,
   taskQueueFor,
   jobStaticDetails,
@@ -127,29 +128,17 @@ export function jobResultFromError(e: unknown, workflowId: string, project: stri
   }
   const cancelled = cause instanceof CancelledFailure;
   const terminated = cause instanceof TerminatedFailure;
+  const message = cancelled
+    ? `${project}: job cancelled`
+    : terminated
+      ? `${project}: job terminated (${cause?.message ?? 'no reason given'})`
+      : `${project}: ${cause?.message ?? e.message}`;
   return {
     workflowId,
     project,
     kind: 'run',
     startedAt: '',
-    outcome: cancelled || terminated ? 'cancelled' : 'crashed',
-    message: cancelled
-      ? `${project}: job cancelled`
-      : terminated
-        ? `${project}: job terminated (${cause?.message ?? 'no reason given'})`
-        : `${project}: ${cause?.message ?? e.message}`,
-    exitCode: null,
-    signal: null,
-    durationMs: 0,
-    costUsd: null,
-    numTurns: null,
-    sessionId: null,
-    subtype: null,
-    result: '',
-    resultTruncated: false,
-    logPath: '',
-    pid: null,
-    usageLimitResetsAt: null,
+    ...bareRunResult(cancelled || terminated ? 'cancelled' : 'crashed', message),
   };
 }
 

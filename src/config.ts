@@ -12,9 +12,12 @@ import { DURATION_EXAMPLES, tryParseDuration } from './duration';
 // Public types
 
 export type OutputFormat = 'auto' | 'json' | 'stream-json' | 'text';
+/** Which agent CLI runs the jobs: supplies the default command and args and picks the result parser. */
+export type AgentProfile = 'claude' | 'codex' | 'gemini' | 'custom';
 export type OnShutdown = 'detach' | 'kill';
 
 export interface AgentConfig {
+  profile: AgentProfile;
   command: string;
   args: string[];
   timeoutMs: number;
@@ -120,6 +123,7 @@ export const CONFIG_ENV_VAR = 'ORCHESTRATE_CONFIG';
 /** Project names become workflow IDs and tmux session names. */
 export const PROJECT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const OUTPUT_FORMATS = ['auto', 'json', 'stream-json', 'text'] as const;
+export const AGENT_PROFILES = ['claude', 'codex', 'gemini', 'custom'] as const;
 export const ON_SHUTDOWN_MODES = ['detach', 'kill'] as const;
 
 export const DEFAULT_PROJECT_PROMPT = 'Pick the next open issue in this repository and work on it.';
@@ -149,6 +153,12 @@ If there is no work log for {yesterday}, use the most recent earlier one. Commit
 export const DEFAULT_MONTH_PROMPT = `It is also the first day of {month}. Close {last_month}'s release progress: in today's work log under "Release progress", write the final tally as "{last_month}: N/N closed" (items closed out of items planned for the month) and list anything unfinished that moves into {month}. Then open {month}'s release progress with its planned items and "{month}: 0/N closed".`;
 
 const DEFAULT_AGENT_ARGS = ['-p', '{prompt}', '--output-format', 'json'];
+/** What each profile runs unless command/args are set explicitly. `custom` has no defaults: both are required. */
+export const PROFILE_DEFAULTS: Record<Exclude<AgentProfile, 'custom'>, { command: string; args: readonly string[] }> = {
+  claude: { command: 'claude', args: DEFAULT_AGENT_ARGS },
+  codex: { command: 'codex', args: ['exec', '--json', '{prompt}'] },
+  gemini: { command: 'gemini', args: ['-p', '{prompt}', '--output-format', 'json'] },
+};
 const DEFAULTS = {
   taskQueue: 'orchestrate',
   stateDir: '~/.orchestrate',
@@ -165,7 +175,6 @@ const DEFAULTS = {
   serverPort: 7233,
   uiPort: 8233,
   namespace: 'default',
-  agentCommand: 'claude',
   agentTimeoutMs: 45 * 60_000,
   outputFormat: 'auto' as OutputFormat,
   interactiveCommand: 'claude',
@@ -470,6 +479,7 @@ const envName = z.string().refine(
 );
 
 const agentShape = {
+  profile: oneOf(AGENT_PROFILES).optional(),
   command: nonEmpty.optional(),
   args: agentArgs.optional(),
   timeout: duration(true).optional(),
@@ -561,14 +571,50 @@ function fileSchema(projectNames: readonly string[]) {
 type AgentOverrides = z.output<ReturnType<typeof table<typeof agentShape>>>;
 type GatesOverrides = z.output<ReturnType<typeof table<typeof gatesShape>>>;
 
-function mergeAgent(base: AgentConfig, o: AgentOverrides | undefined): AgentConfig {
+/** An [agent] table's settings before the profile's defaults fill in command and args (null = not set). */
+interface PartialAgent extends Omit<AgentConfig, 'command' | 'args' | 'outputFormat'> {
+  command: string | null;
+  args: string[] | null;
+  outputFormat: OutputFormat | null;
+}
+
+/**
+ * Merges a table over its base. command, args and output_format set explicitly belong to the profile they were
+ * set with: a project that switches to another profile gets that profile's defaults, not [agent]'s explicit ones.
+ */
+function mergeAgent(base: PartialAgent, o: AgentOverrides | undefined): PartialAgent {
+  const profile = o?.profile ?? base.profile;
+  const inherit = profile === base.profile;
   return {
-    command: o?.command ?? base.command,
-    args: [...(o?.args ?? base.args)],
+    profile,
+    command: o?.command ?? (inherit ? base.command : null),
+    args: o?.args ? [...o.args] : inherit && base.args ? [...base.args] : null,
     timeoutMs: o?.timeout ?? base.timeoutMs,
-    outputFormat: o?.output_format ?? base.outputFormat,
+    outputFormat: o?.output_format ?? (inherit ? base.outputFormat : null),
     interactiveCommand: o?.interactive_command ?? base.interactiveCommand,
     env: { ...base.env, ...(o?.env ?? {}) },
+  };
+}
+
+/** Fills in the profile's defaults; null (with the problem recorded) when a custom profile lacks command or args. */
+function resolveAgent(a: PartialAgent, at: (string | number)[], problems: ConfigProblem[]): AgentConfig | null {
+  const defaults = a.profile === 'custom' ? null : PROFILE_DEFAULTS[a.profile];
+  const missing = [a.command === null && !defaults ? 'command' : '', a.args === null && !defaults ? 'args' : '']
+    .filter(Boolean)
+    .join(' and ');
+  if (missing !== '') {
+    problems.push({
+      path: formatPath([...at, 'profile']),
+      message: `profile "custom" needs ${missing} set too, e.g. command = "my-agent" and args = ["--prompt", "{prompt}"] (or use profile "claude", "codex" or "gemini")`,
+    });
+    return null;
+  }
+  return {
+    ...a,
+    command: a.command ?? defaults?.command ?? '',
+    args: [...(a.args ?? defaults?.args ?? [])],
+    outputFormat: a.outputFormat ?? DEFAULTS.outputFormat,
+    env: { ...a.env },
   };
 }
 
@@ -659,15 +705,33 @@ export function parseConfig(tomlText: string, configPath: string): Config {
 
   const agent = mergeAgent(
     {
-      command: DEFAULTS.agentCommand,
-      args: DEFAULT_AGENT_ARGS,
+      profile: 'claude',
+      command: null,
+      args: null,
       timeoutMs: DEFAULTS.agentTimeoutMs,
-      outputFormat: DEFAULTS.outputFormat,
+      outputFormat: null,
       interactiveCommand: DEFAULTS.interactiveCommand,
       env: {},
     },
     d.agent,
   );
+  // A custom profile without command/args is reported once, where it is set (not once per project).
+  const agentProblems: ConfigProblem[] = [];
+  const agentOk = resolveAgent(agent, ['agent'], agentProblems) !== null;
+  const resolveProjectAgent = (name: string, o: AgentOverrides | undefined): AgentConfig => {
+    // A project that sets none of these inherits [agent]'s problem, which is reported once, under [agent].
+    const own = o?.profile !== undefined || o?.command !== undefined || o?.args !== undefined;
+    const sink = agentOk || own ? agentProblems : [];
+    const merged = mergeAgent(agent, o);
+    return (
+      resolveAgent(merged, ['projects', name, 'agent'], sink) ?? {
+        ...merged,
+        command: '',
+        args: [],
+        outputFormat: 'auto',
+      }
+    );
+  };
   const gates = mergeGates(
     { command: '', timeoutMs: DEFAULTS.gateTimeoutMs, workingHours: null, maxDailyUsd: 0 },
     d.gates,
@@ -695,10 +759,14 @@ export function parseConfig(tomlText: string, configPath: string): Config {
       eodPrompt: p.eod_prompt ?? eod.prompt,
       rolloverPrompt: p.rollover_prompt ?? rollover.prompt,
       inlineSkills: Array.isArray(p.inline_skills) ? [...p.inline_skills] : (p.inline_skills ?? false),
-      agent: mergeAgent(agent, p.agent),
+      agent: resolveProjectAgent(name, p.agent),
       gates: mergeGates(gates, p.gates),
       persistent: persistent.includes(name),
     };
+  }
+
+  if (agentProblems.length > 0) {
+    throw new ConfigError(absPath, agentProblems);
   }
 
   const s = d.schedules;

@@ -222,3 +222,24 @@ export const WORKER_SHUTDOWN = 'WorkerShutdown';
 export function taskQueueFor(baseQueue: string, host: string | null | undefined): string {
   return host ? `${baseQueue}@${host}` : baseQueue;
 }
+
+/** The result of a job whose agent left nothing to parse (setup error, crash, cancel), with what is known. */
+export function bareRunResult(outcome: Outcome, message: string, known: Partial<AgentRunResult> = {}): AgentRunResult {
+  return {
+    outcome,
+    message,
+    exitCode: null,
+    signal: null,
+    durationMs: 0,
+    costUsd: null,
+    numTurns: null,
+    sessionId: null,
+    subtype: null,
+    result: '',
+    resultTruncated: false,
+    logPath: '',
+    pid: null,
+    usageLimitResetsAt: null,
+    ...known,
+  };
+}

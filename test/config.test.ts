@@ -91,6 +91,7 @@ describe('defaults', () => {
       rolloverPrompt: DEFAULT_ROLLOVER_PROMPT,
       inlineSkills: false,
       agent: {
+        profile: 'claude',
         command: 'claude',
         args: ['-p', '{prompt}', '--output-format', 'json'],
         timeoutMs: 45 * 60_000,
@@ -293,6 +294,7 @@ inline_skills = true
 
   test('project agent keys merge over [agent], env key by key', () => {
     expect(c.projects.a.agent).toEqual({
+      profile: 'claude',
       command: 'claude-wrapper',
       args: ['--print', '--prompt={prompt}'],
       timeoutMs: 2 * 3_600_000,
@@ -301,6 +303,7 @@ inline_skills = true
       env: { SHARED: '1', OVERRIDDEN: 'a', OWN: 'x' },
     });
     expect(c.projects.b.agent).toEqual({
+      profile: 'claude',
       command: 'claude-wrapper',
       args: ['--print', '--prompt={prompt}'],
       timeoutMs: 30 * 60_000,
@@ -750,7 +753,7 @@ describe('workspaces.example.toml', () => {
         'idle_seconds',
       ],
       server: ['ip', 'port', 'ui_port', 'namespace'],
-      agent: ['command', 'args', 'timeout', 'output_format', 'interactive_command', 'env'],
+      agent: ['profile', 'command', 'args', 'timeout', 'output_format', 'interactive_command', 'env'],
       gates: ['command', 'timeout', 'working_hours', 'max_daily_usd'],
       schedules: ['eod', 'rollover', 'cycle_every', 'catchup_window'],
       eod: ['prompt', 'worklog_path'],

@@ -13,9 +13,10 @@ import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Config, ProjectConfig } from '../config';
 import { formatDuration } from '../duration';
-import { parseAgentOutput, stripAnsi } from '../agent/result';
+import { stripAnsi } from '../agent/result';
+import { parseProfileOutput } from '../agent/profiles';
 import { groupAlive, killGroup, readTail, signalGroup, startAgentProcess, type AgentExit } from '../agent/process';
-import { AGENT_CRASHED, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../shared';
+import { AGENT_CRASHED, WORKER_SHUTDOWN, bareRunResult, type AgentRunResult, type JobPlan } from '../shared';
 
 /** How often a running job reports progress; cancellation is noticed on the next one. */
 export const HEARTBEAT_EVERY_MS = 500;
@@ -347,7 +348,7 @@ async function finish(o: AttemptOptions, l: Launch, launchCount: number, ending:
   const whole = await readTail(stdoutPath, PARSE_WHOLE_MAX_BYTES);
   const stdout = whole.headTruncated ? (await readTail(stdoutPath, PARSE_TAIL_BYTES)).data : whole.data;
   const stderr = await readTail(path.join(l.dir, 'stderr.log'), 8192);
-  const parsed = parseAgentOutput({
+  const parsed = parseProfileOutput(o.project.agent.profile, {
     stdout,
     headTruncated: whole.headTruncated,
     stderrTail: stderr.data.toString('utf8'),
@@ -371,22 +372,8 @@ function crashedFailure(
   final: boolean,
   result?: AgentRunResult,
 ): ApplicationFailure {
-  const details: AgentRunResult = result ?? {
-    outcome: 'crashed',
-    message,
-    exitCode: null,
-    signal: null,
-    durationMs: Date.now() - l.startedAt,
-    costUsd: null,
-    numTurns: null,
-    sessionId: null,
-    subtype: null,
-    result: '',
-    resultTruncated: false,
-    logPath: l.dir,
-    pid: l.pid,
-    usageLimitResetsAt: null,
-  };
+  const details =
+    result ?? bareRunResult('crashed', message, { durationMs: Date.now() - l.startedAt, logPath: l.dir, pid: l.pid });
   return ApplicationFailure.create({ type: AGENT_CRASHED, message, details: [details], nonRetryable: final });
 }
 

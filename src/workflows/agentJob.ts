@@ -18,11 +18,11 @@ import {
   JOB_FAILED,
   SETUP_ERROR,
   SearchAttr,
+  bareRunResult,
   type AgentJobInput,
   type AgentRunResult,
   type JobPlan,
   type JobResult,
-  type Outcome,
 } from '../shared';
 
 const prepareJobFor = (project: string) =>
@@ -67,7 +67,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
       logPath: null,
       webUrl: '',
     });
-    return finish(identity, failedResult('setup_error', message));
+    return finish(identity, bareRunResult('setup_error', message));
   }
   if (plan.host) upsertSearchAttributes([{ key: SearchAttr.host, value: plan.host }]);
 
@@ -105,7 +105,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
         cause instanceof ApplicationFailure ? (cause.details?.[0] as AgentRunResult | undefined) : undefined;
       result = reported?.outcome
         ? reported
-        : failedResult(isSetup(err) ? 'setup_error' : 'crashed', `${input.project}: ${failureMessage(err)}`);
+        : bareRunResult(isSetup(err) ? 'setup_error' : 'crashed', `${input.project}: ${failureMessage(err)}`);
     }
     if (result.outcome !== 'usage_limit' || invocation >= MAX_USAGE_LIMIT_WAITS) break;
     // The usage limit resets at a known time: wait for it durably (a timer in Temporal, not a process),
@@ -151,25 +151,6 @@ function finish(
     throw ApplicationFailure.create({ type: JOB_FAILED, message: job.message, details: [job], nonRetryable: true });
   }
   return job;
-}
-
-function failedResult(outcome: Outcome, message: string): AgentRunResult {
-  return {
-    outcome,
-    message,
-    exitCode: null,
-    signal: null,
-    durationMs: 0,
-    costUsd: null,
-    numTurns: null,
-    sessionId: null,
-    subtype: null,
-    result: '',
-    resultTruncated: false,
-    logPath: '',
-    pid: null,
-    usageLimitResetsAt: null,
-  };
 }
 
 function isSetup(err: unknown): boolean {
