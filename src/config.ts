@@ -25,6 +25,8 @@ export interface AgentConfig {
   interactiveCommand: string;
   /** Extra environment for the agent process. Never log these values. */
   env: Record<string, string>;
+  /** When set, only these variables of the worker's environment reach the agent (plus `env`). */
+  envAllow: string[] | null;
 }
 
 export interface GatesConfig {
@@ -486,6 +488,7 @@ const agentShape = {
   output_format: oneOf(OUTPUT_FORMATS).optional(),
   interactive_command: nonEmpty.optional(),
   env: z.record(envName, z.string()).optional(),
+  env_allow: z.array(envName).optional(),
 };
 
 const gatesShape = {
@@ -593,6 +596,7 @@ function mergeAgent(base: PartialAgent, o: AgentOverrides | undefined): PartialA
     outputFormat: o?.output_format ?? (inherit ? base.outputFormat : null),
     interactiveCommand: o?.interactive_command ?? base.interactiveCommand,
     env: { ...base.env, ...(o?.env ?? {}) },
+    envAllow: o?.env_allow ? [...o.env_allow] : base.envAllow,
   };
 }
 
@@ -615,6 +619,7 @@ function resolveAgent(a: PartialAgent, at: (string | number)[], problems: Config
     args: [...(a.args ?? defaults?.args ?? [])],
     outputFormat: a.outputFormat ?? DEFAULTS.outputFormat,
     env: { ...a.env },
+    envAllow: a.envAllow ? [...a.envAllow] : null,
   };
 }
 
@@ -712,6 +717,7 @@ export function parseConfig(tomlText: string, configPath: string): Config {
       outputFormat: null,
       interactiveCommand: DEFAULTS.interactiveCommand,
       env: {},
+      envAllow: null,
     },
     d.agent,
   );

@@ -98,6 +98,7 @@ describe('defaults', () => {
         outputFormat: 'auto',
         interactiveCommand: 'claude',
         env: {},
+        envAllow: null,
       },
       gates: { command: '', timeoutMs: 60_000, workingHours: null, maxDailyUsd: 0 },
       persistent: false,
@@ -301,6 +302,7 @@ inline_skills = true
       outputFormat: 'stream-json',
       interactiveCommand: 'claude',
       env: { SHARED: '1', OVERRIDDEN: 'a', OWN: 'x' },
+      envAllow: null,
     });
     expect(c.projects.b.agent).toEqual({
       profile: 'claude',
@@ -310,6 +312,7 @@ inline_skills = true
       outputFormat: 'auto',
       interactiveCommand: 'claude',
       env: { SHARED: '1', OVERRIDDEN: 'base' },
+      envAllow: null,
     });
   });
 
@@ -753,7 +756,7 @@ describe('workspaces.example.toml', () => {
         'idle_seconds',
       ],
       server: ['ip', 'port', 'ui_port', 'namespace'],
-      agent: ['profile', 'command', 'args', 'timeout', 'output_format', 'interactive_command', 'env'],
+      agent: ['profile', 'command', 'args', 'timeout', 'output_format', 'interactive_command', 'env', 'env_allow'],
       gates: ['command', 'timeout', 'working_hours', 'max_daily_usd'],
       schedules: ['eod', 'rollover', 'cycle_every', 'catchup_window'],
       eod: ['prompt', 'worklog_path'],

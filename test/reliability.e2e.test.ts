@@ -15,7 +15,11 @@ beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
   // No in-process worker: the tests start and kill worker processes themselves.
   env = await makeEnv({
-    projects: { rel1: 'prompt = "[scenario:slow:15]"', rel2: 'prompt = "[scenario:slow:6]"' },
+    projects: {
+      rel1: 'prompt = "[scenario:slow:15]"',
+      rel2: 'prompt = "[scenario:slow:6]"',
+      relenv: 'prompt = "[envdump]"\n[projects.relenv.agent]\nenv_allow = ["PATH", "HOME"]\nenv = { GIVEN = "1" }',
+    },
     startWorker: false,
   });
   stamps = path.join(env.dir, 'stamps.jsonl');
@@ -29,7 +33,12 @@ beforeAll(async () => {
 afterAll(async () => env?.stop());
 
 function startWorkerProcess() {
-  const child = execa('node', [CLI, 'worker'], { env: env.cliEnv, reject: false, stdin: 'ignore', all: true });
+  const child = execa('node', [CLI, 'worker'], {
+    env: { ...env.cliEnv, WORKER_ONLY_VAR: 'from-the-worker' },
+    reject: false,
+    stdin: 'ignore',
+    all: true,
+  });
   return child;
 }
 
@@ -146,6 +155,28 @@ describe('bad input', () => {
     walk(env.stateDir);
     expect(ours.length).toBeGreaterThan(3);
     for (const f of ours) expect(readFileSync(f, 'utf8')).not.toContain('tok-9f8e7d-never-logged');
+  });
+
+  test('env_allow: the agent gets only the allowed worker variables plus its configured env', async () => {
+    const r = await jobResult(
+      (await startJob(env.client, env.config, { project: 'relenv', kind: 'run' })).handle,
+      'relenv',
+    );
+    expect(r.outcome).toBe('succeeded');
+    const names = JSON.parse(
+      readFileSync(path.join(env.projectPath('relenv'), '.fake-claude-env'), 'utf8'),
+    ) as string[];
+    expect(names).toEqual(expect.arrayContaining(['PATH', 'HOME', 'GIVEN', 'ORCHESTRATE_PROJECT']));
+    expect(names).not.toContain('WORKER_ONLY_VAR');
+    // Without env_allow the worker's environment is inherited.
+    const r2 = await jobResult(
+      (await startJob(env.client, env.config, { project: 'rel2', kind: 'run', prompt: '[envdump]' })).handle,
+      'rel2',
+    );
+    expect(r2.outcome).toBe('succeeded');
+    expect(JSON.parse(readFileSync(path.join(env.projectPath('rel2'), '.fake-claude-env'), 'utf8'))).toContain(
+      'WORKER_ONLY_VAR',
+    );
   });
 
   test('state folder deleted between runs: recreated', async () => {

@@ -68,6 +68,12 @@ interface Launch {
   startedAt: number;
 }
 
+function pickEnv(env: NodeJS.ProcessEnv, names: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) if (env[name] !== undefined) out[name] = env[name];
+  return out;
+}
+
 /** Process start time in clock ticks since boot (/proc/<pid>/stat field 22); null if gone or a zombie. */
 export function processStartTicks(pid: number): number | null {
   try {
@@ -176,11 +182,18 @@ export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promis
       });
     }
     const startedAt = Date.now();
+    const allow = o.project.agent.envAllow;
     const child = startAgentProcess({
-      command: 'sh',
+      command: '/bin/sh',
       args: ['-c', WRAPPER, 'orchestrate-agent', o.project.agent.command, ...o.args],
       cwd: plan.path,
-      env: { ...o.env, ORCHESTRATE_EXIT_FILE: path.join(dir, EXIT_FILE) },
+      // With env_allow, only the listed variables of the worker's environment reach the agent.
+      env: {
+        ...(allow ? pickEnv(process.env, allow) : {}),
+        ...o.env,
+        ORCHESTRATE_EXIT_FILE: path.join(dir, EXIT_FILE),
+      },
+      inheritEnv: !allow,
       stdoutPath: path.join(dir, 'stdout.log'),
       stderrPath: path.join(dir, 'stderr.log'),
     });

@@ -11,6 +11,8 @@ export interface AgentProcessSpec {
   cwd: string;
   /** Extra environment for the agent (merged over the worker's). */
   env: Record<string, string>;
+  /** false: the agent gets `env` only, not the worker's environment (the allow-list is applied by the caller). */
+  inheritEnv?: boolean;
   stdoutPath: string;
   stderrPath: string;
 }
@@ -61,7 +63,7 @@ export function startAgentProcess(spec: AgentProcessSpec): AgentProcess {
     const child = execa(spec.command, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
-      extendEnv: true,
+      extendEnv: spec.inheritEnv ?? true,
       // Own process group: the whole tree can be signalled at once, and it is not hit by the worker's
       // terminal's Ctrl-C.
       detached: true,
