@@ -189,6 +189,8 @@ export interface BatchInput {
   projects?: string[];
   /** The day to act for (YYYY-MM-DD); default: today in the orchestrator's timezone, from workflow time. */
   date?: string;
+  /** Continue as new past this many history events (default 8000; lower only to test or tune). */
+  historyEventsLimit?: number;
   /** Carried over continue-as-new: rows already finished and projects still to run. */
   carry?: { rows: BatchRow[]; pending: string[]; date: string; startedAt: string };
 }

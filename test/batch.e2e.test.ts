@@ -270,3 +270,27 @@ describe('cancel during gates', () => {
     );
   });
 });
+
+describe('bounded history', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await makeEnv({
+      concurrency: 2,
+      projects: Object.fromEntries(['can1', 'can2', 'can3', 'can4', 'can5', 'can6'].map((p) => [p, ''])),
+    });
+  });
+  afterAll(async () => env?.stop());
+
+  test('a cycle past its history limit continues as new and still accounts for every project', async () => {
+    const handle = await startBatch(env.client, env.config, 'cycle', { historyEventsLimit: 40 });
+    const result = (await handle.result()) as BatchResult;
+    expect(result.rows.map((r) => [r.project, r.status]).sort()).toEqual(
+      ['can1', 'can2', 'can3', 'can4', 'can5', 'can6'].map((p) => [p, 'succeeded']),
+    );
+    // More than one run of the same workflow ID: it continued as new.
+    const runs: string[] = [];
+    for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` }))
+      runs.push(wf.runId);
+    expect(runs.length).toBeGreaterThan(1);
+  });
+});

@@ -189,7 +189,7 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
   await Promise.all(
     pending.map(async (project) => {
       const release = await slots.acquire();
-      if (stopStarting || workflowInfo().historyLength > HISTORY_EVENTS_LIMIT) {
+      if (stopStarting || workflowInfo().historyLength > (input.historyEventsLimit ?? HISTORY_EVENTS_LIMIT)) {
         stopStarting = true;
         left.push(project);
         release();
@@ -215,6 +215,7 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
     // Keep one history bounded over hundreds of projects: the rest goes on in a fresh run.
     await continueAsNew<typeof cycle>({
       projects: input.projects,
+      historyEventsLimit: input.historyEventsLimit,
       carry: { rows: state.rows, pending: left, date, startedAt },
     });
   }
