@@ -22,6 +22,7 @@ import { registerHistoryCommands } from './cli/history';
 import { registerCostsCommands } from './cli/costs';
 import { registerInitCommands } from './cli/init';
 import { registerSessionCommands } from './cli/sessions';
+import { registerCancelCommands } from './cli/cancel';
 
 function devServerOptions(config: Config): DevServerOptions {
   return {
@@ -362,6 +363,7 @@ export function buildProgram(): Command {
   registerCostsCommands(program);
   registerInitCommands(program);
   registerSessionCommands(program);
+  registerCancelCommands(program);
 
   program.addOption(new Option('--no-color', 'plain output').hideHelp());
   return program;

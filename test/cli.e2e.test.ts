@@ -1,6 +1,6 @@
 // The `orchestrate` CLI as a user runs it: the built dist/cli.js in a subprocess, no TTY.
 import execa from 'execa';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeEnv, REPO_ROOT, type TestEnv } from './helpers/env';
 import { jobWorkflowId } from '../src/shared';
@@ -128,4 +128,56 @@ test('server status on a config whose server is not running says how to start it
   const r = await cli(['--config', cfg, 'server', 'status']);
   expect(r.exitCode).toBe(1);
   expect(r.stdout).toMatch(/not running \(start it with `orchestrate server start`\)/);
+});
+
+test('cancel from the CLI stops the agent (whole process group) and the job reports cancelled', async () => {
+  const started = await cli(['run', '-p', 'clib', '--prompt', '[scenario:grandchildren]', '--no-wait']);
+  expect(started.exitCode).toBe(0);
+  const pidsFile = path.join(env.projectPath('clib'), '.fake-claude-pids');
+  const deadline = Date.now() + 20_000;
+  while (!existsSync(pidsFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const pids = readFileSync(pidsFile, 'utf8').trim().split('\n').map(Number);
+  const r = await cli(['cancel', 'clib', '--wait']);
+  expect(r.exitCode).toBe(0);
+  expect(r.stdout).toContain('cancelled: job/clib');
+  for (const pid of pids)
+    expect(existsSync(`/proc/${pid}`) && !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))).toBe(false);
+  const again = await cli(['cancel', 'clib']);
+  expect(again.exitCode).toBe(1);
+  expect(again.stderr).toMatch(/job\/clib is not running \(cancelled\)/);
+});
+
+test('scripts/temporal-schedules.sh creates the same schedules with the temporal CLI', async () => {
+  const prefix = `clitest-${Date.now()}-`;
+  const r = await execa('bash', [path.join(REPO_ROOT, 'scripts', 'temporal-schedules.sh')], {
+    env: {
+      ...env.cliEnv,
+      TEMPORAL_BIN: path.join(REPO_ROOT, '.tools', 'bin', 'temporal'),
+      SCHEDULE_PREFIX: prefix,
+      TASK_QUEUE: env.taskQueue,
+      TIME_ZONE: 'Europe/London',
+    },
+    reject: false,
+  });
+  expect(r.exitCode).toBe(0);
+  try {
+    const d = await env.client.schedule.getHandle(`${prefix}eod`).describe();
+    expect(d.spec.timezone).toBe('Europe/London');
+    expect(d.policies.overlap).toBe('SKIP');
+    expect(
+      d.info.nextActionTimes.every((t) =>
+        t.toLocaleTimeString('en-GB', { timeZone: 'Europe/London' }).startsWith('23:00'),
+      ),
+    ).toBe(true);
+    const roll = await env.client.schedule.getHandle(`${prefix}rollover`).describe();
+    expect(
+      roll.info.nextActionTimes[0].toLocaleTimeString('en-GB', { timeZone: 'Europe/London' }).startsWith('06:00'),
+    ).toBe(true);
+  } finally {
+    for (const id of ['eod', 'rollover'])
+      await env.client.schedule
+        .getHandle(`${prefix}${id}`)
+        .delete()
+        .catch(() => undefined);
+  }
 });
