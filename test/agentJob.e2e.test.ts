@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import path from 'node:path';
 import { jobResult, startJob, AlreadyRunningError } from '../src/client';
 import { RESULT_MAX_CHARS, jobWorkflowId, type JobResult } from '../src/shared';
-import { makeEnv, waitFor, type TestEnv } from './helpers/env';
+import { makeEnv, processesIn, waitFor, type TestEnv } from './helpers/env';
 
 let env: TestEnv;
 
@@ -31,7 +31,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The process table, scanned: no agent (or grandchild) of this suite may outlive it.
+  const left = env ? processesIn(path.join(env.dir, 'projects')) : [];
   await env?.stop();
+  expect(left).toEqual([]);
 });
 
 async function run(project: string, prompt?: string): Promise<JobResult> {

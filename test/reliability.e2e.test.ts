@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'no
 import path from 'node:path';
 import { jobResult, startJob } from '../src/client';
 import { loadConfig } from '../src/config';
-import { makeEnv, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
+import { makeEnv, processesIn, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 let env: TestEnv;
@@ -30,7 +30,12 @@ beforeAll(async () => {
   await env.writeConfig(text);
   env.config = await loadConfig(env.configPath);
 });
-afterAll(async () => env?.stop());
+afterAll(async () => {
+  // The process table, scanned: no agent (or grandchild) of this suite may outlive it.
+  const left = env ? processesIn(path.join(env.dir, 'projects')) : [];
+  await env?.stop();
+  expect(left).toEqual([]);
+});
 
 function startWorkerProcess() {
   const child = execa('node', [CLI, 'worker'], {
