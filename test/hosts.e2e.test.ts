@@ -6,7 +6,8 @@ import { jobResult, startBatch, startJob } from '../src/client';
 import { loadConfig, type Config } from '../src/config';
 import type { BatchResult } from '../src/shared';
 import { createWorker } from '../src/worker';
-import { makeEnv, type TestEnv } from './helpers/env';
+import { makeEnv, waitFor, type TestEnv } from './helpers/env';
+import { gatherStatus, renderStatus } from '../src/cli/status';
 
 let env: TestEnv;
 const workers: Array<{ worker: Worker; running: Promise<void>; connection: NativeConnection }> = [];
@@ -35,7 +36,7 @@ async function startWorkerFor(config: Config, host: string | null) {
 
 beforeAll(async () => {
   env = await makeEnv({
-    projects: { hsta: 'host = "alpha"', hstb: 'host = "beta"', hstshared: '' },
+    projects: { hsta: 'host = "alpha"', hstb: 'host = "beta"', hstshared: '', hstd: 'host = "gamma"\nenabled = false' },
     startWorker: false,
   });
   await startWorkerFor(await configFor('shared'), null);
@@ -71,4 +72,24 @@ test('a cycle started on the shared queue runs gates and jobs on each host', asy
   expect(byProject.hsta.logPath?.startsWith(path.join(env.dir, 'state-alpha'))).toBe(true);
   expect(byProject.hstb.logPath?.startsWith(path.join(env.dir, 'state-beta'))).toBe(true);
   expect(byProject.hstshared.logPath?.startsWith(path.join(env.dir, 'state-shared'))).toBe(true);
+});
+
+test('status shows jobs on host queues and says which host has no worker', async () => {
+  const { handle } = await startJob(env.client, env.config, {
+    project: 'hsta',
+    kind: 'run',
+    prompt: '[scenario:slow:4]',
+  });
+  const report = await waitFor('hsta running in status', async () => {
+    const r = await gatherStatus(env.config);
+    return r.running.some((j) => j.project === 'hsta') ? r : null;
+  });
+  expect(report.hosts).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ host: 'alpha', workers: 1 }),
+      expect.objectContaining({ host: 'gamma', workers: 0 }),
+    ]),
+  );
+  expect(renderStatus(report)).toContain('no worker for host gamma');
+  await jobResult(handle, 'hsta');
 });

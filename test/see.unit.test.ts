@@ -164,8 +164,16 @@ describe('status rendering', () => {
           recentRuns: [],
         },
       ],
+      hosts: [
+        { host: 'mini', taskQueue: 'orchestrate@mini', workers: 0 },
+        { host: 'big', taskQueue: 'orchestrate@big', workers: 1 },
+      ],
     };
     const text = renderStatus(r, now);
+    expect(text).toContain(
+      'no worker for host mini: its jobs wait on queue orchestrate@mini — run `orchestrate worker --host mini` there',
+    );
+    expect(text).not.toContain('no worker for host big');
     expect(text).not.toContain(String.fromCharCode(27));
     expect(text).toMatch(/seea\s+cycle\s+2m05s\s+4242\s+running agent · says: editing the parser/);
     expect(text).toMatch(/seea\s+running\s+timed_out\s+2026-05-01 11:00 \(2h00m ago\)\s+\$1\.5000 of \$25/);

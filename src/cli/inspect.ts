@@ -9,6 +9,12 @@ export function q(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
+/** This orchestrator's queues: the shared one and every host's (`<queue>@<host>`). */
+export function queueClause(taskQueue: string | string[]): string {
+  const queues = Array.isArray(taskQueue) ? taskQueue : [taskQueue];
+  return queues.length === 1 ? `TaskQueue = ${q(queues[0])}` : `TaskQueue IN (${queues.map(q).join(', ')})`;
+}
+
 /** Queries and metadata need a worker to answer: never let a stopped worker hang the CLI. */
 const QUERY_DEADLINE_MS = 2000;
 /** Visibility records scanned for the last outcome per project. */
@@ -144,11 +150,15 @@ export async function inspectJob(
 }
 
 /** Jobs running on this orchestrator's task queue, oldest first. */
-export async function runningJobs(client: Client, connection: Connection, taskQueue: string): Promise<RunningJob[]> {
+export async function runningJobs(
+  client: Client,
+  connection: Connection,
+  taskQueue: string | string[],
+): Promise<RunningJob[]> {
   const out: RunningJob[] = [];
   const now = Date.now();
   for await (const wf of client.workflow.list({
-    query: `WorkflowType = 'agentJob' AND ExecutionStatus = 'Running' AND TaskQueue = ${q(taskQueue)}`,
+    query: `WorkflowType = 'agentJob' AND ExecutionStatus = 'Running' AND ${queueClause(taskQueue)}`,
   })) {
     const base = {
       workflowId: wf.workflowId,
@@ -173,12 +183,12 @@ export async function runningJobs(client: Client, connection: Connection, taskQu
 export async function runningBatches(
   client: Client,
   connection: Connection,
-  taskQueue: string,
+  taskQueue: string | string[],
 ): Promise<RunningBatch[]> {
   const out: RunningBatch[] = [];
   const now = Date.now();
   for await (const wf of client.workflow.list({
-    query: `WorkflowType IN ('cycle', 'eod', 'rollover') AND ExecutionStatus = 'Running' AND TaskQueue = ${q(taskQueue)}`,
+    query: `WorkflowType IN ('cycle', 'eod', 'rollover') AND ExecutionStatus = 'Running' AND ${queueClause(taskQueue)}`,
   })) {
     let progress = 'starting';
     try {
@@ -206,14 +216,14 @@ export async function runningBatches(
 /** The most recent finished job of each project (by close time) on this task queue. */
 export async function lastOutcomes(
   client: Client,
-  taskQueue: string,
+  taskQueue: string | string[],
   projects: string[],
 ): Promise<Map<string, LastOutcome>> {
   const found = new Map<string, LastOutcome>();
   const wanted = new Set(projects);
   let scanned = 0;
   for await (const wf of client.workflow.list({
-    query: `WorkflowType = 'agentJob' AND ExecutionStatus != 'Running' AND TaskQueue = ${q(taskQueue)}`,
+    query: `WorkflowType = 'agentJob' AND ExecutionStatus != 'Running' AND ${queueClause(taskQueue)}`,
   })) {
     const project = attr(wf, SearchAttr.project);
     if (project && wanted.has(project)) {

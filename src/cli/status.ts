@@ -2,6 +2,9 @@
 // running batches, each project's state and last outcome, today's spend, the schedules' next runs, and
 // where the server and the Web UI are.
 import type { Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { taskQueueFor } from '../shared';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PAUSE_FILE, pausedMarker } from '../activities/gates';
@@ -44,6 +47,8 @@ export interface StatusReport {
   batches: Array<RunningBatch & { webUrl: string }>;
   projects: ProjectStatus[];
   schedules: ScheduleRow[];
+  /** Hosts named by projects, with how many workers poll their queue (0 = their jobs wait). */
+  hosts: Array<{ host: string; taskQueue: string; workers: number }>;
 }
 
 function isPaused(config: Config, name: string): boolean {
@@ -76,6 +81,7 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
       };
     }),
     schedules: [],
+    hosts: [],
   };
   let connected;
   try {
@@ -87,13 +93,20 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
   const { client, connection, namespace, address } = connected;
   report.server = { address, namespace, reachable: true, error: null };
   try {
-    const tq = config.orchestrator.taskQueue;
-    const [running, batches, last, schedules] = await Promise.all([
+    const hosts = [...new Set(names.map((n) => config.projects[n].host).filter((h): h is string => Boolean(h)))];
+    const tq = [config.orchestrator.taskQueue, ...hosts.map((h) => taskQueueFor(config.orchestrator.taskQueue, h))];
+    const [running, batches, last, schedules, workers] = await Promise.all([
       runningJobs(client, connection, tq),
       runningBatches(client, connection, tq),
       lastOutcomes(client, tq, names),
       describeSchedules(client),
+      Promise.all(hosts.map((h) => pollerCount(client, namespace, taskQueueFor(config.orchestrator.taskQueue, h)))),
     ]);
+    report.hosts = hosts.map((host, i) => ({
+      host,
+      taskQueue: taskQueueFor(config.orchestrator.taskQueue, host),
+      workers: workers[i],
+    }));
     const link = (id: string, run: string) => uiWorkflowUrl(ui, namespace, id, run);
     report.running = running.map((j) => ({ ...j, webUrl: link(j.workflowId, j.runId) }));
     report.batches = batches.map((b) => ({ ...b, webUrl: link(b.workflowId, b.runId) }));
@@ -108,6 +121,16 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
   return report;
 }
 
+/** Workers polling a queue recently (the server keeps pollers of the last minutes). */
+async function pollerCount(client: Client, namespace: string, taskQueue: string): Promise<number> {
+  const r = await client.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return r.pollers?.length ?? 0;
+}
+
 export function renderStatus(r: StatusReport, now = Date.now()): string {
   const tz = r.timezone;
   const out: string[] = [];
@@ -117,6 +140,14 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
     out.push(`Temporal  not reachable: ${r.server.error}`);
   }
   out.push(`Web UI    ${r.webUi}`, '');
+  for (const h of r.hosts ?? []) {
+    if (h.workers === 0) {
+      out.push(
+        `no worker for host ${h.host}: its jobs wait on queue ${h.taskQueue} — run \`orchestrate worker --host ${h.host}\` there`,
+      );
+    }
+  }
+  if (r.hosts?.some((h) => h.workers === 0)) out.push('');
 
   if (r.server.reachable) {
     if (!r.running.length) out.push('Running jobs: none', '');

@@ -139,10 +139,13 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
       setCurrentDetails(`gating: evaluating gates for ${selected.length} projects`);
       const at = new Date().toISOString();
       const hostOf = (name: string) => snap.projects.find((p) => p.name === name)?.host ?? null;
-      const hosts = [...new Set(selected.map(hostOf))];
+      // Disabled projects are decided here: no need to reach their host for them.
+      const disabled = new Set(snap.projects.filter((p) => !p.enabled).map((p) => p.name));
+      const toGate = selected.filter((p) => !disabled.has(p));
+      const hosts = [...new Set(toGate.map(hostOf))];
       const byHost = await Promise.all(
         hosts.map(async (host): Promise<GateDecision[]> => {
-          const projects = selected.filter((p) => hostOf(p) === host);
+          const projects = toGate.filter((p) => hostOf(p) === host);
           try {
             return await evaluateGatesOn(taskQueueFor(snap.taskQueue, host), host)({ projects, at });
           } catch (err) {
@@ -153,9 +156,17 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
         }),
       );
       const found = new Map(byHost.flat().map((d) => [d.project, d]));
-      decisions = selected.map(
-        (p) => found.get(p) ?? { project: p, decision: 'error', gate: 'internal', reason: 'no gate decision' },
-      );
+      decisions = selected.map((p): GateDecision => {
+        if (disabled.has(p)) {
+          return {
+            project: p,
+            decision: 'skip',
+            gate: 'enabled',
+            reason: `disabled in config (enabled = false in [projects.${p}])`,
+          };
+        }
+        return found.get(p) ?? { project: p, decision: 'error', gate: 'internal', reason: 'no gate decision' };
+      });
     } else {
       decisions = selected.map((name) => {
         const p = snap.projects.find((x) => x.name === name);
