@@ -3,7 +3,7 @@
 // 2 usage, config or setup error, 3 refused because a job for that project is already running.
 import { Command, CommanderError, Option } from 'commander';
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { AlreadyRunningError, connectClient, jobResult, startBatch, startJob } from './client';
+import { AlreadyRunningError, connectClient, jobResult, queuePollers, startBatch, startJob } from './client';
 import { setPaused } from './activities/gates';
 import { applySchedules, describeSchedules, plannedSchedules, scheduleIdFor, temporalCliCommand } from './schedules';
 import { watchBatch } from './cli/watch';
@@ -13,7 +13,7 @@ import { EXIT, UserError, getConfig, print, requireProject } from './cli/common'
 import { webUiUrl } from './connection';
 import { formatDuration } from './duration';
 import { devServerStatus, startDevServer, stopDevServer, uiWorkflowUrl, type DevServerOptions } from './server';
-import type { JobResult } from './shared';
+import { taskQueueFor, type JobResult } from './shared';
 import { runWorker } from './worker';
 import { Progress } from './cli/progress';
 import { registerStatusCommands } from './cli/status';
@@ -187,6 +187,15 @@ export function buildProgram(): Command {
               print(JSON.stringify({ workflowId: handle.workflowId, runId, project: opts.project, webUrl: link }));
             else print(`started ${handle.workflowId} (run ${runId})\nweb: ${link}`);
             return;
+          }
+          const host = config.projects[opts.project].host;
+          if (host) {
+            const queue = taskQueueFor(config.orchestrator.taskQueue, host);
+            if ((await queuePollers(client, client.options.namespace, queue)) === 0) {
+              process.stderr.write(
+                `waiting: no worker for host ${host} (queue ${queue}) — run \`orchestrate worker --host ${host}\` on that machine\n`,
+              );
+            }
           }
           const progress = new Progress(process.stderr, !opts.json);
           progress.start(`${attached ? 'following' : 'running'} ${handle.workflowId}`);

@@ -10,6 +10,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import type { Config } from './config';
 import { temporalTarget } from './connection';
 import { dataConverterFromEnv } from './codec';
@@ -188,4 +189,14 @@ export async function batchProgress(handle: WorkflowHandle): Promise<{ done: boo
   } catch {
     return { done: false, result: null }; // not yet past its first workflow task
   }
+}
+
+/** Workers polling a workflow task queue recently (the server remembers pollers for a few minutes). */
+export async function queuePollers(client: Client, namespace: string, taskQueue: string): Promise<number> {
+  const r = await client.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return r.pollers?.length ?? 0;
 }

@@ -6,7 +6,8 @@ import { jobResult, startBatch, startJob } from '../src/client';
 import { loadConfig, type Config } from '../src/config';
 import type { BatchResult } from '../src/shared';
 import { createWorker } from '../src/worker';
-import { makeEnv, waitFor, type TestEnv } from './helpers/env';
+import execa from 'execa';
+import { makeEnv, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 import { gatherStatus, renderStatus } from '../src/cli/status';
 
 let env: TestEnv;
@@ -92,4 +93,24 @@ test('status shows jobs on host queues and says which host has no worker', async
   );
   expect(renderStatus(report)).toContain('no worker for host gamma');
   await jobResult(handle, 'hsta');
+});
+
+test('run for a project whose host has no worker says so while it waits', async () => {
+  const cli = execa('node', [path.join(REPO_ROOT, 'dist', 'cli.js'), 'run', '-p', 'hstd'], {
+    env: { ...env.cliEnv },
+    reject: false,
+    stdin: 'ignore',
+  });
+  let stderr = '';
+  cli.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    await waitFor('the no-worker note', () => stderr.includes('waiting: no worker for host gamma'), 20_000);
+  } finally {
+    cli.kill('SIGTERM');
+    await cli;
+    await env.client.workflow
+      .getHandle('job/hstd')
+      .terminate('test over')
+      .catch(() => undefined);
+  }
 });

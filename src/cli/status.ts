@@ -2,13 +2,11 @@
 // running batches, each project's state and last outcome, today's spend, the schedules' next runs, and
 // where the server and the Web UI are.
 import type { Command } from 'commander';
-import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { taskQueueFor } from '../shared';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PAUSE_FILE, pausedMarker } from '../activities/gates';
-import { connectClient } from '../client';
+import { connectClient, queuePollers } from '../client';
 import type { Config } from '../config';
 import { temporalTarget, webUiUrl } from '../connection';
 import { dayBounds, localDate } from '../dates';
@@ -100,7 +98,7 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
       runningBatches(client, connection, tq),
       lastOutcomes(client, tq, names),
       describeSchedules(client),
-      Promise.all(hosts.map((h) => pollerCount(client, namespace, taskQueueFor(config.orchestrator.taskQueue, h)))),
+      Promise.all(hosts.map((h) => queuePollers(client, namespace, taskQueueFor(config.orchestrator.taskQueue, h)))),
     ]);
     report.hosts = hosts.map((host, i) => ({
       host,
@@ -119,16 +117,6 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
     await connection.close();
   }
   return report;
-}
-
-/** Workers polling a queue recently (the server keeps pollers of the last minutes). */
-async function pollerCount(client: Client, namespace: string, taskQueue: string): Promise<number> {
-  const r = await client.workflowService.describeTaskQueue({
-    namespace,
-    taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-  });
-  return r.pollers?.length ?? 0;
 }
 
 export function renderStatus(r: StatusReport, now = Date.now()): string {
