@@ -32,6 +32,7 @@ import { parseUsageLimitReset, stripAnsi, truncateText } from '../agent/result';
 import { readTail, resolveExecutable } from '../agent/process';
 import { Tmux, TmuxError, sanitizeSessionName } from '../tmux';
 import { AGENT_CRASHED, SETUP_ERROR, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../shared';
+import { HEARTBEAT_EVERY_MS } from './runner';
 
 export interface PersistentRunOptions {
   config: Config;
@@ -55,7 +56,6 @@ export const SESSION_OPTIONS = {
 export const SESSION_OPTION_NAMES = Object.values(SESSION_OPTIONS);
 
 const POLL_MS = 100;
-const HEARTBEAT_EVERY_MS = 500;
 /** The input prompt must have been on a still screen this long before we type. */
 const READY_STABLE_MS = 300;
 /** A TUI that has just started often draws its prompt before it takes input: a longer look the first time. */
