@@ -167,7 +167,8 @@ export function createBatchActivities(deps: { configPath?: string }) {
     const client = Context.current().client;
     const self = Date.parse(input.selfStartTime);
     for await (const wf of client.workflow.list({
-      query: `WorkflowType = '${input.kind}' AND ExecutionStatus = 'Running'`,
+      // Only this orchestrator's batches: several orchestrators (task queues) may share a namespace.
+      query: `WorkflowType = '${input.kind}' AND ExecutionStatus = 'Running' AND TaskQueue = '${Context.current().info.taskQueue}'`,
     })) {
       if (wf.workflowId === input.selfWorkflowId) continue;
       const other = wf.startTime.getTime();
