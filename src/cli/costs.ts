@@ -29,17 +29,7 @@ export function costRows(entries: LedgerEntry[], tz: string): CostRow[] {
     const key = `${day}\u0000${e.project}`;
     let r = rows.get(key);
     if (!r) {
-      r = {
-        day,
-        project: e.project,
-        jobs: 0,
-        failed: 0,
-        costUsd: 0,
-        unknownCost: 0,
-        numTurns: 0,
-        durationMs: 0,
-        tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 },
-      };
+      r = { day, project: e.project, ...zeroTotals() };
       rows.set(key, r);
     }
     r.jobs++;
@@ -72,8 +62,8 @@ function cells(r: Omit<CostRow, 'day' | 'project'>, day: string, project: string
   ];
 }
 
-function sum(rows: CostRow[]): Omit<CostRow, 'day' | 'project'> {
-  const z = {
+function zeroTotals(): Omit<CostRow, 'day' | 'project'> {
+  return {
     jobs: 0,
     failed: 0,
     costUsd: 0,
@@ -82,6 +72,10 @@ function sum(rows: CostRow[]): Omit<CostRow, 'day' | 'project'> {
     durationMs: 0,
     tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 0 },
   };
+}
+
+function sum(rows: CostRow[]): Omit<CostRow, 'day' | 'project'> {
+  const z = zeroTotals();
   for (const r of rows) {
     z.jobs += r.jobs;
     z.failed += r.failed;
