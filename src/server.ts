@@ -33,6 +33,8 @@ export interface DevServerPaths {
 }
 
 const DEFAULT_START_TIMEOUT_MS = 30_000;
+/** How long a busy port may take to come free before start refuses it (see portFreeWithin). */
+const PORT_BUSY_GRACE_MS = 10_000;
 const POLL_INTERVAL_MS = 100;
 /** Upper bound for one connect / RPC / HTTP attempt while polling. */
 const ATTEMPT_TIMEOUT_MS = 2_000;
@@ -209,6 +211,20 @@ function portFree(ip: string, port: number, configKey: string): Promise<boolean>
   });
 }
 
+/**
+ * portFree, asked again for up to waitMs. A port can be busy for a moment without a listener: right after a
+ * server dies, a client retrying to reach it can get a TCP self-connection when the port lies in the
+ * ephemeral range (source port == destination port), which holds the port until the client gives up.
+ */
+async function portFreeWithin(ip: string, port: number, configKey: string, waitMs: number): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (await portFree(ip, port, configKey)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /** Does something accept TCP connections at address (host:port)? Fails fast on "connection refused". */
 function tcpOpen(address: string, timeoutMs: number): Promise<boolean> {
   const m = /^\[?(.*?)\]?:(\d+)$/.exec(address);
@@ -370,10 +386,16 @@ function serverEnv(): NodeJS.ProcessEnv {
  * knows the namespace and the Web UI answers. Does nothing when it already runs.
  */
 export async function startDevServer(
-  opts: DevServerOptions & { onProgress?: (msg: string) => void; timeoutMs?: number },
+  opts: DevServerOptions & {
+    onProgress?: (msg: string) => void;
+    timeoutMs?: number;
+    /** How long a busy port may take to come free before start refuses it (default 10 s). */
+    busyPortGraceMs?: number;
+  },
 ): Promise<DevServerStatus & { alreadyRunning: boolean }> {
   const progress = opts.onProgress ?? (() => undefined);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  const busyPortGraceMs = opts.busyPortGraceMs ?? PORT_BUSY_GRACE_MS;
   const paths = devServerPaths(opts.stateDir);
   const base = baseStatus(opts);
   const { address, uiUrl } = base;
@@ -415,12 +437,13 @@ export async function startDevServer(
       );
       return { ...base, running: true, pid: null, alreadyRunning: true };
     }
-    throw new Error(
-      `Port ${opts.port} on ${opts.ip} is already in use by another program that is not a Temporal server, so the ` +
-        `dev server cannot start there. Stop that program or pick a free port in workspaces.toml ([server] port).`,
-    );
+    if (!(await portFreeWithin(opts.ip, opts.port, '[server] port', busyPortGraceMs)))
+      throw new Error(
+        `Port ${opts.port} on ${opts.ip} is already in use by another program that is not a Temporal server, so the ` +
+          `dev server cannot start there. Stop that program or pick a free port in workspaces.toml ([server] port).`,
+      );
   }
-  if (!(await portFree(opts.ip, opts.uiPort, '[server] ui_port'))) {
+  if (!(await portFreeWithin(opts.ip, opts.uiPort, '[server] ui_port', busyPortGraceMs))) {
     throw new Error(
       `Web UI port ${opts.uiPort} on ${opts.ip} is already in use by another program, so the dev server cannot ` +
         `start. Stop that program or pick a free port in workspaces.toml ([server] ui_port).`,

@@ -209,7 +209,7 @@ describe('dev server start failures', () => {
     const opts = await newOptions('port-taken');
     const squatter = await listen(opts.port);
     try {
-      await expect(startDevServer({ ...opts, timeoutMs: 10_000 })).rejects.toThrow(
+      await expect(startDevServer({ ...opts, timeoutMs: 10_000, busyPortGraceMs: 500 })).rejects.toThrow(
         new RegExp(`Port ${opts.port} .*\\[server\\] port`),
       );
       expect(fs.existsSync(devServerPaths(opts.stateDir).pidPath)).toBe(false);
@@ -222,12 +222,28 @@ describe('dev server start failures', () => {
     const opts = await newOptions('ui-port-taken');
     const squatter = await listen(opts.uiPort);
     try {
-      await expect(startDevServer(opts)).rejects.toThrow(new RegExp(`Web UI port ${opts.uiPort} .*ui_port`));
+      await expect(startDevServer({ ...opts, busyPortGraceMs: 500 })).rejects.toThrow(
+        new RegExp(`Web UI port ${opts.uiPort} .*ui_port`),
+      );
       expect(fs.existsSync(devServerPaths(opts.stateDir).pidPath)).toBe(false);
     } finally {
       await squatter.close();
     }
   });
+
+  test('a port busy for a moment (no listener yet, e.g. a dying client) is waited for, then the server starts', async () => {
+    const opts = await newOptions('port-briefly-taken');
+    const squatter = await listen(opts.port);
+    const released = new Promise<void>((resolve) => setTimeout(() => void squatter.close().then(resolve), 1_500));
+    try {
+      const started = await startDevServer({ ...opts, timeoutMs: 60_000, busyPortGraceMs: 20_000 });
+      expect(started.running).toBe(true);
+      expect(started.alreadyRunning).toBe(false);
+    } finally {
+      await released;
+      await stopDevServer(opts);
+    }
+  }, 90_000);
 
   test('a server process that exits during startup: error carries the end of server.log', async () => {
     const opts = await newOptions('crashes');
@@ -236,7 +252,7 @@ describe('dev server start failures', () => {
     const saved = process.env.ORCHESTRATE_TEMPORAL_BIN;
     process.env.ORCHESTRATE_TEMPORAL_BIN = fake;
     try {
-      await expect(startDevServer({ ...opts, timeoutMs: 10_000 })).rejects.toThrow(
+      await expect(startDevServer({ ...opts, timeoutMs: 10_000, busyPortGraceMs: 500 })).rejects.toThrow(
         /exited with code 3[\s\S]*sqlite is on fire/,
       );
       expect(fs.existsSync(devServerPaths(opts.stateDir).pidPath)).toBe(false);

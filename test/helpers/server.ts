@@ -11,24 +11,40 @@ export interface TestServer {
   stateDir: string;
 }
 
-/** Distinct TCP ports that were free a moment ago on 127.0.0.1 (bound to port 0, then released). */
+/**
+ * Distinct TCP ports that were free a moment ago on host, picked below the kernel's ephemeral range. A
+ * port inside that range can be taken while its server is down: a client retrying to reach it may get a
+ * TCP self-connection (its source port equals the destination), and the restarted server cannot bind.
+ */
 export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const srv = net.createServer();
-      servers.push(srv);
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen({ host, port: 0, exclusive: true }, () => resolve());
-      });
-      ports.push((srv.address() as net.AddressInfo).port);
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  const ephemeralLow = ephemeralRangeStart();
+  const low = 10_000;
+  const high = Math.max(low + 1000, ephemeralLow - 1);
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < count; tries++) {
+    if (tries > 1000) throw new Error(`no free TCP port on ${host} between ${low} and ${high}`);
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (ports.includes(port)) continue;
+    if (await canListen(host, port)) ports.push(port);
   }
+  return ports;
+}
+
+function ephemeralRangeStart(): number {
+  try {
+    const [start] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+    return Number(start) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+function canListen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
 }
 
 function requiredEnv(name: string): string {
