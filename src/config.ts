@@ -841,8 +841,31 @@ export async function loadConfig(explicit?: string): Promise<Config> {
     const message = `${configPath} is not valid UTF-8 (line ${line}) — save it as UTF-8`;
     throw new ConfigError(configPath, [{ path: '', message }], message);
   }
-  return parseConfig(text, configPath);
+  // `~` in paths expands to the home folder, so it is part of the key.
+  const cacheKey = `${configPath}\0${os.homedir()}`;
+  const cached = parsedConfigs.get(cacheKey);
+  if (cached?.text === text) return cached.config;
+  const config = deepFreeze(parseConfig(text, configPath));
+  parsedConfigs.set(cacheKey, { text, config });
+  return config;
 }
+
+/** A loaded config is shared by every caller (see parsedConfigs): frozen, so no caller can change it for the others. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * The last parse of each config file, keyed by its exact text (and the home folder). Every activity re-reads the config (so an edit
+ * applies to the next job), and validating a registry of hundreds of projects costs far more than reading it;
+ * parsing is a pure function of the text and the path, so an unchanged file is not validated again, and
+ * every activity shares one (frozen) object instead of allocating its own copy of hundreds of projects.
+ */
+const parsedConfigs = new Map<string, { text: string; config: Config }>();
 
 /** A registry of hundreds of projects is well under this. */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;

@@ -650,6 +650,26 @@ describe('loadConfig and resolveConfigPath', () => {
     expect((await loadConfig()).projects.a.path).toBe(path.join(dir, 'code', 'a'));
   });
 
+  test('loading again: an unchanged file gives the same frozen config; any edit is seen at once', async () => {
+    const file = path.join(dir, 'workspaces.toml');
+    fs.writeFileSync(file, '[projects.a]\npath = "code/a"\n');
+    const first = await loadConfig(file);
+    const second = await loadConfig(file);
+    expect(second).toBe(first);
+    // Shared, so frozen: no caller can change it for the others.
+    expect(() => {
+      second.projects.a.path = '/mutated';
+    }).toThrow(TypeError);
+    expect((await loadConfig(file)).projects.a.path).toBe(path.join(dir, 'code', 'a'));
+    // Same size, same mtime second: the cache is keyed by content, not by stat.
+    const { mtime } = fs.statSync(file);
+    fs.writeFileSync(file, '[projects.b]\npath = "code/b"\n');
+    fs.utimesSync(file, mtime, mtime);
+    expect(Object.keys((await loadConfig(file)).projects)).toEqual(['b']);
+    fs.writeFileSync(file, '[projects.b]\npath = 7\n');
+    await expect(loadConfig(file)).rejects.toThrow(/projects\.b\.path/);
+  });
+
   test('a missing file says which path was tried and how to create one', async () => {
     const file = path.join(dir, 'nope.toml');
     const err = await asyncErrorOf(loadConfig(file));

@@ -143,6 +143,8 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       ORCHESTRATE_RUN_DIR: baseDir,
       ORCHESTRATE_WORKFLOW_ID: input.workflowId,
     };
+    // A redelivered outcome was recorded (ledger, notification) by the attempt that first reported it.
+    let redelivered = false;
     // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session.
     const run = project.persistent
       ? async () => {
@@ -176,9 +178,11 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
               isWorkerShutdown: () => ctx.cancellationDetails?.workerShutdown ?? false,
               acquireSlot: () => deps.agentSlots.acquire(),
               log: (m) => ctx.log.info(m),
+              onRedeliver: () => (redelivered = true),
             },
           );
     const result = await run().catch(async (e: unknown) => {
+      if (redelivered) throw e;
       const details = e instanceof ApplicationFailure ? (e.details?.[0] as AgentRunResult | undefined) : undefined;
       if (e instanceof CancelledFailure) await record(config, plan, { outcome: 'cancelled' });
       // A crash that will be launched again is not final: no failure notification for it yet.
@@ -186,7 +190,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
         await record(config, plan, details, { final: (e as ApplicationFailure).nonRetryable ?? undefined });
       throw e;
     });
-    await record(config, plan, result);
+    if (!redelivered) await record(config, plan, result);
     return result;
   }
 

@@ -6,7 +6,9 @@
 //   - the last launch finished while nobody watched (exit code on disk)  → collect its result;
 //   - the last launch is still running (same pid AND same start time)     → adopt it: heartbeat and wait;
 //   - neither (it died with its machine)                                  → launch again (at most twice in all).
-// Only then does it start a new agent. A launch whose outcome was reported is never looked at again.
+// Only then does it start a new agent. A launch whose final outcome was already reported is delivered again
+// as it was (the completion was lost on its way to the server); one whose outcome asked for a new launch (a
+// first crash) is not looked at again.
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
@@ -48,6 +50,8 @@ export interface AttemptContext {
   /** Waits for a free agent slot on this worker; resolves with its release. */
   acquireSlot: () => Promise<() => void>;
   log: (msg: string) => void;
+  /** Called when this attempt only delivers again an outcome an earlier attempt already recorded. */
+  onRedeliver?: () => void;
 }
 
 export interface AttemptOptions {
@@ -130,14 +134,58 @@ function readExitFile(dir: string): AgentExit | null {
   return { exitCode: code, signal: null };
 }
 
-async function markReported(l: Launch, outcome: string): Promise<void> {
-  await fs.writeFile(path.join(l.dir, REPORTED_FILE), JSON.stringify({ outcome, at: new Date().toISOString() }));
+/**
+ * reported.json: what this launch's activity attempt reported. `final` outcomes ended the activity (a result,
+ * a last crash, a cancel); the rest (a crash to be launched again, a vanished agent) let the next attempt
+ * launch anew. A final one is kept whole, so that if its completion never reached the server (the worker died
+ * right after, or the server lost its last commits) the next attempt delivers it again instead of running the
+ * agent a second time.
+ */
+interface Reported {
+  outcome: string;
+  at: string;
+  final: boolean;
+  result?: AgentRunResult;
+}
+
+async function markReported(l: Launch, outcome: string, final: boolean, result?: AgentRunResult): Promise<void> {
+  const record: Reported = { outcome, at: new Date().toISOString(), final, result };
+  const file = path.join(l.dir, REPORTED_FILE);
+  await fs.writeFile(`${file}.tmp`, JSON.stringify(record));
+  await fs.rename(`${file}.tmp`, file);
+}
+
+function readReported(l: Launch): Reported | null {
+  try {
+    return JSON.parse(readFileSync(path.join(l.dir, REPORTED_FILE), 'utf8')) as Reported;
+  } catch {
+    return null;
+  }
+}
+
+/** Delivers a launch's final outcome again, exactly as it was first reported. */
+function redeliver(o: AttemptOptions, l: Launch, reported: Reported): AgentRunResult {
+  const { project } = o.plan;
+  if (reported.outcome === 'cancelled')
+    throw new CancelledFailure(`${project}: job cancelled; agent process group ${l.pid} stopped`);
+  const result = reported.result ?? bareRunResult('crashed', `${project}: the result recorded in ${l.dir} is lost`);
+  if (result.outcome === 'crashed') throw crashedFailure(o, l, result.message, true, result);
+  return result;
 }
 
 export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promise<AgentRunResult> {
   const { plan } = o;
   const launches = await findLaunches(o.baseDir);
   const last = launches.at(-1);
+  const reported = last ? readReported(last) : null;
+  if (last && reported?.final) {
+    ctx.log(
+      `${plan.project}: the outcome of agent pid ${last.pid} (${reported.outcome}) was reported before but never ` +
+        `reached the server; delivering it again without running the agent`,
+    );
+    ctx.onRedeliver?.();
+    return redeliver(o, last, reported);
+  }
   if (last && !existsSync(path.join(last.dir, REPORTED_FILE))) {
     const exit = readExitFile(last.dir);
     if (exit) {
@@ -156,7 +204,7 @@ export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promis
       }
     }
     // Gone without an exit record: it died with its machine or its process group was killed externally.
-    await markReported(last, 'vanished');
+    await markReported(last, 'vanished', false);
     if (launches.length >= MAX_LAUNCHES) {
       throw crashedFailure(
         o,
@@ -321,10 +369,16 @@ async function watch(
     clearInterval(beat);
     ctx.cancelSignal.removeEventListener('abort', onAbort);
   }
-  return finish(o, l, launchCount, ending);
+  return finish(o, l, launchCount, ending, ctx.isWorkerShutdown());
 }
 
-async function finish(o: AttemptOptions, l: Launch, launchCount: number, ending: Ending): Promise<AgentRunResult> {
+async function finish(
+  o: AttemptOptions,
+  l: Launch,
+  launchCount: number,
+  ending: Ending,
+  byShutdown = false,
+): Promise<AgentRunResult> {
   const { plan } = o;
   const base = { durationMs: Date.now() - l.startedAt, logPath: l.dir, pid: l.pid };
   if (ending.kind === 'detach') {
@@ -334,13 +388,14 @@ async function finish(o: AttemptOptions, l: Launch, launchCount: number, ending:
     });
   }
   if (ending.kind === 'cancel') {
-    await markReported(l, 'cancelled');
+    // Killed because this worker shut down (on_shutdown = "kill"): the job itself was not cancelled, and
+    // the next attempt launches the agent again.
+    await markReported(l, 'cancelled', !byShutdown);
     throw new CancelledFailure(`${plan.project}: job cancelled; agent process group ${l.pid} stopped`);
   }
   if (ending.kind === 'timeout') {
-    await markReported(l, 'timed_out');
     const tail = (await readTail(path.join(l.dir, 'stdout.log'), 4096)).data.toString('utf8');
-    return {
+    const timedOut: AgentRunResult = {
       ...base,
       outcome: 'timed_out',
       message: `${plan.project}: agent ran longer than its ${formatDuration(plan.timeoutMs)} timeout and was stopped — raise [agent] timeout (or [projects.${plan.project}.agent] timeout), or split the task; output in ${l.dir}`,
@@ -354,6 +409,8 @@ async function finish(o: AttemptOptions, l: Launch, launchCount: number, ending:
       resultTruncated: true,
       usageLimitResetsAt: null,
     };
+    await markReported(l, 'timed_out', true, timedOut);
+    return timedOut;
   }
   // The wrapper's record is the truth (it survives worker restarts); our child's status is the fallback.
   const exit = readExitFile(l.dir) ?? ending.exit;
@@ -373,8 +430,9 @@ async function finish(o: AttemptOptions, l: Launch, launchCount: number, ending:
   });
   const result: AgentRunResult = { ...base, exitCode: exit.exitCode, signal: exit.signal, ...parsed };
   if (result.outcome !== 'succeeded') result.message = `${result.message} (log: ${l.dir})`;
-  await markReported(l, result.outcome);
-  if (result.outcome === 'crashed') throw crashedFailure(o, l, result.message, launchCount >= MAX_LAUNCHES, result);
+  const final = result.outcome !== 'crashed' || launchCount >= MAX_LAUNCHES;
+  await markReported(l, result.outcome, final, result);
+  if (result.outcome === 'crashed') throw crashedFailure(o, l, result.message, final, result);
   return result;
 }
 
