@@ -346,7 +346,7 @@ function argValue(argv: string[], flag: string): string | undefined {
   return eq?.slice(flag.length + 1);
 }
 
-function startDevArgs(opts: DevServerOptions, dbPath: string): string[] {
+export function startDevArgs(opts: DevServerOptions, dbPath: string): string[] {
   const args = [
     'server',
     'start-dev',

@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import {
   devServerPaths,
   devServerStatus,
+  startDevArgs,
   startDevServer,
   stopDevServer,
   uiWorkflowUrl,
@@ -286,6 +287,18 @@ describe('findTemporalCli', () => {
     process.env.ORCHESTRATE_TEMPORAL_BIN = path.join(os.tmpdir(), 'no-such-temporal-binary');
     expect(() => findTemporalCli()).toThrow(/ORCHESTRATE_TEMPORAL_BIN=.*no-such-temporal-binary.*install-temporal/);
   });
+});
+
+test('the systemd unit starts the dev server with the same flags as `orchestrate server start`', () => {
+  const unit = fs.readFileSync(path.join(repoRoot(), 'deploy/systemd/orchestrate-server.service'), 'utf8');
+  const execStart = /^ExecStart=((?:[^\n]*\\\n)*[^\n]*)/m.exec(unit)?.[1] ?? '';
+  const unitArgs = execStart.replace(/\\\n/g, ' ').trim().split(/\s+/).slice(1);
+  const dbPath = '/home/orchestrate/.orchestrate/server/temporal.sqlite';
+  const ours = startDevArgs(
+    { stateDir: '/home/orchestrate/.orchestrate', ip: '127.0.0.1', port: 7233, uiPort: 8233, namespace: 'default' },
+    dbPath,
+  );
+  expect(unitArgs).toEqual(ours);
 });
 
 test('uiWorkflowUrl', () => {
