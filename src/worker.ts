@@ -9,6 +9,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { prebuiltWorkflowBundle } from './bundle';
 import { loadConfig, type Config } from './config';
 import { temporalTarget } from './connection';
 import { taskQueueFor } from './shared';
@@ -23,7 +24,10 @@ export interface CreateWorkerOptions {
   taskQueue?: string;
   /** Serve this host's queue (`<task_queue>@<host>`) instead of the shared one. */
   host?: string | null;
-  /** Prebuilt workflow bundle (tests build it once); otherwise workflows are bundled from source. */
+  /**
+   * Prebuilt workflow bundle (tests build it once). Default: dist/workflow-bundle.js from `npm run build`;
+   * without one (running from the TypeScript sources) the workflows are bundled at start-up.
+   */
   workflowBundlePath?: string;
   identity?: string;
   /** Payload codec etc.; default: encryption when ORCHESTRATE_ENCRYPTION_KEY(_FILE) is set. */
@@ -36,8 +40,9 @@ export async function createWorker(
   const { config } = opts;
   const target = temporalTarget(config);
   const connection = opts.connection ?? (await NativeConnection.connect(target.connectionOptions));
-  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = opts.workflowBundlePath
-    ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+  const bundlePath = opts.workflowBundlePath ?? prebuiltWorkflowBundle().path;
+  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = bundlePath
+    ? { workflowBundle: { codePath: bundlePath } }
     : { workflowsPath: require.resolve('./workflows') };
   const concurrency = config.orchestrator.concurrency;
   const worker = await Worker.create({
@@ -74,7 +79,13 @@ export async function runWorker(
   // The SDK logs bundling and state changes at INFO; a foreground worker shows warnings and errors unless
   // ORCHESTRATE_LOG_LEVEL says otherwise (DEBUG, INFO, WARN, ERROR).
   Runtime.install({ logger: new DefaultLogger((process.env.ORCHESTRATE_LOG_LEVEL as LogLevel | undefined) ?? 'WARN') });
-  const { worker, connection } = await createWorker({ config, host: opts.host });
+  const bundle = prebuiltWorkflowBundle();
+  if (!bundle.path) log(`bundling the workflows at start-up (a few seconds): ${bundle.reason}`);
+  const { worker, connection } = await createWorker({
+    config,
+    host: opts.host,
+    ...(bundle.path ? { workflowBundlePath: bundle.path } : {}),
+  });
   const target = temporalTarget(config);
   const queue = taskQueueFor(config.orchestrator.taskQueue, opts.host);
   log(

@@ -1,0 +1,50 @@
+// The workflow bundle, built once by `npm run build` (`node dist/bundle.js`) instead of by every worker at
+// start-up: bundling in the worker costs ~1.5 s and ~75 MB of resident memory that webpack never gives back.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+
+/** Newest modification time of the compiled modules next to the bundle (what the bundle is made of). */
+function newestModuleMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestModuleMtime(full));
+    else if (entry.name.endsWith('.js') && entry.name !== WORKFLOW_BUNDLE_FILE)
+      newest = Math.max(newest, fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The prebuilt bundle next to the compiled code, or null when there is none (running from the TypeScript
+ * sources) or it is older than the code it was built from (compiled without `npm run build`): then the worker
+ * bundles at start-up, as `reason` says.
+ */
+export function prebuiltWorkflowBundle(dir = __dirname): { path: string | null; reason: string } {
+  const file = path.join(dir, WORKFLOW_BUNDLE_FILE);
+  if (!fs.existsSync(file)) return { path: null, reason: `no prebuilt workflow bundle at ${file}` };
+  if (fs.statSync(file).mtimeMs < newestModuleMtime(dir))
+    return { path: null, reason: `${file} is older than the compiled code (run \`npm run build\`)` };
+  return { path: file, reason: 'prebuilt' };
+}
+
+async function main(): Promise<void> {
+  const { bundleWorkflowCode, DefaultLogger } = await import('@temporalio/worker');
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
+  const out = path.join(__dirname, WORKFLOW_BUNDLE_FILE);
+  fs.writeFileSync(`${out}.tmp`, bundle.code);
+  fs.renameSync(`${out}.tmp`, out);
+  process.stdout.write(`workflow bundle: ${out} (${Math.round(bundle.code.length / 1024)} KB)\n`);
+}
+
+if (require.main === module) {
+  main().catch((err: Error) => {
+    process.stderr.write(`cannot bundle the workflows: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
+}

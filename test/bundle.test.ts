@@ -1,0 +1,43 @@
+// The prebuilt workflow bundle: `npm run build` writes it, workers use it, a stale one is not used.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { prebuiltWorkflowBundle, WORKFLOW_BUNDLE_FILE } from '../src/bundle';
+import { REPO_ROOT } from './helpers/env';
+
+test('npm run build leaves a fresh bundle in dist/ holding the workflows', () => {
+  const found = prebuiltWorkflowBundle(path.join(REPO_ROOT, 'dist'));
+  expect(found).toEqual({ path: path.join(REPO_ROOT, 'dist', WORKFLOW_BUNDLE_FILE), reason: 'prebuilt' });
+  const code = fs.readFileSync(found.path as string, 'utf8');
+  // The workflow types the client starts by name are in it.
+  for (const name of ['agentJob', 'cycle', 'eod', 'rollover']) expect(code).toContain(name);
+});
+
+test('none, fresh, stale', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-bundle-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'workflows'));
+    const module = path.join(dir, 'workflows', 'index.js');
+    fs.writeFileSync(module, '');
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(module, old, old);
+    expect(prebuiltWorkflowBundle(dir)).toEqual({
+      path: null,
+      reason: `no prebuilt workflow bundle at ${path.join(dir, WORKFLOW_BUNDLE_FILE)}`,
+    });
+
+    const bundle = path.join(dir, WORKFLOW_BUNDLE_FILE);
+    fs.writeFileSync(bundle, '');
+    expect(prebuiltWorkflowBundle(dir).path).toBe(bundle);
+
+    // Compiled again without `npm run build`: the bundle no longer matches the code.
+    const newer = new Date(Date.now() + 60_000);
+    fs.utimesSync(module, newer, newer);
+    expect(prebuiltWorkflowBundle(dir)).toEqual({
+      path: null,
+      reason: `${bundle} is older than the compiled code (run \`npm run build\`)`,
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
