@@ -84,6 +84,9 @@ async function evaluate(project: ProjectConfig, ctx: GateContext): Promise<Verdi
 }
 
 async function isGitRepo(dir: string): Promise<boolean> {
+  // The usual case without a process: the project is a repo's top folder (`.git` is a folder, or a file in a
+  // worktree). Only a folder inside a repo asks git.
+  if (existsSync(path.join(dir, '.git'))) return true;
   const r = await execa('git', ['rev-parse', '--is-inside-work-tree'], { cwd: dir, reject: false, timeout: 15_000 });
   return r.exitCode === 0 && r.stdout.trim() === 'true';
 }
