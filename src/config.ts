@@ -69,6 +69,8 @@ export interface Config {
     onShutdown: OnShutdown;
     /** A worker that stops heartbeating for this long is presumed dead; the job moves to another worker. */
     heartbeatTimeoutMs: number;
+    /** A cycle waits this long for a host's worker to pick up its gates before skipping that host's projects. */
+    hostWaitMs: number;
     /** Usage limit: wait this long past the announced reset before retrying. */
     usageLimitMarginMs: number;
     /** Usage limit without a parseable reset time: wait this long. */
@@ -171,6 +173,7 @@ const DEFAULTS = {
   sessionPrefix: 'orch-',
   idleSeconds: 30,
   heartbeatTimeoutMs: 30_000,
+  hostWaitMs: 120_000,
   usageLimitMarginMs: 120_000,
   usageLimitBackoffMs: 30 * 60_000,
   serverIp: '127.0.0.1',
@@ -543,6 +546,7 @@ function fileSchema(projectNames: readonly string[]) {
       kill_grace: duration(false).optional(),
       on_shutdown: oneOf(ON_SHUTDOWN_MODES).optional(),
       heartbeat_timeout: duration(true).optional(),
+      host_wait: duration(true).optional(),
       usage_limit_margin: duration(false).optional(),
       usage_limit_backoff: duration(true).optional(),
       host: z.string().optional(),
@@ -787,6 +791,7 @@ export function parseConfig(tomlText: string, configPath: string): Config {
       killGraceMs: o?.kill_grace ?? DEFAULTS.killGraceMs,
       onShutdown: o?.on_shutdown ?? DEFAULTS.onShutdown,
       heartbeatTimeoutMs: o?.heartbeat_timeout ?? DEFAULTS.heartbeatTimeoutMs,
+      hostWaitMs: o?.host_wait ?? DEFAULTS.hostWaitMs,
       usageLimitMarginMs: o?.usage_limit_margin ?? DEFAULTS.usageLimitMarginMs,
       usageLimitBackoffMs: o?.usage_limit_backoff ?? DEFAULTS.usageLimitBackoffMs,
       host: emptyToNull(o?.host),

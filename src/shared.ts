@@ -153,6 +153,8 @@ export interface ConfigSnapshot {
   timezone: string;
   concurrency: number;
   taskQueue: string;
+  /** How long gates wait for a host's worker (absent in snapshots of older runs: 2 minutes). */
+  hostWaitMs?: number;
   projects: Array<{
     name: string;
     enabled: boolean;

@@ -57,6 +57,7 @@ describe('defaults', () => {
         persistent: [],
         killGraceMs: 10_000,
         heartbeatTimeoutMs: 30_000,
+        hostWaitMs: 120_000,
         usageLimitMarginMs: 120_000,
         usageLimitBackoffMs: 1_800_000,
         onShutdown: 'detach',
@@ -156,6 +157,7 @@ kill_grace = 0
 on_shutdown = "kill"
 host = "mini"
 heartbeat_timeout = "1m"
+host_wait = "45s"
 usage_limit_margin = "0s"
 usage_limit_backoff = "10m"
 tmux_socket = "orch2"
@@ -190,6 +192,7 @@ path = "/a"
       persistent: ['a'],
       killGraceMs: 0,
       heartbeatTimeoutMs: 60_000,
+      hostWaitMs: 45_000,
       usageLimitMarginMs: 0,
       usageLimitBackoffMs: 600_000,
       onShutdown: 'kill',
@@ -769,6 +772,7 @@ describe('workspaces.example.toml', () => {
         'on_shutdown',
         'host',
         'heartbeat_timeout',
+        'host_wait',
         'usage_limit_margin',
         'usage_limit_backoff',
         'tmux_socket',

@@ -37,7 +37,9 @@ async function startWorkerFor(config: Config, host: string | null) {
 
 beforeAll(async () => {
   env = await makeEnv({
-    projects: { hsta: 'host = "alpha"', hstb: 'host = "beta"', hstshared: '', hstd: 'host = "gamma"\nenabled = false' },
+    // gamma has no worker: a cycle waits host_wait for it, then skips its project.
+    projects: { hsta: 'host = "alpha"', hstb: 'host = "beta"', hstshared: '', hstd: 'host = "gamma"' },
+    orchestratorExtra: ['host_wait = "3s"'],
     startWorker: false,
   });
   await startWorkerFor(await configFor('shared'), null);
@@ -66,9 +68,17 @@ test("each project's agent runs only on its own host's worker", async () => {
   }
 });
 
-test('a cycle started on the shared queue runs gates and jobs on each host', async () => {
+test('a cycle started on the shared queue runs gates and jobs on each host, and skips a host without a worker', async () => {
+  const started = Date.now();
   const result = (await (await startBatch(env.client, env.config, 'cycle', {})).result()) as BatchResult;
   const byProject = Object.fromEntries(result.rows.map((r) => [r.project, r]));
+  expect(byProject.hstd).toMatchObject({
+    decision: 'error',
+    status: 'skipped',
+    reason: 'no worker for host gamma (start `orchestrate worker --host gamma` on it)',
+  });
+  // It waited host_wait (3 s) for gamma, not the 2-minute default.
+  expect(Date.now() - started).toBeGreaterThanOrEqual(3_000);
   expect(byProject.hsta.status).toBe('succeeded');
   expect(byProject.hsta.logPath?.startsWith(path.join(env.dir, 'state-alpha'))).toBe(true);
   expect(byProject.hstb.logPath?.startsWith(path.join(env.dir, 'state-beta'))).toBe(true);

@@ -27,6 +27,7 @@ export function createBatchActivities(deps: { configPath?: string }) {
       timezone: config.orchestrator.timezone,
       concurrency: config.orchestrator.concurrency,
       taskQueue: config.orchestrator.taskQueue,
+      hostWaitMs: config.orchestrator.hostWaitMs,
       projects: Object.values(config.projects).map((p) => ({
         name: p.name,
         enabled: p.enabled,

@@ -54,11 +54,11 @@ const { writeDigest } = proxyActivities<Activities>({ ...SHORT_ACTIVITY, summary
 const verifyWorklogOf = (project: string) =>
   proxyActivities<Activities>({ ...SHORT_ACTIVITY, summary: `verify work log · ${project}` }).verifyWorklog;
 /** Gates touch the repo, so they run where its checkout is: on the project's host queue (or the shared one). */
-const evaluateGatesOn = (taskQueue: string, host: string | null) =>
+const evaluateGatesOn = (taskQueue: string, host: string | null, hostWaitMs: number) =>
   proxyActivities<Activities>({
     taskQueue,
     // A host whose worker is down must not hold the whole cycle: its projects are skipped, saying why.
-    ...(host ? { scheduleToStartTimeout: '2 minutes' } : {}),
+    ...(host ? { scheduleToStartTimeout: hostWaitMs } : {}),
     // Gate commands have their own timeouts; this bounds the whole evaluation of a large registry.
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout: '2 minutes',
@@ -73,6 +73,9 @@ const { reapStaleSessions } = proxyActivities<Activities>({
   retry: { maximumAttempts: 1 },
   summary: 'reap stale tmux sessions',
 });
+
+/** [orchestrator] host_wait for snapshots taken before it existed. */
+const DEFAULT_HOST_WAIT_MS = 120_000;
 
 /** Past this many history events, finish the running children and continue as new. */
 const HISTORY_EVENTS_LIMIT = 8000;
@@ -147,7 +150,8 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
         hosts.map(async (host): Promise<GateDecision[]> => {
           const projects = toGate.filter((p) => hostOf(p) === host);
           try {
-            return await evaluateGatesOn(taskQueueFor(snap.taskQueue, host), host)({ projects, at });
+            const queue = taskQueueFor(snap.taskQueue, host);
+            return await evaluateGatesOn(queue, host, snap.hostWaitMs ?? DEFAULT_HOST_WAIT_MS)({ projects, at });
           } catch (err) {
             if (!host || isCancellation(err)) throw err;
             const reason = `no worker for host ${host} (start \`orchestrate worker --host ${host}\` on it)`;
