@@ -133,6 +133,47 @@ describe('cycle', () => {
   });
 });
 
+describe('two cycles at once', () => {
+  let mine: TestEnv;
+  let theirs: TestEnv;
+  beforeAll(async () => {
+    // Two orchestrators (task queues) sharing one namespace, as two teams could.
+    mine = await makeEnv({ projects: { twice1: 'prompt = "[scenario:slow:3]"' } });
+    theirs = await makeEnv({ projects: { twice2: 'prompt = "[scenario:slow:1]"' } });
+  });
+  afterAll(async () => {
+    await mine?.stop();
+    await theirs?.stop();
+  });
+
+  test("a second cycle of one orchestrator is refused or stands down; another orchestrator's cycle runs", async () => {
+    const first = await startBatch(mine.client, mine.config, 'cycle', {});
+    await waitFor('the first cycle is running its job', async () => {
+      const { result } = await batchProgress(first);
+      return result?.rows.some((r) => r.status === 'running') ?? false;
+    });
+    // The CLI's cycle has a fixed ID: a second one is refused at once.
+    await expect(startBatch(mine.client, mine.config, 'cycle', {})).rejects.toBeInstanceOf(AlreadyRunningError);
+    // A cycle with another ID on the same queue (a schedule's run) finds the first and does nothing.
+    const scheduled = await mine.client.workflow.start('cycle', {
+      taskQueue: mine.taskQueue,
+      workflowId: `cycle-scheduled-${mine.taskQueue}`,
+      args: [{}],
+    });
+    const stoodDown = (await scheduled.result()) as BatchResult;
+    expect(stoodDown.refused).toBe(`another cycle is already running (${first.workflowId}); this one did nothing`);
+    expect(stoodDown.rows).toEqual([]);
+    // Another orchestrator's cycle is not held up by ours.
+    const other = await finish(await startBatch(theirs.client, theirs.config, 'cycle', {}));
+    expect(other.refused).toBeNull();
+    expect(row(other, 'twice2').status).toBe('succeeded');
+
+    const done = await finish(first);
+    expect(done.refused).toBeNull();
+    expect(row(done, 'twice1').status).toBe('succeeded');
+  });
+});
+
 describe('EOD, digest and rollover', () => {
   let env: TestEnv;
   beforeAll(async () => {
