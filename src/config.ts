@@ -108,6 +108,19 @@ export class ConfigError extends Error {
     this.configPath = configPath;
     this.problems = problems;
   }
+
+  /**
+   * The message without the excerpt of the file that a TOML syntax error shows: what goes into workflow failures
+   * and logs. The excerpt may show an [agent] env line (an API key), and those must never leave the config file;
+   * a person at the terminal gets the full message (it is their own file).
+   */
+  get messageWithoutExcerpt(): string {
+    if (!this.problems.some((p) => p.message.includes('\n'))) return this.message;
+    return formatProblems(
+      this.configPath,
+      this.problems.map((p) => ({ path: p.path, message: p.message.split('\n')[0] })),
+    );
+  }
 }
 
 function formatProblems(configPath: string, problems: ConfigProblem[]): string {

@@ -615,6 +615,15 @@ agent = { env = { TOKEN = 42 } }
     expect(err.message).not.toContain('123456789');
     expect(err.message).not.toContain('sk-secret');
   });
+
+  test('a syntax error shows the file around it at the terminal, but never in what reaches workflow histories', () => {
+    const err = errorOf(() => parse('[agent.env]\nAPI_KEY = sk-live-123\n'));
+    expect(err.message).toContain('2:  API_KEY = sk-live-123');
+    expect(err.messageWithoutExcerpt).toBe(`${CFG} is invalid (1 problem):
+  - TOML syntax error at line 2, column 11: invalid value`);
+    const plain = errorOf(() => parse('[agent]\ntimeout = "45x"\n'));
+    expect(plain.messageWithoutExcerpt).toBe(plain.message);
+  });
 });
 
 describe('loadConfig and resolveConfigPath', () => {

@@ -35,7 +35,7 @@ export async function loadConfigOrFail(configPath?: string): Promise<Config> {
     return await loadConfig(configPath);
   } catch (e) {
     if (e instanceof ConfigError)
-      throw ApplicationFailure.create({ type: CONFIG_ERROR, message: e.message, nonRetryable: true });
+      throw ApplicationFailure.create({ type: CONFIG_ERROR, message: e.messageWithoutExcerpt, nonRetryable: true });
     throw e;
   }
 }
@@ -45,7 +45,7 @@ export function projectOrFail(config: Config, name: string): ProjectConfig {
     return projectOrThrow(config, name);
   } catch (e) {
     if (e instanceof ConfigError)
-      throw ApplicationFailure.create({ type: CONFIG_ERROR, message: e.message, nonRetryable: true });
+      throw ApplicationFailure.create({ type: CONFIG_ERROR, message: e.messageWithoutExcerpt, nonRetryable: true });
     throw e;
   }
 }
