@@ -18,7 +18,9 @@ import { startDevServer, stopDevServer, type DevServerOptions } from '../src/ser
 import { BATCH_PROGRESS_QUERY, type BatchResult } from '../src/shared';
 import { findTemporalCli } from '../src/temporalBin';
 import {
+  FAKE_CLAUDE,
   REPO_ROOT,
+  SLEEP_AGENT,
   bareAgent,
   eventKind,
   eventMs,
@@ -46,7 +48,8 @@ import {
 interface Params {
   mode: 'full' | 'quick';
   p1: { warmup: number; jobs: number };
-  p2: { projects: number; concurrency: number; jobSeconds: number; repeats: number };
+  /** agent: the sh fake that only sleeps (default), or the Node fake (~130 ms of CPU per start). */
+  p2: { projects: number; concurrency: number; jobSeconds: number; repeats: number; agent: 'sh' | 'node' };
   plot: { projects: number[]; measureSequential: number[] };
   p3: { projects: number; concurrency: number };
   p4: { repeats: number };
@@ -55,7 +58,7 @@ interface Params {
 const FULL: Params = {
   mode: 'full',
   p1: { warmup: 5, jobs: 40 },
-  p2: { projects: 50, concurrency: 10, jobSeconds: 1, repeats: 3 },
+  p2: { projects: 50, concurrency: 10, jobSeconds: 1, repeats: 3, agent: 'sh' },
   // The sequential loop is N × one job by construction: measured at 10 and 50 projects, extrapolated from its
   // measured per-job mean beyond (--measure-sequential measures every point: ~6 more minutes).
   plot: { projects: [10, 50, 100, 200], measureSequential: [10, 50] },
@@ -66,7 +69,7 @@ const FULL: Params = {
 const QUICK: Params = {
   mode: 'quick',
   p1: { warmup: 2, jobs: 10 },
-  p2: { projects: 10, concurrency: 5, jobSeconds: 0.5, repeats: 1 },
+  p2: { projects: 10, concurrency: 5, jobSeconds: 0.5, repeats: 1, agent: 'sh' },
   plot: { projects: [5, 10], measureSequential: [10] },
   p3: { projects: 24, concurrency: 20 },
   p4: { repeats: 2 },
@@ -87,6 +90,7 @@ function parseCli(argv: string[]): Cli {
   let label: string | null = null;
   let measureAll = false;
   let p3Projects: number | null = null;
+  let p2Agent: 'sh' | 'node' | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') params = QUICK;
@@ -94,13 +98,18 @@ function parseCli(argv: string[]): Cli {
     else if (a === '--only') only = new Set(argv[++i].split(',') as Phase[]);
     else if (a === '--label') label = argv[++i];
     else if (a === '--p3-projects') p3Projects = Number(argv[++i]);
-    else if (a === '--help' || a === '-h') {
+    else if (a === '--p2-agent') {
+      const v = argv[++i];
+      if (v !== 'sh' && v !== 'node') throw new Error('--p2-agent takes sh or node');
+      p2Agent = v;
+    } else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'npm run bench [-- --quick] [--only p1,p2,p3,p4] [--measure-sequential] [--p3-projects N] [--label NAME]\n' +
+        'npm run bench [-- --quick] [--only p1,p2,p3,p4] [--measure-sequential] [--p3-projects N] [--p2-agent sh|node] [--label NAME]\n' +
           '  --quick               smoke run, small N (under a minute)\n' +
           '  --only                run only these phases (the plot comes with p2)\n' +
           '  --measure-sequential  measure the sequential loop at every plot point instead of extrapolating\n' +
           '  --p3-projects N       P3 over N projects instead of 500 (24 with --quick)\n' +
+          "  --p2-agent sh|node    P2's fake agent: sh (sleeps, no CPU; default) or the Node fake (~130 ms CPU per start)\n" +
           '  --label NAME          results go to bench/results/NAME.json (default: full / quick)\n',
       );
       process.exit(0);
@@ -112,6 +121,7 @@ function parseCli(argv: string[]): Cli {
     if (!Number.isInteger(p3Projects) || p3Projects < 1) throw new Error('--p3-projects takes a positive integer');
     params = { ...params, p3: { ...params.p3, projects: p3Projects } };
   }
+  if (p2Agent !== null) params = { ...params, p2: { ...params.p2, agent: p2Agent } };
   return { params, only, label: label ?? params.mode };
 }
 
@@ -429,7 +439,8 @@ async function processPool(orch: Orchestrator, prompt: string, concurrency: numb
   const queue = [...orch.projects];
   const t0 = performance.now();
   const lane = async () => {
-    for (let p = queue.shift(); p !== undefined; p = queue.shift()) await bareAgent(orch.projectPath(p), prompt);
+    for (let p = queue.shift(); p !== undefined; p = queue.shift())
+      await bareAgent(orch.projectPath(p), prompt, orch.agent);
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
   return performance.now() - t0;
@@ -438,7 +449,7 @@ async function processPool(orch: Orchestrator, prompt: string, concurrency: numb
 async function sequentialLoop(orch: Orchestrator, prompt: string): Promise<{ totalMs: number; perJobMs: number[] }> {
   const t0 = performance.now();
   const perJobMs: number[] = [];
-  for (const project of orch.projects) perJobMs.push(await bareAgent(orch.projectPath(project), prompt));
+  for (const project of orch.projects) perJobMs.push(await bareAgent(orch.projectPath(project), prompt, orch.agent));
   return { totalMs: performance.now() - t0, perJobMs };
 }
 
@@ -463,7 +474,13 @@ async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot']) {
     a === q.projects ? -1 : b === q.projects ? 1 : a - b,
   );
   for (const n of points) {
-    const orch = await startOrchestrator(base, { name: `p2-${n}`, projects: n, prompt, concurrency: q.concurrency });
+    const orch = await startOrchestrator(base, {
+      name: `p2-${n}`,
+      projects: n,
+      prompt,
+      concurrency: q.concurrency,
+      agent: q.agent === 'sh' ? SLEEP_AGENT : FAKE_CLAUDE,
+    });
     try {
       const repeats = n === q.projects ? q.repeats : 1;
       const ours: CycleRun[] = [];
@@ -507,6 +524,7 @@ async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot']) {
     concurrency: q.concurrency,
     jobSeconds: q.jobSeconds,
     repeats: q.repeats,
+    agent: q.agent,
     oursMs: { median: round(oursMs), runs: main.ours.map((c) => round(c.makespanMs)) },
     idealMs,
     /** The ideal with the fake agent's real run time (node start-up included) instead of exactly jobSeconds. */
@@ -678,7 +696,7 @@ function report(r: Results): string {
     rows.push(
       [
         'P2',
-        `cycle makespan (${p.projects} × ${p.jobSeconds} s, concurrency ${p.concurrency}, median of ${p.repeats})`,
+        `cycle makespan (${p.projects} × ${p.jobSeconds} s ${p.agent} agent, concurrency ${p.concurrency}, median of ${p.repeats})`,
         `${round(p.oursMs.median / 1000, 2)} s`,
         '',
         '',

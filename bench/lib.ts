@@ -12,6 +12,8 @@ import { createWorker } from '../src/worker';
 /** Repo root: this file runs from dist-bench/bench/. */
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 export const FAKE_CLAUDE = path.join(REPO_ROOT, 'test/fixtures/fake-claude.js');
+/** A fake agent in sh that only sleeps and prints a result: a "1 s job" costs 1 s and no CPU (see the script). */
+export const SLEEP_AGENT = path.join(REPO_ROOT, 'bench/fixtures/sleep-agent.sh');
 export const AGENT_ARGS = ['-p', '{prompt}', '--output-format', 'json'];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -185,6 +187,8 @@ export interface Orchestrator {
   config: Config;
   projects: string[];
   projectPath: (name: string) => string;
+  /** The agent executable its projects run. */
+  agent: string;
   worker: Worker;
   stop: () => Promise<void>;
 }
@@ -196,6 +200,8 @@ export interface OrchestratorOptions {
   prompt: string;
   concurrency: number;
   killGrace?: string;
+  /** The agent executable (default: the Node fake, FAKE_CLAUDE). */
+  agent?: string;
 }
 
 export function makeTemplateRepo(dir: string): string {
@@ -216,6 +222,7 @@ export async function startOrchestrator(base: BenchBase, opts: OrchestratorOptio
   const width = String(opts.projects - 1).length;
   const projects = Array.from({ length: opts.projects }, (_, i) => `${opts.name}-${String(i).padStart(width, '0')}`);
   const projectPath = (name: string) => path.join(dir, 'projects', name);
+  const agent = opts.agent ?? FAKE_CLAUDE;
   const lines = [
     '[orchestrator]',
     `task_queue = ${toml(taskQueue)}`,
@@ -231,7 +238,7 @@ export async function startOrchestrator(base: BenchBase, opts: OrchestratorOptio
     `namespace = ${toml(base.namespace)}`,
     '',
     '[agent]',
-    `command = ${toml(FAKE_CLAUDE)}`,
+    `command = ${toml(agent)}`,
     `args = [${AGENT_ARGS.map(toml).join(', ')}]`,
     'timeout = "5m"',
     '',
@@ -262,6 +269,7 @@ export async function startOrchestrator(base: BenchBase, opts: OrchestratorOptio
     config,
     projects,
     projectPath,
+    agent,
     worker,
     stop: async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -271,10 +279,10 @@ export async function startOrchestrator(base: BenchBase, opts: OrchestratorOptio
 }
 
 /** One run of the fake agent, spawned directly (what the seed's loop did per project). */
-export async function bareAgent(cwd: string, prompt: string): Promise<number> {
+export async function bareAgent(cwd: string, prompt: string, agent = FAKE_CLAUDE): Promise<number> {
   const t0 = performance.now();
   const r = await execa(
-    FAKE_CLAUDE,
+    agent,
     AGENT_ARGS.map((a) => (a === '{prompt}' ? prompt : a)),
     { cwd, reject: false },
   );
