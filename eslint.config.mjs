@@ -60,8 +60,16 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code runs in Temporal's deterministic sandbox: all I/O belongs in activities.
-    files: ['src/workflows/**/*.ts'],
+    // Workflow code runs in Temporal's deterministic sandbox: all I/O belongs in activities. The shared modules
+    // that workflows import are held to the same rule (else a built-in could slip in through them).
+    files: [
+      'src/workflows/**/*.ts',
+      'src/dates.ts',
+      'src/duration.ts',
+      'src/prompts.ts',
+      'src/semaphore.ts',
+      'src/shared.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -79,7 +87,18 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              group: ['../activities/*', '../config', '../server', '../agent/*'],
+              group: [
+                '../activities',
+                '../activities/*',
+                '../config',
+                '../server',
+                '../agent/*',
+                './activities',
+                './activities/*',
+                './config',
+                './server',
+                './agent/*',
+              ],
               allowTypeImports: true,
               message: 'Workflows may import only types from I/O modules.',
             },
