@@ -3,6 +3,7 @@
 // profile shape gives (dev server, Temporal Cloud with an API key, mTLS), then the real thing: a worker and
 // `orchestrate run` whose only way to the test server and its non-default namespace is a profile file.
 import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import execa from 'execa';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -126,7 +127,7 @@ describe('a worker and the CLI reach a non-default namespace through a profile f
     connection = await Connection.connect({ address: server.address });
     await connection.workflowService.registerNamespace({
       namespace,
-      workflowExecutionRetentionPeriod: { seconds: 24 * 3600 },
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
     });
     // A new namespace reaches every server component after its cache refresh; search attributes are per namespace.
     await waitFor(
