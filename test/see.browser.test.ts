@@ -23,7 +23,12 @@ beforeAll(async () => {
     throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\` (.ci/run does)`);
   ui = process.env.ORCHESTRATE_TEST_UI_URL ?? '';
   if (!ui) throw new Error('ORCHESTRATE_TEST_UI_URL is not set: run through jest (test/globalSetup.ts)');
-  env = await makeEnv({ projects: { seeui1: 'prompt = "say hi from the browser test"', seeui2: '' } });
+  env = await makeEnv({
+    projects: {
+      seeui1: 'prompt = "say hi from the browser test"',
+      seeui2: 'prompt = "[scenario:error_max_turns] run out of turns"',
+    },
+  });
   mkdirSync(ARTIFACTS, { recursive: true });
   // The network is closed: no first-run, component, sync or QUIC traffic; a fresh profile every time.
   profile = mkdtempSync(path.join(os.tmpdir(), 'see-chromium-'));
@@ -64,13 +69,13 @@ async function openUntil(page: Page, url: string, text: string, timeoutMs = 30_0
   }
 }
 
-test('the workflow list filtered by OrchestrateProject shows that project’s jobs; a job page shows its summary', async () => {
+test('the workflow list filtered by project or by outcome shows those jobs only; a job page shows its summary', async () => {
   // A cycle (one job per project), then one more run of seeui1.
   const cycle = await startBatch(env.client, env.config, 'cycle', {});
   const batch = (await cycle.result()) as BatchResult;
   expect(batch.rows.map((r) => [r.project, r.status])).toEqual([
     ['seeui1', 'succeeded'],
-    ['seeui2', 'succeeded'],
+    ['seeui2', 'agent_error'],
   ]);
   const { handle } = await startJob(env.client, env.config, { project: 'seeui1', kind: 'run' });
   const run = await jobResult(handle, 'seeui1');
@@ -86,6 +91,17 @@ test('the workflow list filtered by OrchestrateProject shows that project’s jo
   await waitFor('two seeui1 rows', async () => (await rows.count()) === 2, 10_000);
   expect(await page.getByText(jobWorkflowId('seeui2'), { exact: true }).count()).toBe(0);
   await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui-workflows-by-project.png'), fullPage: true });
+
+  // Filtered by outcome: seeui2's failed job, none of seeui1's.
+  const byOutcome = `OrchestrateOutcome = "agent_error" AND TaskQueue = "${env.taskQueue}"`;
+  await openUntil(
+    page,
+    `${ui}/namespaces/default/workflows?query=${encodeURIComponent(byOutcome)}`,
+    jobWorkflowId('seeui2'),
+  );
+  expect(await page.locator('tr', { hasText: jobWorkflowId('seeui2') }).count()).toBe(1);
+  expect(await page.getByText(jobWorkflowId('seeui1'), { exact: true }).count()).toBe(0);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui-workflows-by-outcome.png'), fullPage: true });
 
   // The job's page: its summary and details (User Metadata), and the agent activity's summary.
   await page.goto(uiWorkflowUrl(ui, 'default', jobWorkflowId('seeui1'), runId), { waitUntil: 'domcontentloaded' });
