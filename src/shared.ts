@@ -75,6 +75,8 @@ export interface JobPlan {
   heartbeatTimeoutMs: number;
   usageLimitMarginMs: number;
   usageLimitBackoffMs: number;
+  /** First back-off after a transient API error (doubles each time). Absent in plans of older runs. */
+  transientBackoffMs?: number;
   /** The orchestrator's IANA timezone, for times shown to people. */
   timezone: string;
   persistent: boolean;
@@ -114,6 +116,8 @@ export interface AgentRunResult {
   usageLimitResetsAt: string | null;
   /** Tokens the agent reported in its result (`usage`), when it printed one. */
   tokens?: TokenUsage | null;
+  /** agent_error caused by the API and likely to pass (overloaded, 5xx, connection): the job runs again. */
+  transient?: boolean;
 }
 
 /** Token counts from Claude Code's result object (`usage`). */

@@ -522,3 +522,69 @@ describe('parseAgentOutput: deciding the outcome', () => {
     }
   });
 });
+
+describe('transient API errors', () => {
+  it.each([
+    [
+      'API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":null}',
+      529,
+    ],
+    ['API Error: 529 Overloaded. This is a server-side issue, usually temporary — try again in a moment.', null],
+    ['API Error: Repeated 529 Overloaded errors', null],
+    ['API Error: 500 {"type":"error","error":{"type":"api_error","message":"Internal server error"}}', 500],
+    ['API Error: Connection error.', null],
+    ['API Error: Request timed out.', null],
+    ['something odd happened', 503],
+  ])('%s (status %s) → agent_error, transient', (text, status) => {
+    const obj = resultObj({ is_error: true, result: text, api_error_status: status, terminal_reason: 'api_error' });
+    const p = parse(line(obj), { exitCode: 1 });
+    expect(p.outcome).toBe('agent_error');
+    expect(p.transient).toBe(true);
+    expect(p.message).toMatch(/^authexis: the Claude API failed with a transient error/);
+  });
+
+  it('text output "API Error: 529 ..." with exit 1 (no result object) → transient agent_error', () => {
+    const p = parse('API Error: 529 Overloaded. This is a server-side issue\n', { format: 'text', exitCode: 1 });
+    expect(p).toMatchObject({ outcome: 'agent_error', transient: true });
+    const onStderr = parse('', { format: 'json', exitCode: 1, stderrTail: 'API Error: Connection error.\n' });
+    expect(onStderr).toMatchObject({ outcome: 'agent_error', transient: true });
+  });
+
+  it('not transient: not logged in, a usage limit, error subtypes, a client error, a cut-off stream', () => {
+    const auth = resultObj({ is_error: true, result: 'Not logged in · Please run /login', api_error_status: null });
+    expect(parse(line(auth), { exitCode: 1 }).transient).toBeUndefined();
+    const limit = resultObj({ is_error: true, result: "You've hit your limit · resets 1pm", api_error_status: 429 });
+    expect(parse(line(limit), { exitCode: 1 })).toMatchObject({ outcome: 'usage_limit' });
+    expect(parse(line(limit), { exitCode: 1 }).transient).toBeUndefined();
+    expect(parse(line(errorObj('error_max_turns', ['x'])), { exitCode: 1 }).transient).toBeUndefined();
+    const bad = resultObj({ is_error: true, result: 'API Error: 400 invalid_request_error', api_error_status: 400 });
+    expect(parse(line(bad), { exitCode: 1 })).toMatchObject({ outcome: 'agent_error' });
+    expect(parse(line(bad), { exitCode: 1 }).transient).toBeUndefined();
+    const stream = [init, assistant].map(line).join('');
+    const cut = parse(stream, { exitCode: 1, stderrTail: 'API Error: Connection error.\n' });
+    expect(cut.outcome).toBe('crashed');
+  });
+});
+
+describe('truncated JSON with exit 0', () => {
+  const whole = JSON.stringify(resultObj({ result: 'cut short' }));
+  it.each<[string, ResultFormat]>([
+    [whole.slice(0, Math.floor(whole.length / 2)), 'json'],
+    [whole.slice(0, Math.floor(whole.length / 2)), 'auto'],
+    ['\x1b[?25l\x1b[2K' + whole.slice(0, 40), 'auto'],
+    [JSON.stringify([init, assistant]).slice(0, 120), 'auto'],
+    ['{"type":"system","subtype":"init"', 'json'],
+    ['{"unrelated": true}', 'json'],
+    ['[1, 2, 3]', 'json'],
+  ])('%j (%s) → crashed, not succeeded', (stdout, format) => {
+    const p = parse(stdout, { exitCode: 0, format });
+    expect(p.outcome).toBe('crashed');
+    expect(p.message).toMatch(/^authexis: agent exited with code 0 but its JSON output holds no result object/);
+  });
+
+  it('prose that merely starts with a bracket still succeeds (auto), and text format is never JSON', () => {
+    expect(parse('[link](https://example.com) done\n').outcome).toBe('succeeded');
+    expect(parse('{braces} in prose\n').outcome).toBe('succeeded');
+    expect(parse(whole.slice(0, 50), { format: 'text' }).outcome).toBe('succeeded');
+  });
+});

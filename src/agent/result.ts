@@ -34,6 +34,11 @@ export interface ParsedOutput {
   usageLimitResetsAt: string | null;
   /** The result's `usage` token counts, when it has them. */
   tokens?: TokenUsage | null;
+  /**
+   * An agent_error the API caused and that may well pass (overloaded, 5xx, a dropped connection, a request
+   * timeout, a rate limit that is not the usage limit): the workflow runs the job again after a back-off.
+   */
+  transient?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -399,6 +404,31 @@ export function parseUsageLimitReset(text: string, now: Date): { resetsAt: strin
 const NOT_LOGGED_IN_RE =
   /not\s+logged\s+in|please\s+run\s+\/login|invalid\s+api\s+key|missing\s+api\s+key|authentication_error|oauth\s+token\s+(?:has\s+)?(?:expired|been\s+revoked)/i;
 
+// What Claude Code prints once its own retries of an API call are spent: "API Error: 529 {"type":"error",
+// "error":{"type":"overloaded_error",...}}", "API Error: 529 Overloaded. This is a server-side issue, usually
+// temporary", "API Error: Repeated 529 Overloaded errors", "API Error: 500 {..."api_error"...}", "API Error:
+// Connection error.", "API Error: Request timed out.", "API Error (Connection error.)".
+const TRANSIENT_API_RE =
+  /API\s+Error\b[:\s(]*(?:(?:408|429|5\d\d)\b|repeated\s+\d{3}|connection\s+error|request\s+timed\s+out|.*\b(?:overloaded|fetch\s+failed|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|socket\s+hang\s+up|internal\s+server\s+error|service\s+unavailable|bad\s+gateway|gateway\s+timeout)\b)|"type"\s*:\s*"(?:overloaded_error|api_error|rate_limit_error|timeout_error)"/i;
+
+/** HTTP statuses worth another try later: timeouts, rate limits, server errors and 529 (overloaded). */
+function transientStatus(status: number | null): boolean {
+  return status !== null && (status === 408 || status === 429 || (status >= 500 && status <= 599));
+}
+
+/** The line of `text` that names a transient API error, or null. */
+function transientApiLine(text: string): string | null {
+  const m = TRANSIENT_API_RE.exec(text);
+  if (!m) return null;
+  const start = text.lastIndexOf('\n', m.index) + 1;
+  const end = text.indexOf('\n', m.index);
+  return text.slice(start, end < 0 ? text.length : end).trim() || m[0];
+}
+
+function transientMessage(project: string, what: string): string {
+  return `${project}: the Claude API failed with a transient error ("${oneLine(what, 200)}") — the job runs again after a back-off; if it keeps failing, check https://status.claude.com and the worker's network`;
+}
+
 function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
@@ -456,6 +486,15 @@ function tokensOf(usage: unknown): TokenUsage | null {
     cacheCreation: num(usage.cache_creation_input_tokens) ?? 0,
   };
   return Object.values(tokens).some((n) => n > 0) ? tokens : null;
+}
+
+/**
+ * Output that is (the start of) JSON: with output_format json anything opening with { or [; with auto only
+ * what cannot be prose, e.g. `{"` or `[{` (a text answer may well start with "[link]" or "{braces}").
+ */
+function looksLikeJson(trimmed: string, strict: boolean): boolean {
+  if (strict) return trimmed.startsWith('{') || trimmed.startsWith('[');
+  return /^(?:\{\s*(?:"|\}|$)|\[\s*(?:[{["\]]|$))/.test(trimmed);
 }
 
 /** Decides a job's outcome from the agent's stdout, stderr tail and exit status. Never throws. */
@@ -542,6 +581,10 @@ export function parseAgentOutput(input: ParseInput): ParsedOutput {
         return { ...parsed, outcome: 'agent_error', message: authMessage(project, resultText || 'HTTP 401') };
       }
       const status = num(r.api_error_status);
+      if (transientStatus(status) || transientApiLine(resultText)) {
+        const what = transientApiLine(resultText) ?? `API status ${status}`;
+        return { ...parsed, outcome: 'agent_error', transient: true, message: transientMessage(project, what) };
+      }
       const api = status === null ? '' : ` (API status ${status})`;
       return {
         ...parsed,
@@ -592,6 +635,11 @@ export function parseAgentOutput(input: ParseInput): ParsedOutput {
       const line = lastNonEmptyLine(NOT_LOGGED_IN_RE.test(stdoutTail) ? stdoutTail : stderrTail) ?? auth[0];
       return { ...noResult, outcome: 'agent_error', message: authMessage(project, line) };
     }
+    // Text output ("API Error: 529 ..." on stdout, exit 1), or the error on stderr before any JSON.
+    const api = transientApiLine(stdoutTail) ?? transientApiLine(stderrTail);
+    if (api && !found.streamSeen) {
+      return { ...noResult, outcome: 'agent_error', transient: true, message: transientMessage(project, api) };
+    }
   }
 
   if (found.streamSeen || input.format === 'stream-json') {
@@ -607,6 +655,15 @@ export function parseAgentOutput(input: ParseInput): ParsedOutput {
       ...noResult,
       outcome: 'crashed',
       message: `${project}: agent ${exitDescription(exitCode, signal)} without printing a result; ${stderrNote(stderrTail)} — see the job's log`,
+    };
+  }
+
+  // JSON that never became a result object (cut off, or the CLI died mid-write) is no success, even with exit 0.
+  if (input.format !== 'text' && looksLikeJson(trimmed, input.format === 'json')) {
+    return {
+      ...noResult,
+      outcome: 'crashed',
+      message: `${project}: agent ${exitDescription(exitCode, signal)} but its JSON output holds no result object (truncated or malformed); ${stderrNote(stderrTail)} — see the job's log`,
     };
   }
 
