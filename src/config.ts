@@ -75,6 +75,8 @@ export interface Config {
     usageLimitMarginMs: number;
     /** Usage limit without a parseable reset time: wait this long. */
     usageLimitBackoffMs: number;
+    /** First wait before running a job again after a transient API error (doubles each time); unset: 1 minute. */
+    transientBackoffMs?: number;
     host: string | null;
     /** tmux server socket (`tmux -L <name>`) holding the persistent sessions. */
     tmuxSocket: string;
@@ -562,6 +564,7 @@ function fileSchema(projectNames: readonly string[]) {
       host_wait: duration(true).optional(),
       usage_limit_margin: duration(false).optional(),
       usage_limit_backoff: duration(true).optional(),
+      transient_backoff: duration(true).optional(),
       host: z.string().optional(),
       tmux_socket: tmuxName('tmux socket name').optional(),
       session_prefix: tmuxName('session prefix').optional(),
@@ -807,6 +810,7 @@ export function parseConfig(tomlText: string, configPath: string): Config {
       hostWaitMs: o?.host_wait ?? DEFAULTS.hostWaitMs,
       usageLimitMarginMs: o?.usage_limit_margin ?? DEFAULTS.usageLimitMarginMs,
       usageLimitBackoffMs: o?.usage_limit_backoff ?? DEFAULTS.usageLimitBackoffMs,
+      transientBackoffMs: o?.transient_backoff,
       host: emptyToNull(o?.host),
       tmuxSocket: o?.tmux_socket ?? DEFAULTS.tmuxSocket,
       sessionPrefix: o?.session_prefix ?? DEFAULTS.sessionPrefix,

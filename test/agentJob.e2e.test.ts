@@ -21,9 +21,12 @@ beforeAll(async () => {
       skilled: 'prompt = "[marker] write the notes"\ninline_skills = ["release-notes"]',
       unskilled: 'inline_skills = ["no-such-skill"]',
       nobinary: '[projects.nobinary.agent]\ncommand = "definitely-not-an-agent-binary"',
+      flaky: 'prompt = "[scenario:api_error:529:1]"',
+      overloaded: 'prompt = "[scenario:api_error:529]"',
     },
     missing: ['gone'],
     concurrency: 4,
+    orchestratorExtra: ['transient_backoff = "1s"'],
   });
   const skill = path.join(env.projectPath('skilled'), '.claude', 'skills', 'release-notes');
   mkdirSync(skill, { recursive: true });
@@ -111,6 +114,26 @@ describe('outcomes', () => {
     expect(readdirSync(path.join(env.stateDir, 'runs', 'alwayslimited'))).toHaveLength(1);
   });
 
+  test('a transient API error (529 overloaded) runs the job again after a back-off, which then succeeds', async () => {
+    const r = await run('flaky');
+    expect(r.outcome).toBe('succeeded');
+    expect(r.result).toBe('Done: [scenario:api_error:529:1]');
+    // Two agent runs, each in its own run folder.
+    expect(readFileSync(path.join(env.projectPath('flaky'), '.fake-api-error-runs'), 'utf8')).toBe('2');
+    const runs = readdirSync(path.join(env.stateDir, 'runs', 'flaky')).sort();
+    expect(runs).toHaveLength(2);
+    expect(runs[1]).toBe(`${runs[0]}-r1`);
+  });
+
+  test('a transient API error that does not pass: retried a capped number of times, then agent_error', async () => {
+    const r = await run('overloaded');
+    expect(r.outcome).toBe('agent_error');
+    expect(r.transient).toBe(true);
+    expect(r.message).toMatch(/^overloaded: the Claude API failed with a transient error \("API Error: 529 /);
+    expect(r.message).toMatch(/still failing after 3 retries/);
+    expect(readdirSync(path.join(env.stateDir, 'runs', 'overloaded'))).toHaveLength(4);
+  });
+
   test.each(['array', 'ansi', 'invalid_utf8'])('%s output still parses as success', async (scenario) => {
     const r = await run('beta', `[scenario:${scenario}]`);
     expect(r.outcome).toBe('succeeded');
@@ -159,6 +182,19 @@ describe('setup errors are not retried and say what to fix', () => {
     const r = await run('gone');
     expect(r.outcome).toBe('setup_error');
     expect(r.message).toMatch(/gone: project path .* does not exist — fix \[projects\.gone\] path/);
+  });
+
+  test('a failing notification never turns a setup error into a crash', async () => {
+    // A broken config file: prepareJob fails (setup error), and so does the notify activity that reports it.
+    const good = readFileSync(env.configPath, 'utf8');
+    await env.writeConfig(`${good}\n[orchestrator]\nconcurrency = "many"\n`);
+    try {
+      const r = await run('beta');
+      expect(r.outcome).toBe('setup_error');
+      expect(r.message).toMatch(/workspaces.toml is invalid/);
+    } finally {
+      await env.writeConfig(good);
+    }
   });
 
   test('agent binary not found', async () => {

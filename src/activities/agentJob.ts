@@ -50,6 +50,9 @@ export function projectOrFail(config: Config, name: string): ProjectConfig {
   }
 }
 
+/** First back-off after a transient API error, unless orchestrator.transient_backoff says otherwise. */
+export const DEFAULT_TRANSIENT_BACKOFF_MS = 60_000;
+
 function setupError(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: SETUP_ERROR, message, nonRetryable: true });
 }
@@ -124,6 +127,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       heartbeatTimeoutMs: config.orchestrator.heartbeatTimeoutMs,
       usageLimitMarginMs: config.orchestrator.usageLimitMarginMs,
       usageLimitBackoffMs: config.orchestrator.usageLimitBackoffMs,
+      transientBackoffMs: config.orchestrator.transientBackoffMs ?? DEFAULT_TRANSIENT_BACKOFF_MS,
       timezone: config.orchestrator.timezone,
       persistent: project.persistent,
       host: project.host,

@@ -4,6 +4,8 @@ import {
   ActivityFailure,
   ApplicationFailure,
   isCancellation,
+  log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   sleep,
@@ -41,6 +43,22 @@ const { sendNotification } = proxyActivities<Activities>({
 const ACTIVITY_TIMEOUT_MARGIN_MS = 60_000;
 /** Usage-limit waits per job before it gives up and reports `usage_limit`. */
 const MAX_USAGE_LIMIT_WAITS = 6;
+/** Runs again after a transient API error (overloaded, 5xx, connection) before the job reports agent_error. */
+const MAX_TRANSIENT_RETRIES = 3;
+/** First back-off after a transient API error when the plan has none (older runs); doubles each time. */
+const DEFAULT_TRANSIENT_BACKOFF_MS = 60_000;
+/** patched() ID: transient API errors run the job again after a durable back-off (jobs before it report them). */
+export const TRANSIENT_RETRY_PATCH = 'retry-transient-agent-errors';
+
+/** A notification is a courtesy: its failure (a bad hook, a config error) never fails or changes the job. */
+async function notifySafely(event: Parameters<typeof sendNotification>[0]): Promise<void> {
+  try {
+    await sendNotification(event);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn(`notification ${event.type} failed: ${failureMessage(err)}`);
+  }
+}
 
 export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   const info = workflowInfo();
@@ -53,7 +71,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     plan = await prepareJobFor(input.project)(input);
   } catch (err) {
     const message = failureMessage(err);
-    await sendNotification({
+    await notifySafely({
       type: 'job_failed',
       project: input.project,
       kind: input.kind,
@@ -89,6 +107,8 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   });
 
   let result: AgentRunResult;
+  let usageLimitWaits = 0;
+  let transientRetries = 0;
   for (let invocation = 0; ; invocation++) {
     setCurrentDetails(`running agent in ${plan.path}\n\n${plan.promptFirstLine}`);
     try {
@@ -107,13 +127,30 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
         ? reported
         : bareRunResult(isSetup(err) ? 'setup_error' : 'crashed', `${input.project}: ${failureMessage(err)}`);
     }
-    if (result.outcome !== 'usage_limit' || invocation >= MAX_USAGE_LIMIT_WAITS) break;
+    if (result.outcome === 'agent_error' && result.transient) {
+      if (transientRetries < MAX_TRANSIENT_RETRIES && patched(TRANSIENT_RETRY_PATCH)) {
+        // Overloaded, a 5xx, a dropped connection: likely to pass. Wait durably (a timer in Temporal), then
+        // run the job again in a new run folder; the back-off doubles each time.
+        const delay = (plan.transientBackoffMs ?? DEFAULT_TRANSIENT_BACKOFF_MS) * 2 ** transientRetries;
+        transientRetries++;
+        setCurrentDetails(
+          `transient API error; running again at ${localTime(new Date(Date.now() + delay), plan.timezone)} (${plan.timezone}), retry ${transientRetries} of ${MAX_TRANSIENT_RETRIES}\n\n${result.message}`,
+        );
+        await sleep(delay);
+        continue;
+      }
+      if (transientRetries > 0) {
+        result = { ...result, message: `${result.message} (still failing after ${transientRetries} retries)` };
+      }
+    }
+    if (result.outcome !== 'usage_limit' || usageLimitWaits >= MAX_USAGE_LIMIT_WAITS) break;
+    usageLimitWaits++;
     // The usage limit resets at a known time: wait for it durably (a timer in Temporal, not a process),
     // then run again. Waiting spends no retry attempt.
     const resetAt = result.usageLimitResetsAt ? Date.parse(result.usageLimitResetsAt) : NaN;
     const until = Number.isNaN(resetAt) ? Date.now() + plan.usageLimitBackoffMs : resetAt + plan.usageLimitMarginMs;
     upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'usage_limit' }]);
-    await sendNotification({
+    await notifySafely({
       type: 'usage_limit_wait',
       project: plan.project,
       until: new Date(until).toISOString(),
