@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config';
 import { devServerPaths, startDevServer, stopDevServer, type DevServerOptions } from '../src/server';
 import type { BatchResult } from '../src/shared';
 import { createWorker } from '../src/worker';
-import { makeRepo, renderConfig, waitFor } from './helpers/env';
+import { makeRepo, processesIn, renderConfig, waitFor } from './helpers/env';
 import { freePorts } from './helpers/server';
 
 let dir: string;
@@ -90,6 +90,7 @@ test('cycle survives a dev server SIGKILL and restart', async () => {
     ['rst2', 'succeeded'],
     ['rst3', 'succeeded'],
   ]);
-  // Nothing duplicated: one agent per project.
+  // Nothing duplicated: one agent per project; nothing left: no process in any project folder.
   expect(starts()).toBe(3);
+  expect(processesIn(path.join(dir, 'projects'))).toEqual([]);
 }, 180_000);
