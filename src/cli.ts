@@ -34,6 +34,14 @@ function devServerOptions(config: Config): DevServerOptions {
   };
 }
 
+/** The host a worker serves: `--host` (\"\" = none) wins over `[orchestrator] host`. */
+export function workerHost(config: Config, flag: string | undefined): { host: string | null; hostSource?: string } {
+  if (flag !== undefined) return flag.trim() ? { host: flag.trim(), hostSource: '--host' } : { host: null };
+  return config.orchestrator.host
+    ? { host: config.orchestrator.host, hostSource: '[orchestrator] host' }
+    : { host: null };
+}
+
 export function exitCodeFor(result: JobResult): number {
   if (result.outcome === 'succeeded') return EXIT.ok;
   if (result.outcome === 'setup_error') return EXIT.usage;
@@ -75,9 +83,16 @@ export function buildProgram(): Command {
 
   program
     .command('up')
-    .description('start the local Temporal dev server (if needed) and run the worker in the foreground')
-    .action(async (_opts, cmd: Command) => {
+    .description(
+      'start the local Temporal dev server (if needed), apply the schedules and run the worker in the foreground',
+    )
+    .option(
+      '--host <name>',
+      'also serve this host\'s projects (queue <task_queue>@<name>); default: [orchestrator] host; "" = none',
+    )
+    .action(async (opts: { host?: string }, cmd: Command) => {
       const config = await getConfig(cmd, { allowMissing: true });
+      const host = workerHost(config, opts.host);
       const server = await startDevServer({
         ...devServerOptions(config),
         onProgress: (m) => process.stderr.write(m + '\n'),
@@ -93,7 +108,8 @@ export function buildProgram(): Command {
       } finally {
         await connection.close();
       }
-      await runWorker(config);
+      // `up` is the single-machine command and starts the schedules, so it always serves the shared queue.
+      await runWorker(config, undefined, { ...host, shared: true });
       if (!server.alreadyRunning) {
         await stopDevServer(devServerOptions(config));
         print('Temporal dev server stopped (its data stays in the state folder).');
@@ -103,10 +119,14 @@ export function buildProgram(): Command {
   program
     .command('worker')
     .description('run a worker in the foreground (the Temporal server must be reachable)')
-    .option('--host <name>', "serve this host's projects (queue <task_queue>@<name>) instead of the shared queue")
-    .action(async (opts: { host?: string }, cmd: Command) => {
+    .option(
+      '--host <name>',
+      'serve this host\'s projects (queue <task_queue>@<name>) instead of the shared queue; default: [orchestrator] host; "" = the shared queue',
+    )
+    .option('--shared', 'with a host: also serve the shared queue (projects without a host, cycles, schedules)')
+    .action(async (opts: { host?: string; shared?: boolean }, cmd: Command) => {
       const config = await getConfig(cmd, { allowMissing: true });
-      await runWorker(config, undefined, { host: opts.host ?? null });
+      await runWorker(config, undefined, { ...workerHost(config, opts.host), shared: Boolean(opts.shared) });
     });
 
   const server = program

@@ -8,7 +8,7 @@ import {
   type LogLevel,
   type WorkerOptions,
 } from '@temporalio/worker';
-import { createActivities } from './activities';
+import { createActivities, type Activities } from './activities';
 import { prebuiltWorkflowBundle } from './bundle';
 import { loadConfig, type Config } from './config';
 import { temporalTarget } from './connection';
@@ -32,6 +32,8 @@ export interface CreateWorkerOptions {
   identity?: string;
   /** Payload codec etc.; default: encryption when ORCHESTRATE_ENCRYPTION_KEY(_FILE) is set. */
   dataConverter?: DataConverter;
+  /** Activities to register (several workers in one process share one set, and so one agent-slot limit). */
+  activities?: Activities;
 }
 
 export async function createWorker(
@@ -52,7 +54,7 @@ export async function createWorker(
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...workflowSource,
     dataConverter: opts.dataConverter ?? dataConverterFromEnv(),
-    activities: createActivities({ configPath: config.configPath, maxAgents: concurrency }),
+    activities: opts.activities ?? createActivities({ configPath: config.configPath, maxAgents: concurrency }),
     // Agent activities beyond `concurrency` wait for a slot inside the activity (heartbeating), so the
     // poller can keep short activities (gates, config, checks) flowing alongside them.
     maxConcurrentActivityTaskExecutions: concurrency + 16,
@@ -70,31 +72,86 @@ export async function createWorker(
   return { worker, connection, ownsConnection: !opts.connection };
 }
 
-/** Runs a worker until SIGINT/SIGTERM (the SDK installs the signal handlers and shuts down gracefully). */
+export interface RunWorkerOptions {
+  /** Serve this host's queue (`<task_queue>@<host>`); null / absent: the shared queue. */
+  host?: string | null;
+  /** With a host: also serve the shared queue (projects without a host, cycles, EOD, rollover, schedules). */
+  shared?: boolean;
+  /** Where the host came from, for the start-up line (e.g. "--host", "[orchestrator] host"). */
+  hostSource?: string;
+}
+
+/** The task queues a worker with these options polls, with what each one carries (for the start-up line). */
+export function servedQueues(
+  config: Config,
+  opts: RunWorkerOptions = {},
+): Array<{ queue: string; host: string | null; what: string }> {
+  const shared = {
+    queue: config.orchestrator.taskQueue,
+    host: null,
+    what: 'shared: projects without a host, cycles, EOD, rollover',
+  };
+  if (!opts.host) return [shared];
+  const own = {
+    queue: taskQueueFor(config.orchestrator.taskQueue, opts.host),
+    host: opts.host,
+    what: `host ${opts.host}${opts.hostSource ? `, from ${opts.hostSource}` : ''}: projects with host = "${opts.host}"`,
+  };
+  return opts.shared ? [shared, own] : [own];
+}
+
+/**
+ * Runs a worker until SIGINT/SIGTERM (the SDK installs the signal handlers and shuts down gracefully). With a
+ * host and `shared`, one worker per queue on one connection, sharing the activities (and so `concurrency`).
+ */
 export async function runWorker(
   config: Config,
   log: (msg: string) => void = (m) => process.stderr.write(m + '\n'),
-  opts: { host?: string | null } = {},
+  opts: RunWorkerOptions = {},
 ): Promise<void> {
   // The SDK logs bundling and state changes at INFO; a foreground worker shows warnings and errors unless
   // ORCHESTRATE_LOG_LEVEL says otherwise (DEBUG, INFO, WARN, ERROR).
   Runtime.install({ logger: new DefaultLogger((process.env.ORCHESTRATE_LOG_LEVEL as LogLevel | undefined) ?? 'WARN') });
   const bundle = prebuiltWorkflowBundle();
   if (!bundle.path) log(`bundling the workflows at start-up (a few seconds): ${bundle.reason}`);
-  const { worker, connection } = await createWorker({
-    config,
-    host: opts.host,
-    ...(bundle.path ? { workflowBundlePath: bundle.path } : {}),
-  });
   const target = temporalTarget(config);
-  const queue = taskQueueFor(config.orchestrator.taskQueue, opts.host);
-  log(
-    `worker polling task queue "${queue}" on ${target.connectionOptions.address} (namespace ${target.namespace}), up to ${config.orchestrator.concurrency} agents at once`,
-  );
+  const queues = servedQueues(config, opts);
+  const connection = await NativeConnection.connect(target.connectionOptions);
+  const activities = createActivities({ configPath: config.configPath, maxAgents: config.orchestrator.concurrency });
+  const workers: Worker[] = [];
   try {
-    await worker.run();
+    for (const q of queues) {
+      const { worker } = await createWorker({
+        config,
+        connection,
+        namespace: target.namespace,
+        taskQueue: q.queue,
+        activities,
+        ...(bundle.path ? { workflowBundlePath: bundle.path } : {}),
+      });
+      workers.push(worker);
+    }
+    const list = queues.map((q) => `"${q.queue}" (${q.what})`).join(' and ');
+    log(
+      `worker polling task queue${queues.length > 1 ? 's' : ''} ${list} on ${target.connectionOptions.address} (namespace ${target.namespace}), up to ${config.orchestrator.concurrency} agents at once`,
+    );
+    if (opts.host && !opts.shared)
+      log(
+        `not polling the shared queue "${config.orchestrator.taskQueue}": projects without a host, cycles and schedules need a worker without a host somewhere (or \`--shared\` here)`,
+      );
+    // One worker stopping (a fatal error) stops the others, so the process never half-serves.
+    const results = await Promise.allSettled(
+      workers.map((w) =>
+        w.run().finally(() => {
+          for (const other of workers) if (other.getState() === 'RUNNING') other.shutdown();
+        }),
+      ),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   } finally {
-    await connection.close();
+    // A worker created but never run (the next one failed to start) still holds the connection.
+    await connection.close().catch((e: Error) => log(`closing the connection: ${e.message}`));
   }
   log('worker stopped');
 }

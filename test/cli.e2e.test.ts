@@ -2,7 +2,7 @@
 import execa from 'execa';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { makeEnv, REPO_ROOT, type TestEnv } from './helpers/env';
+import { makeEnv, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 import { jobWorkflowId } from '../src/shared';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
@@ -180,4 +180,71 @@ test('scripts/temporal-schedules.sh creates the same schedules with the temporal
         .delete()
         .catch(() => undefined);
   }
+});
+
+/** A long-running CLI command (worker, up) with its output collected as it comes. */
+function spawnCli(args: string[], ownEnv: NodeJS.ProcessEnv = env.cliEnv) {
+  // extendEnv: false, so that ownEnv is the whole environment (e.g. without this process's TEMPORAL_*).
+  const child = execa('node', [CLI, ...args], { env: ownEnv, extendEnv: false, reject: false, stdin: 'ignore' });
+  const out = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  return { child, out };
+}
+
+describe('worker: the host comes from [orchestrator] host unless --host says otherwise', () => {
+  let hostedConfig: string;
+
+  beforeAll(() => {
+    // The same registry, as seen from a machine named "clihost", plus a project pinned to it.
+    makeRepo(env.projectPath('clipinned'));
+    hostedConfig = path.join(env.dir, 'hosted.toml');
+    writeFileSync(
+      hostedConfig,
+      readFileSync(env.configPath, 'utf8').replace('[orchestrator]\n', '[orchestrator]\nhost = "clihost"\n') +
+        `\n[projects.clipinned]\npath = "${env.projectPath('clipinned')}"\nhost = "clihost"\n`,
+    );
+  });
+
+  test("a worker started via the CLI with host in the config serves that host's queue", async () => {
+    const { child, out } = spawnCli(['--config', hostedConfig, 'worker']);
+    try {
+      await waitFor('the worker to start', () => out.stderr.includes('worker polling'), 60_000);
+      expect(out.stderr).toContain(`task queue "${env.taskQueue}@clihost" (host clihost, from [orchestrator] host`);
+      expect(out.stderr).toContain(`not polling the shared queue "${env.taskQueue}"`);
+      // Only this worker polls <queue>@clihost (the test's in-process worker serves the shared queue).
+      const r = await cli(['--config', hostedConfig, 'run', '-p', 'clipinned', '--json', '--prompt', 'pinned job']);
+      expect(r.exitCode).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        project: 'clipinned',
+        outcome: 'succeeded',
+        result: 'Done: pinned job',
+      });
+    } finally {
+      child.kill('SIGINT');
+    }
+    const done = await child;
+    expect(done.exitCode).toBe(0);
+    expect(out.stderr).toContain('worker stopped');
+  });
+
+  test('--host overrides the config (--host "" = the shared queue); --shared serves both', async () => {
+    for (const [flag, expected] of [
+      [['--host', 'elsewhere'], `task queue "${env.taskQueue}@elsewhere" (host elsewhere, from --host`],
+      [['--host', ''], `task queue "${env.taskQueue}" (shared`],
+      [
+        ['--shared'],
+        `task queues "${env.taskQueue}" (shared: projects without a host, cycles, EOD, rollover) and "${env.taskQueue}@clihost"`,
+      ],
+    ] as const) {
+      const { child, out } = spawnCli(['--config', hostedConfig, 'worker', ...flag]);
+      try {
+        await waitFor(`the worker (${flag.join(' ')}) to start`, () => out.stderr.includes('worker polling'), 60_000);
+        expect(out.stderr).toContain(expected);
+      } finally {
+        child.kill('SIGINT');
+      }
+      expect((await child).exitCode).toBe(0);
+    }
+  });
 });
