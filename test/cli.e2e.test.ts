@@ -1,8 +1,10 @@
 // The `orchestrate` CLI as a user runs it: the built dist/cli.js in a subprocess, no TTY.
 import execa from 'execa';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeEnv, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
+import { freePorts } from './helpers/server';
 import { jobWorkflowId } from '../src/shared';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
@@ -192,6 +194,15 @@ function spawnCli(args: string[], ownEnv: NodeJS.ProcessEnv = env.cliEnv) {
   return { child, out };
 }
 
+/** Alive and not a zombie. */
+function isAlive(pid: number): boolean {
+  try {
+    return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 describe('worker: the host comes from [orchestrator] host unless --host says otherwise', () => {
   let hostedConfig: string;
 
@@ -247,4 +258,100 @@ describe('worker: the host comes from [orchestrator] host unless --host says oth
       expect((await child).exitCode).toBe(0);
     }
   });
+});
+
+test('up: its own dev server, the schedules, the worker; schedule list|pause|unpause|trigger|delete; Ctrl-C stops both', async () => {
+  // A fresh server on free ports with its own state folder: the shared test server is left alone.
+  const [port, uiPort] = await freePorts(2);
+  const dir = path.join(env.dir, 'up');
+  mkdirSync(dir, { recursive: true });
+  const cfg = path.join(dir, 'workspaces.toml');
+  const taskQueue = `up-${Date.now()}`;
+  writeFileSync(
+    cfg,
+    [
+      '[orchestrator]',
+      `task_queue = "${taskQueue}"`,
+      `state_dir = "${path.join(dir, 'state')}"`,
+      'timezone = "Europe/London"',
+      'host = "uphost"',
+      '[server]',
+      `port = ${port}`,
+      `ui_port = ${uiPort}`,
+      '[schedules]',
+      'eod = "23:00"',
+      'rollover = "06:00"',
+      '',
+    ].join('\n'),
+  );
+  // No TEMPORAL_* settings: the CLI must reach the server from [server], as a user's would.
+  const bare = Object.fromEntries(Object.entries(env.cliEnv).filter(([k]) => !k.startsWith('TEMPORAL_')));
+  const upCli = (args: string[]) =>
+    execa('node', [CLI, '--config', cfg, ...args], { env: bare, extendEnv: false, reject: false, stdin: 'ignore' });
+
+  const { child: up, out } = spawnCli(['--config', cfg, 'up'], bare);
+  let serverPid: number | undefined;
+  const connection = await waitFor(
+    'up to be serving',
+    async () => (out.stderr.includes('worker polling') ? Connection.connect({ address: `127.0.0.1:${port}` }) : null),
+    90_000,
+  ).catch((e: Error) => {
+    up.kill('SIGINT');
+    throw new Error(`${e.message}\nstdout: ${out.stdout}\nstderr: ${out.stderr}`);
+  });
+  try {
+    expect(out.stdout).toContain(`Temporal started at 127.0.0.1:${port}; Web UI: http://127.0.0.1:${uiPort}`);
+    expect(out.stdout).toMatch(/schedules: .*orchestrate-eod/);
+    // up serves the shared queue (schedules start there) and, with [orchestrator] host, that host's queue.
+    expect(out.stderr).toContain(`task queues "${taskQueue}" (shared`);
+    expect(out.stderr).toContain(`"${taskQueue}@uphost" (host uphost, from [orchestrator] host`);
+    const status = await upCli(['server', 'status', '--json']);
+    serverPid = JSON.parse(status.stdout).pid as number;
+    expect(isAlive(serverPid)).toBe(true);
+
+    const list = await upCli(['schedule', 'list']);
+    expect(list.exitCode).toBe(0);
+    expect(list.stdout).toMatch(/SCHEDULE\s+STATE\s+WHEN\s+NEXT RUNS/);
+    expect(list.stdout).toMatch(/orchestrate-eod\s+active/);
+    expect(list.stdout).toMatch(/orchestrate-rollover\s+active/);
+
+    const listJson = async () =>
+      JSON.parse((await upCli(['schedule', 'list', '--json'])).stdout) as Array<{ id: string; paused: boolean }>;
+    expect((await upCli(['schedule', 'pause', 'eod'])).stdout).toContain('paused orchestrate-eod');
+    expect((await listJson()).find((r) => r.id === 'orchestrate-eod')?.paused).toBe(true);
+    expect((await upCli(['schedule', 'unpause', 'eod'])).stdout).toContain('unpaused orchestrate-eod');
+    expect((await listJson()).find((r) => r.id === 'orchestrate-eod')?.paused).toBe(false);
+
+    const trigger = await upCli(['schedule', 'trigger', 'eod']);
+    expect(trigger.stdout).toContain('triggered orchestrate-eod');
+    // The schedule's EOD runs on up's worker (no projects: it writes an empty digest and completes).
+    const client = new Client({ connection, namespace: 'default' });
+    const eod = await waitFor(
+      'the triggered EOD to complete',
+      async () => {
+        for await (const wf of client.workflow.list({ query: `WorkflowType = 'eod'` }))
+          if (wf.status.name === 'COMPLETED') return wf;
+        return null;
+      },
+      60_000,
+    );
+    expect(eod.taskQueue).toBe(taskQueue);
+
+    expect((await upCli(['schedule', 'delete', 'eod'])).stdout).toContain('deleted orchestrate-eod');
+    expect((await listJson()).map((r) => r.id)).toEqual(['orchestrate-rollover']);
+    const again = await upCli(['schedule', 'delete', 'eod']);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toContain('no schedule "orchestrate-eod"');
+  } finally {
+    await connection.close();
+    up.kill('SIGINT');
+  }
+  const done = await up;
+  expect(done.exitCode).toBe(0);
+  expect(out.stderr).toContain('worker stopped');
+  expect(out.stdout).toContain('Temporal dev server stopped');
+  expect(isAlive(serverPid as number)).toBe(false);
+  const after = await upCli(['server', 'status']);
+  expect(after.exitCode).toBe(1);
+  expect(after.stdout).toMatch(/^not running/);
 });
