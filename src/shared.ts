@@ -186,6 +186,8 @@ export interface BatchRow {
   logPath: string | null;
   /** EOD: the work log the job was asked to write. */
   worklogPath?: string | null;
+  /** When the job's result came back (workflow time; absent in rows of older runs). */
+  finishedAt?: string | null;
 }
 
 export type BatchKind = 'cycle' | 'eod' | 'rollover';

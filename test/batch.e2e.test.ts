@@ -1,10 +1,11 @@
 // Cycle, EOD, rollover and schedules on the real dev server with the fake agent.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import path from 'node:path';
 import { batchProgress, startBatch, startJob, jobResult, AlreadyRunningError } from '../src/client';
 import { setPaused } from '../src/activities/gates';
 import { appendLedger } from '../src/ledger';
-import { localDate, localTime, minutesOfDay } from '../src/dates';
+import { addDays, dayBounds, localDate, localTime, minutesOfDay } from '../src/dates';
 import { applySchedules, describeSchedules } from '../src/schedules';
 import { SCHEDULE_IDS, type BatchResult, type BatchRow } from '../src/shared';
 import { makeEnv, waitFor, type TestEnv } from './helpers/env';
@@ -138,7 +139,12 @@ describe('two cycles at once', () => {
   let theirs: TestEnv;
   beforeAll(async () => {
     // Two orchestrators (task queues) sharing one namespace, as two teams could.
-    mine = await makeEnv({ projects: { twice1: 'prompt = "[scenario:slow:3]"' } });
+    mine = await makeEnv({
+      projects: {
+        twice1:
+          'prompt = "[scenario:slow:3]"\neod_prompt = "[scenario:slow:3] [write:{worklog_path}]"\nrollover_prompt = "[scenario:slow:3]"',
+      },
+    });
     theirs = await makeEnv({ projects: { twice2: 'prompt = "[scenario:slow:1]"' } });
   });
   afterAll(async () => {
@@ -172,6 +178,31 @@ describe('two cycles at once', () => {
     expect(done.refused).toBeNull();
     expect(row(done, 'twice1').status).toBe('succeeded');
   });
+
+  test.each(['eod', 'rollover'] as const)(
+    "a second %s on the same task queue (a schedule's run while the CLI's runs) stands down",
+    async (kind) => {
+      const first = await startBatch(mine.client, mine.config, kind, {});
+      await waitFor(`the first ${kind} is running its job`, async () => {
+        const { result } = await batchProgress(first);
+        return result?.rows.some((r) => r.status === 'running') ?? false;
+      });
+      const scheduled = await mine.client.workflow.start(kind, {
+        taskQueue: mine.taskQueue,
+        workflowId: `${kind}-scheduled-${mine.taskQueue}`,
+        args: [{}],
+      });
+      const stoodDown = (await scheduled.result()) as BatchResult;
+      expect(stoodDown.refused).toBe(`another ${kind} is already running (${first.workflowId}); this one did nothing`);
+      expect(stoodDown.rows).toEqual([]);
+      // Only the batch that ran writes the digest.
+      expect(stoodDown.digestPath).toBeNull();
+      const done = await finish(first);
+      expect(done.refused).toBeNull();
+      expect(row(done, 'twice1').status).toBe('succeeded');
+      if (kind === 'eod') expect(done.digestPath).toBe(path.join(mine.stateDir, 'digests', `${done.date}.md`));
+    },
+  );
 });
 
 describe('EOD, digest and rollover', () => {
@@ -182,6 +213,7 @@ describe('EOD, digest and rollover', () => {
         writer:
           'eod_prompt = "Write the log [write:{worklog_path}]"\nrollover_prompt = "[marker] carry {yesterday} into {date}"',
         lazy: 'eod_prompt = "[scenario:noop]"',
+        stale: 'eod_prompt = "[scenario:noop]"',
         off: 'enabled = false',
       },
     });
@@ -189,7 +221,7 @@ describe('EOD, digest and rollover', () => {
   afterAll(async () => env?.stop());
 
   test('EOD: a job that exits 0 without writing its work log fails; the digest lists every job', async () => {
-    const handle = await startBatch(env.client, env.config, 'eod', {});
+    const handle = await startBatch(env.client, env.config, 'eod', { projects: ['writer', 'lazy', 'off'] });
     const result = await finish(handle);
     const today = localDate(new Date(), 'Europe/London');
     expect(result.date).toBe(today);
@@ -203,11 +235,32 @@ describe('EOD, digest and rollover', () => {
     expect(result.digestPath).toBe(path.join(env.stateDir, 'digests', `${today}.md`));
     const digest = readFileSync(result.digestPath!, 'utf8');
     expect(digest).toContain(`# Orchestrator digest — ${today}`);
-    expect(digest).toMatch(/## writer\n\n- \d\d:\d\dZ eod: \*\*succeeded\*\*/);
+    // Times in the configured timezone (no UTC "Z"); the EOD job once, from the batch's row, not again from
+    // its own ledger line.
+    const writerSection = /## writer\n\n((?:- .*\n)*)/.exec(digest)![1];
+    expect(writerSection).toMatch(/^- \d\d:\d\d eod: \*\*succeeded\*\* · .* · \$0\.0123 · \d+ turns/);
+    expect(writerSection.match(/ eod: /g)).toHaveLength(1);
     expect(digest).toMatch(
-      /## lazy\n\n- \d\d:\d\dZ eod: \*\*succeeded\*\*.*\n- EOD failed \(agent_error\): work log not written/,
+      /## lazy\n\n- \d\d:\d\d eod: \*\*agent_error\*\*.*\n- EOD failed \(agent_error\): work log not written/,
     );
     expect(digest).toMatch(/## off\n\n- no jobs today\n- EOD skipped: disabled/);
+    // writer $0.0123 + lazy $0 (the noop scenario), each counted once.
+    expect(digest).toContain('Total cost today: $0.0123');
+  });
+
+  test('EOD: a work log left from before, not touched by a job that exits 0, fails that project', async () => {
+    const today = localDate(new Date(), 'Europe/London');
+    const log = path.join(env.projectPath('stale'), 'docs', 'worklog', `${today}.md`);
+    mkdirSync(path.dirname(log), { recursive: true });
+    writeFileSync(log, '# An old entry\n');
+    const old = new Date(Math.floor(Date.now() / 1000) * 1000 - 3 * 3600 * 1000);
+    utimesSync(log, old, old);
+    const result = await finish(await startBatch(env.client, env.config, 'eod', { projects: ['stale'] }));
+    expect(row(result, 'stale').status).toBe('agent_error');
+    expect(row(result, 'stale').reason).toMatch(
+      new RegExp(`^work log not written: docs/worklog/${today}\\.md was not updated by today's EOD job`),
+    );
+    expect(Math.round(statSync(log).mtimeMs)).toBe(old.getTime());
   });
 
   test('rollover on the first of a month closes last month', async () => {
@@ -219,6 +272,60 @@ describe('EOD, digest and rollover', () => {
     expect(marker.prompt).toContain('carry 2026-03-31 into 2026-04-01');
     expect(marker.prompt).toMatch(/March 2026/);
     expect(marker.prompt).toMatch(/April 2026/);
+  });
+});
+
+describe('EOD digest across midnight, in the timezone', () => {
+  const tz = 'Asia/Kolkata'; // UTC+05:30 all year: local times never read as UTC ones
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await makeEnv({
+      projects: { late: 'eod_prompt = "[write:{worklog_path}]"', quiet: 'enabled = false' },
+    });
+    await env.writeConfig(
+      readFileSync(env.configPath, 'utf8').replace('timezone = "Europe/London"', `timezone = "${tz}"`),
+    );
+    env.config = await loadConfig(env.configPath);
+  });
+  afterAll(async () => env?.stop());
+
+  test("an EOD job finishing after the day's midnight is in that day's digest, with the day's other jobs", async () => {
+    const today = localDate(new Date(), tz);
+    const day = addDays(today, -1);
+    const { start } = dayBounds(day, tz);
+    const at = (hours: number) => new Date(start.getTime() + hours * 3600 * 1000).toISOString();
+    const entry = (project: string, finishedAt: string, costUsd: number) =>
+      appendLedger(env.stateDir, {
+        finishedAt,
+        project,
+        kind: 'run',
+        outcome: 'succeeded',
+        costUsd,
+        numTurns: 2,
+        durationMs: 60_000,
+        logPath: null,
+      });
+    await entry('late', at(12), 0.5); // 12:00 local = 06:30Z
+    await entry('quiet', at(9.25), 0.25); // 09:15 local
+    await entry('quiet', at(-1), 9); // the day before: not in this digest
+
+    // The EOD for `day` runs now, i.e. after its midnight (as a catch-up EOD would).
+    const result = await finish(await startBatch(env.client, env.config, 'eod', { date: day }));
+    expect(result.date).toBe(day);
+    expect(row(result, 'late').status).toBe('succeeded');
+    const digest = readFileSync(result.digestPath!, 'utf8');
+    expect(digest).toContain(`# Orchestrator digest — ${day}`);
+    const section = (name: string) => new RegExp(`## ${name}\\n\\n((?:- .*\\n)*)`).exec(digest)![1];
+    const late = section('late');
+    expect(late).not.toContain('no jobs today');
+    expect(late).toMatch(/^- 12:00 run: \*\*succeeded\*\* · 1m · \$0\.5000 · 2 turns\n/);
+    // The EOD job itself, from the batch's row, dated the next day as it finished after midnight.
+    expect(late).toMatch(
+      new RegExp(`\\n- ${today} \\d\\d:\\d\\d eod: \\*\\*succeeded\\*\\* · .* · \\$0\\.0123 · \\d+ turns`),
+    );
+    expect(late.match(/ eod: /g)).toHaveLength(1);
+    expect(section('quiet')).toMatch(/^- 09:15 run: \*\*succeeded\*\* · .*\n- EOD skipped: disabled/);
+    expect(digest).toContain('Total cost today: $0.7623');
   });
 });
 
@@ -274,6 +381,31 @@ describe('schedules', () => {
     });
     const result = (await env.client.workflow.getHandle(wf.workflowId).result()) as BatchResult;
     expect(row(result, 'writer').status).toBe('succeeded');
+    expect(result.date).toBe(localDate(new Date(), 'Europe/London'));
+
+    // A run that was due at 23:00 but starts later (catch-up after downtime; here a backfill of a past day):
+    // its day is the day it was due, not the day it runs.
+    const dueDay = addDays(localDate(new Date(), 'Europe/London'), -3);
+    const { start, end } = dayBounds(dueDay, 'Europe/London');
+    await env.client.schedule.getHandle(SCHEDULE_IDS.eod).backfill({
+      start: new Date(start.getTime() + 22 * 3600 * 1000),
+      end,
+      overlap: ScheduleOverlapPolicy.ALLOW_ALL,
+    });
+    const late = await waitFor('backfilled eod', async () => {
+      for await (const w of env.client.workflow.list({
+        query: `WorkflowType = 'eod' AND TaskQueue = '${env.taskQueue}' AND TemporalScheduledStartTime < '${end.toISOString()}'`,
+      }))
+        return w;
+      return null;
+    });
+    const due = late.typedSearchAttributes.getAll().find((p) => p.key.name === 'TemporalScheduledStartTime')?.value;
+    expect(localTime(due as Date, 'Europe/London')).toBe('23:00');
+    const caughtUp = (await env.client.workflow.getHandle(late.workflowId).result()) as BatchResult;
+    expect(caughtUp.date).toBe(dueDay);
+    expect(row(caughtUp, 'writer').status).toBe('succeeded');
+    expect(row(caughtUp, 'writer').worklogPath).toBe(path.join(env.projectPath('writer'), `docs/worklog/${dueDay}.md`));
+    expect(caughtUp.digestPath).toBe(path.join(env.stateDir, 'digests', `${dueDay}.md`));
 
     // Dropping a schedule from config deletes it on the next apply.
     const dropped = readFileSync(env.configPath, 'utf8').replace('rollover = "06:00"', 'rollover = ""');

@@ -4,21 +4,26 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { jobResult, startBatch, startJob } from '../src/client';
 import { loadConfig, type Config } from '../src/config';
-import type { BatchResult } from '../src/shared';
+import type { BatchResult, BatchRow } from '../src/shared';
 import { createWorker } from '../src/worker';
 import execa from 'execa';
 import { makeEnv, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 import { gatherStatus, renderStatus } from '../src/cli/status';
 
 let env: TestEnv;
+const WRITE_WORKLOG = 'eod_prompt = "[write:{worklog_path}]"';
 const workers: Array<{ worker: Worker; running: Promise<void>; connection: NativeConnection }> = [];
 
-/** The same registry as seen from another machine: its own state folder. */
+/**
+ * The same registry as seen from another machine: its own state folder. The shared machine has no checkout of
+ * hsta (alpha's project): there its path leads nowhere, so only alpha can see hsta's files.
+ */
 async function configFor(name: string): Promise<Config> {
-  const text = readFileSync(env.configPath, 'utf8').replace(
+  let text = readFileSync(env.configPath, 'utf8').replace(
     /state_dir = ".*"/,
     `state_dir = "${path.join(env.dir, `state-${name}`)}"`,
   );
+  if (name === 'shared') text = text.replace(env.projectPath('hsta'), path.join(env.dir, 'not-on-this-host', 'hsta'));
   const file = path.join(env.dir, `workspaces-${name}.toml`);
   writeFileSync(file, text);
   return loadConfig(file);
@@ -38,7 +43,12 @@ async function startWorkerFor(config: Config, host: string | null) {
 beforeAll(async () => {
   env = await makeEnv({
     // gamma has no worker: a cycle waits host_wait for it, then skips its project.
-    projects: { hsta: 'host = "alpha"', hstb: 'host = "beta"', hstshared: '', hstd: 'host = "gamma"' },
+    projects: {
+      hsta: `host = "alpha"\n${WRITE_WORKLOG}`,
+      hstb: `host = "beta"\n${WRITE_WORKLOG}`,
+      hstshared: WRITE_WORKLOG,
+      hstd: `host = "gamma"\n${WRITE_WORKLOG}`,
+    },
     orchestratorExtra: ['host_wait = "3s"'],
     startWorker: false,
   });
@@ -123,4 +133,29 @@ test('run for a project whose host has no worker says so while it waits', async 
       .terminate('test over')
       .catch(() => undefined);
   }
+});
+
+test("EOD verifies each work log on the project's host; EOD and rollover skip a host without a worker", async () => {
+  const eod = (await (await startBatch(env.client, env.config, 'eod', {})).result()) as BatchResult;
+  const byProject = Object.fromEntries(eod.rows.map((r) => [r.project, r])) as Record<string, BatchRow>;
+  for (const project of ['hsta', 'hstb', 'hstshared']) {
+    expect({ project, status: byProject[project].status, reason: byProject[project].reason }).toEqual({
+      project,
+      status: 'succeeded',
+      reason: expect.any(String),
+    });
+    expect(byProject[project].worklogPath).toBe(path.join(env.projectPath(project), `docs/worklog/${eod.date}.md`));
+  }
+  const noGamma = {
+    decision: 'error',
+    status: 'skipped',
+    reason: 'no worker for host gamma (start `orchestrate worker --host gamma` on it)',
+  };
+  expect(byProject.hstd).toMatchObject(noGamma);
+  const digest = readFileSync(eod.digestPath!, 'utf8');
+  expect(digest).toContain('- EOD skipped: no worker for host gamma');
+
+  const rollover = (await (await startBatch(env.client, env.config, 'rollover', {})).result()) as BatchResult;
+  expect(rollover.rows.find((r) => r.project === 'hstd')).toMatchObject(noGamma);
+  expect(rollover.rows.find((r) => r.project === 'hsta')?.status).toBe('succeeded');
 });

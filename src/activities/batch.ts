@@ -4,7 +4,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { dayBounds } from '../dates';
+import { dayBounds, localDate, localTime } from '../dates';
 import { formatDuration } from '../duration';
 import { readLedger } from '../ledger';
 import { notify } from '../notify';
@@ -102,31 +102,62 @@ export function createBatchActivities(deps: { configPath?: string }) {
     return { ok: true, path: file, reason: `work log written: ${rel}` };
   }
 
-  /** Writes <state_dir>/digests/<date>.md: every job of the day per project, plus what was skipped and why. */
+  /**
+   * Writes <state_dir>/digests/<date>.md: per project, this EOD's own job (from the batch's rows, so a job that
+   * finished after midnight is still there) and the day's other jobs from the ledger, each once; what was
+   * skipped and why. Times are in the configured timezone.
+   */
   async function writeDigest(input: { date: string; rows: BatchRow[]; kind: BatchKind }): Promise<string> {
     const config = await loadConfigOrFail(deps.configPath);
     const tz = config.orchestrator.timezone;
     const { start, end } = dayBounds(input.date, tz);
     const names = [...new Set([...Object.keys(config.projects), ...input.rows.map((r) => r.project)])].sort();
+    /** HH:MM in the timezone; with the day when it is not the digest's (an EOD finishing after midnight). */
+    const when = (iso: string | null | undefined): string => {
+      const t = iso ? new Date(iso) : null;
+      if (!t || Number.isNaN(t.getTime())) return '--:--';
+      const day = localDate(t, tz);
+      return day === input.date ? localTime(t, tz) : `${day} ${localTime(t, tz)}`;
+    };
+    const facts = (j: {
+      durationMs: number | null;
+      costUsd: number | null;
+      numTurns: number | null;
+      logPath: string | null;
+    }) =>
+      `${j.durationMs !== null ? formatDuration(j.durationMs) : '?'} · ${j.costUsd !== null ? `$${j.costUsd.toFixed(4)}` : 'cost n/a'} · ${j.numTurns ?? '?'} turns${j.logPath ? ` · log ${j.logPath}` : ''}`;
+    const now = new Date();
     const lines: string[] = [
       `# Orchestrator digest — ${input.date}`,
       '',
-      `Timezone: ${tz}. Generated ${new Date().toISOString()}.`,
+      `Timezone: ${tz}. Generated ${localDate(now, tz)} ${localTime(now, tz)}.`,
       '',
     ];
     let total = 0;
     for (const name of names) {
-      const jobs = await readLedger(config.orchestrator.stateDir, name, start, end);
       const row = input.rows.find((r) => r.project === name);
+      // This batch's own job for the project: it ran (or tried to), whatever the clock said when it ended.
+      const own = row && row.decision === 'run' && row.status !== 'pending' ? row : null;
+      const ledger = await readLedger(config.orchestrator.stateDir, name);
+      // Its ledger line (same run folder) is the same job: listed once, from the row.
+      const isOwn = (logPath: string | null) => !!own?.logPath && logPath === own.logPath;
+      const jobs: Array<{ at: string | null; text: string }> = [];
+      if (own) {
+        total += own.costUsd ?? 0;
+        const at = own.finishedAt ?? ledger.find((e) => isOwn(e.logPath))?.finishedAt ?? null;
+        const detail = own.status === 'succeeded' && own.reason ? ` — ${own.reason}` : '';
+        jobs.push({ at, text: `${input.kind}: **${own.status}** · ${facts(own)}${detail}` });
+      }
+      for (const j of ledger) {
+        const t = Date.parse(j.finishedAt);
+        if (t < start.getTime() || t >= end.getTime() || isOwn(j.logPath)) continue;
+        total += j.costUsd ?? 0;
+        jobs.push({ at: j.finishedAt, text: `${j.kind}: **${j.outcome}** · ${facts(j)}` });
+      }
+      jobs.sort((a, b) => Date.parse(a.at ?? '') - Date.parse(b.at ?? '') || 0);
       lines.push(`## ${name}`, '');
       if (jobs.length === 0) lines.push('- no jobs today');
-      for (const j of jobs) {
-        total += j.costUsd ?? 0;
-        const t = new Date(j.finishedAt).toISOString().slice(11, 16);
-        lines.push(
-          `- ${t}Z ${j.kind}: **${j.outcome}** · ${j.durationMs !== null ? formatDuration(j.durationMs) : '?'} · ${j.costUsd !== null ? `$${j.costUsd.toFixed(4)}` : 'cost n/a'} · ${j.numTurns ?? '?'} turns${j.logPath ? ` · log ${j.logPath}` : ''}`,
-        );
-      }
+      for (const j of jobs) lines.push(`- ${when(j.at)} ${j.text}`);
       if (row) {
         if (row.decision !== 'run') lines.push(`- EOD skipped: ${row.reason}`);
         else if (row.status !== 'succeeded') lines.push(`- EOD failed (${row.status}): ${row.reason}`);
@@ -158,7 +189,12 @@ export function createBatchActivities(deps: { configPath?: string }) {
     return file;
   }
 
-  /** Another cycle running (e.g. one started by the schedule while the CLI's runs): its workflow ID. */
+  /** A no-op on the queue it is sent to: that a worker picked it up is the answer (EOD/rollover host check). */
+  async function hostReady(): Promise<string> {
+    return Context.current().info.taskQueue;
+  }
+
+  /** Another batch of this kind running (e.g. one started by the schedule while the CLI's runs): its workflow ID. */
   // Of two that start together, the earlier one (then the smaller ID) goes on and the other stands down.
   async function otherRunningBatch(input: {
     kind: BatchKind;
@@ -178,5 +214,5 @@ export function createBatchActivities(deps: { configPath?: string }) {
     return null;
   }
 
-  return { snapshotConfig, evaluateGates, verifyWorklog, writeDigest, otherRunningBatch };
+  return { snapshotConfig, evaluateGates, verifyWorklog, writeDigest, otherRunningBatch, hostReady };
 }

@@ -6,7 +6,9 @@ import {
   ChildWorkflowFailure,
   CancelledFailure,
   ChildWorkflowCancellationType,
+  ActivityFailure,
   ParentClosePolicy,
+  TimeoutFailure,
   continueAsNew,
   defineQuery,
   isCancellation,
@@ -18,7 +20,11 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import {
+  SearchAttributeType,
+  WorkflowExecutionAlreadyStartedError,
+  defineSearchAttributeKey,
+} from '@temporalio/common';
 import type { Activities } from '../activities';
 import { localDate } from '../dates';
 import { fillTemplate, firstLine, promptVars } from '../prompts';
@@ -50,9 +56,30 @@ const { otherRunningBatch } = proxyActivities<Activities>({
   ...SHORT_ACTIVITY,
   summary: 'check that no other cycle is running',
 });
+/** The same check for EOD and rollover (patched 'batch-overlap-all-kinds'). */
+const otherRunningBatchOf = (kind: BatchKind) =>
+  proxyActivities<Activities>({ ...SHORT_ACTIVITY, summary: `check that no other ${kind} is running` })
+    .otherRunningBatch;
 const { writeDigest } = proxyActivities<Activities>({ ...SHORT_ACTIVITY, summary: "write the day's digest" });
 const verifyWorklogOf = (project: string) =>
   proxyActivities<Activities>({ ...SHORT_ACTIVITY, summary: `verify work log · ${project}` }).verifyWorklog;
+/** The work log is on the machine that has the checkout: verified on the project's host queue. */
+const verifyWorklogOn = (taskQueue: string, project: string, host: string | null, hostWaitMs: number) =>
+  proxyActivities<Activities>({
+    ...SHORT_ACTIVITY,
+    taskQueue,
+    ...(host ? { scheduleToStartTimeout: hostWaitMs } : {}),
+    summary: host ? `verify work log · ${project} on host ${host}` : `verify work log · ${project}`,
+  }).verifyWorklog;
+/** EOD / rollover: does a worker serve this host's queue? (Cycles learn it from their gates.) */
+const hostReadyOn = (taskQueue: string, host: string, hostWaitMs: number) =>
+  proxyActivities<Activities>({
+    taskQueue,
+    scheduleToStartTimeout: hostWaitMs,
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 1 },
+    summary: `check that host ${host} has a worker`,
+  }).hostReady;
 /** Gates touch the repo, so they run where its checkout is: on the project's host queue (or the shared one). */
 const evaluateGatesOn = (taskQueue: string, host: string | null, hostWaitMs: number) =>
   proxyActivities<Activities>({
@@ -77,6 +104,34 @@ const { reapStaleSessions } = proxyActivities<Activities>({
 /** [orchestrator] host_wait for snapshots taken before it existed. */
 const DEFAULT_HOST_WAIT_MS = 120_000;
 
+/** Set by the server on workflows a schedule starts: the time the run was due (not when it started). */
+const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
+function noWorkerReason(host: string): string {
+  return `no worker for host ${host} (start \`orchestrate worker --host ${host}\` on it)`;
+}
+
+/** An activity that nobody picked up within its schedule-to-start timeout: no worker polls that queue. */
+function isNoWorker(err: unknown): boolean {
+  return (
+    err instanceof ActivityFailure &&
+    err.cause instanceof TimeoutFailure &&
+    err.cause.timeoutType === 'SCHEDULE_TO_START'
+  );
+}
+
+/** When a schedule started this run, the time it was due; null for runs started by hand. */
+function scheduledStartTime(): Date | null {
+  const info = workflowInfo();
+  const typed = info.typedSearchAttributes.get(SCHEDULED_START_TIME);
+  if (typed instanceof Date && !Number.isNaN(typed.getTime())) return typed;
+  // Older servers may send it without the type metadata the typed view needs.
+  const raw = info.searchAttributes?.TemporalScheduledStartTime?.[0];
+  if (raw === undefined) return null;
+  const at = raw instanceof Date ? raw : new Date(String(raw));
+  return Number.isNaN(at.getTime()) ? null : at;
+}
+
 /** Past this many history events, finish the running children and continue as new. */
 const HISTORY_EVENTS_LIMIT = 8000;
 
@@ -97,7 +152,16 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
   upsertSearchAttributes([{ key: SearchAttr.kind, value: kind }]);
   setCurrentDetails('reading config');
   const snap = await snapshotConfig();
-  const date = input.carry?.date ?? input.date ?? localDate(new Date(), snap.timezone);
+  // A scheduled run's day is the day it was due: an EOD due at 23:00 that runs at 01:00 (catch-up window)
+  // is still yesterday's EOD. (patched: runs already going when this shipped keep the day they chose.)
+  const scheduledAt = input.carry || input.date ? null : scheduledStartTime();
+  const date =
+    input.carry?.date ??
+    input.date ??
+    (scheduledAt && patched('scheduled-date')
+      ? localDate(scheduledAt, snap.timezone)
+      : localDate(new Date(), snap.timezone));
+  const hostWaitMs = snap.hostWaitMs ?? DEFAULT_HOST_WAIT_MS;
   const startedAt = input.carry?.startedAt ?? new Date().toISOString();
   const state: BatchResult = {
     kind,
@@ -114,17 +178,22 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
   if (input.carry) {
     pending = input.carry.pending;
   } else {
-    if (kind === 'cycle') {
-      const other = await otherRunningBatch({
+    // Two EODs at once would both write the digest: EOD and rollover stand down like cycles.
+    // (patched: EODs and rollovers already running when this shipped replay without the check.)
+    if (kind === 'cycle' || patched('batch-overlap-all-kinds')) {
+      const check = kind === 'cycle' ? otherRunningBatch : otherRunningBatchOf(kind);
+      const other = await check({
         kind,
         selfWorkflowId: info.workflowId,
         selfStartTime: info.startTime.toISOString(),
       });
       if (other) {
-        state.refused = `another cycle is already running (${other}); this one did nothing`;
+        state.refused = `another ${kind} is already running (${other}); this one did nothing`;
         setCurrentDetails(state.refused);
         return { ...state, finishedAt: new Date().toISOString() };
       }
+    }
+    if (kind === 'cycle') {
       // Persistent sessions no longer in orchestrator.persistent and not in use go first. Best effort: a reaper
       // failure never fails the cycle. (patched: cycles already running when this shipped replay unchanged.)
       if (patched('reap-stale-sessions')) {
@@ -151,10 +220,10 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
           const projects = toGate.filter((p) => hostOf(p) === host);
           try {
             const queue = taskQueueFor(snap.taskQueue, host);
-            return await evaluateGatesOn(queue, host, snap.hostWaitMs ?? DEFAULT_HOST_WAIT_MS)({ projects, at });
+            return await evaluateGatesOn(queue, host, hostWaitMs)({ projects, at });
           } catch (err) {
             if (!host || isCancellation(err)) throw err;
-            const reason = `no worker for host ${host} (start \`orchestrate worker --host ${host}\` on it)`;
+            const reason = noWorkerReason(host);
             return projects.map((project) => ({ project, decision: 'error' as const, gate: 'host', reason }));
           }
         }),
@@ -179,6 +248,31 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
           ? { project: name, decision: 'run', gate: 'all', reason: `${kind} for every enabled project` }
           : { project: name, decision: 'skip', gate: 'enabled', reason: 'disabled in config (enabled = false)' };
       });
+      // A host without a worker would leave its jobs waiting forever: after host_wait they are skipped, saying
+      // why, as in cycles. (patched: EODs and rollovers already running when this shipped replay unchanged.)
+      const hostOf = (name: string) => snap.projects.find((p) => p.name === name)?.host ?? null;
+      const hosts = [...new Set(decisions.filter((d) => d.decision === 'run').flatMap((d) => hostOf(d.project) ?? []))];
+      if (hosts.length > 0 && patched('batch-host-wait')) {
+        setCurrentDetails(`checking that hosts ${hosts.join(', ')} have a worker`);
+        const missing = new Set<string>();
+        await Promise.all(
+          hosts.map(async (host) => {
+            try {
+              await hostReadyOn(taskQueueFor(snap.taskQueue, host), host, hostWaitMs)();
+            } catch (err) {
+              if (isCancellation(err)) throw err;
+              // Any other failure means a worker answered: its jobs can run.
+              if (isNoWorker(err)) missing.add(host);
+            }
+          }),
+        );
+        decisions = decisions.map((d) => {
+          const host = hostOf(d.project);
+          return d.decision === 'run' && host && missing.has(host)
+            ? { project: d.project, decision: 'error', gate: 'host', reason: noWorkerReason(host) }
+            : d;
+        });
+      }
     }
     state.rows = decisions.map((d) => ({
       project: d.project,
@@ -218,7 +312,7 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
         showProgress();
       };
       try {
-        await runOne(kind, date, rowOf(state, project), snap, setPhase);
+        await runOne(kind, date, rowOf(state, project), snap, hostWaitMs, setPhase);
       } finally {
         running--;
         setPhase(null);
@@ -263,6 +357,7 @@ async function runOne(
   date: string,
   row: BatchRow,
   snap: ConfigSnapshot,
+  hostWaitMs: number,
   setPhase: (phase: string | null) => void,
 ): Promise<void> {
   row.status = 'running';
@@ -322,11 +417,24 @@ async function runOne(
     costUsd: job.costUsd,
     numTurns: job.numTurns,
     logPath: job.logPath || null,
+    finishedAt: new Date().toISOString(),
   });
   if (kind === 'eod' && job.outcome === 'succeeded') {
     // Exit 0 is no proof of work (an unknown slash command exits 0): the work log must be there.
     setPhase('verifying work log');
-    const check = await verifyWorklogOf(row.project)({ project: row.project, date, since: job.startedAt });
+    const host = project?.host ?? null;
+    // (patched: EODs already running when this shipped verify on the shared queue, as they did.)
+    const verify = patched('eod-verify-on-host')
+      ? verifyWorklogOn(taskQueueFor(snap.taskQueue, host), row.project, host, hostWaitMs)
+      : verifyWorklogOf(row.project);
+    let check: Awaited<ReturnType<typeof verify>>;
+    try {
+      check = await verify({ project: row.project, date, since: job.startedAt });
+    } catch (err) {
+      if (!host || !isNoWorker(err)) throw err;
+      Object.assign(row, { status: 'agent_error', reason: `work log not verified: ${noWorkerReason(host)}` });
+      return;
+    }
     row.worklogPath = check.path;
     if (!check.ok) Object.assign(row, { status: 'agent_error', reason: check.reason });
   }
