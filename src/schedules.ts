@@ -65,6 +65,8 @@ function scheduleOptions(config: Config, s: PlannedSchedule): ScheduleOptions {
       // The server appends the scheduled time to this ID.
       workflowId: s.kind,
       taskQueue: config.orchestrator.taskQueue,
+      // No date here (args are fixed): the workflow takes its day from the TemporalScheduledStartTime search
+      // attribute the server sets, so an EOD due at 23:00 that runs after midnight (catch-up) keeps its day.
       args: [{}],
       typedSearchAttributes: [{ key: SearchAttr.kind, value: s.kind }],
       staticSummary: `${s.kind} (scheduled)`,
