@@ -3,13 +3,24 @@
 // the server: the worker died right after, or the server lost its last commits) delivers that outcome again
 // and never launches the agent a second time.
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildArgs } from '../src/activities/agentJob';
-import { runAttempt, type AttemptContext, type AttemptOptions } from '../src/activities/runner';
+import { groupAlive } from '../src/agent/process';
+import { processStartTicks, runAttempt, type AttemptContext, type AttemptOptions } from '../src/activities/runner';
 import { parseConfig } from '../src/config';
-import type { AgentRunResult, JobPlan } from '../src/shared';
+import { SETUP_ERROR, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../src/shared';
 import { makeRepo, renderConfig } from './helpers/env';
 
 let dir: string;
@@ -157,7 +168,16 @@ test('on_shutdown = "kill": the agent stopped by a worker shutdown is launched a
   const deadline = Date.now() + 10_000;
   while (starts(stamps) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   controller.abort();
-  await expect(running).rejects.toBeInstanceOf(CancelledFailure);
+  // Not a CancelledFailure (the server never asked for a cancel, and would reject one): a retryable failure.
+  const err = await running.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).not.toBeInstanceOf(CancelledFailure);
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  expect((err as ApplicationFailure).type).toBe(WORKER_SHUTDOWN);
+  expect((err as ApplicationFailure).nonRetryable).toBeFalsy();
+  expect((err as ApplicationFailure).message).toMatch(/rn-kill: worker shut down with on_shutdown = "kill"/);
   // The job was not cancelled, only its worker stopped: the next attempt runs the agent again.
   const slow = { ...options, plan: { ...options.plan, timeoutMs: 2_000 } };
   const next = await runAttempt(slow, attempt(2));
@@ -165,3 +185,147 @@ test('on_shutdown = "kill": the agent stopped by a worker shutdown is launched a
   expect(starts(stamps)).toBe(2);
   expect(launchFolders(options.baseDir)).toEqual(['attempt-1', 'attempt-2']);
 }, 30_000);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Adopting: what an attempt finds of an earlier launch (written here as a worker that died would have left it).
+
+function alive(pid: number): boolean {
+  return processStartTicks(pid) !== null;
+}
+
+/** A pid that has certainly exited (a process we started and waited for). */
+function deadPid(): number {
+  const out = execFileSync('/bin/sh', ['-c', 'echo $$']).toString().trim();
+  return Number(out);
+}
+
+function fakeLaunch(baseDir: string, n: number, launch: { pid: number; startTicks: number | null }): string {
+  const dir = path.join(baseDir, `attempt-${n}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    path.join(dir, 'launch.json'),
+    JSON.stringify({ ...launch, startedAt: Date.now(), command: 'claude', cwd: '/nowhere' }),
+  );
+  return dir;
+}
+
+test('a run that finished while no worker watched (exit.code, no reported.json) is collected, not launched', async () => {
+  const { options, stamps } = setup('rn-collect', 'hello');
+  const dir = fakeLaunch(options.baseDir, 1, { pid: deadPid(), startTicks: 1 });
+  const result = {
+    type: 'result',
+    subtype: 'success',
+    is_error: false,
+    num_turns: 2,
+    result: 'finished alone',
+    session_id: 's',
+    total_cost_usd: 0.5,
+  };
+  writeFileSync(path.join(dir, 'stdout.log'), JSON.stringify(result) + '\n');
+  writeFileSync(path.join(dir, 'exit.code'), '0\n');
+  const log: string[] = [];
+  const r = await runAttempt(options, attempt(2, log));
+  expect(r).toMatchObject({ outcome: 'succeeded', result: 'finished alone', exitCode: 0, logPath: dir });
+  expect(log.join('\n')).toMatch(/rn-collect: collecting the result of agent pid \d+, which finished while no worker/);
+  expect(starts(stamps)).toBe(0);
+  expect(launchFolders(options.baseDir)).toEqual(['attempt-1']);
+  expect(JSON.parse(readFileSync(path.join(dir, 'reported.json'), 'utf8')).outcome).toBe('succeeded');
+});
+
+test('an agent that vanished (dead pid, no exit.code) is launched again', async () => {
+  const { options, stamps } = setup('rn-vanish', 'hello again');
+  fakeLaunch(options.baseDir, 1, { pid: deadPid(), startTicks: 1 });
+  const log: string[] = [];
+  const r = await runAttempt(options, attempt(2, log));
+  expect(r.outcome).toBe('succeeded');
+  expect(log.join('\n')).toMatch(/rn-vanish: agent pid \d+ vanished without an exit status; launching again/);
+  expect(starts(stamps)).toBe(1);
+  expect(launchFolders(options.baseDir)).toEqual(['attempt-1', 'attempt-2']);
+  expect(r.logPath).toBe(path.join(options.baseDir, 'attempt-2'));
+});
+
+test('a live pid whose start time differs from launch.json (pid reuse) is not adopted', async () => {
+  const { options, stamps } = setup('rn-reuse', 'reused');
+  // A live process that is not our agent: same pid, other start time.
+  const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    const pid = other.pid!;
+    const ticks = processStartTicks(pid)!;
+    expect(ticks).not.toBeNull();
+    fakeLaunch(options.baseDir, 1, { pid, startTicks: ticks + 1 });
+    const log: string[] = [];
+    const r = await runAttempt(options, attempt(2, log));
+    expect(r.outcome).toBe('succeeded');
+    expect(log.join('\n')).not.toMatch(/adopting/);
+    expect(log.join('\n')).toMatch(/vanished without an exit status; launching again/);
+    expect(starts(stamps)).toBe(1);
+    // The unrelated process was neither adopted nor touched.
+    expect(alive(pid)).toBe(true);
+  } finally {
+    other.kill('SIGKILL');
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// A run folder that cannot be written: a clear, non-retryable setup error; never an untracked agent. Tests run as
+// root, for whom permission bits block nothing: sysfs refuses new files even to root, and a file or folder in the
+// way fails for anyone.
+
+async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
+}
+
+test('a read-only run folder: setup error naming the file, the OS error and the config key; no agent', async () => {
+  const { options, stamps } = setup('rn-readonly', 'never runs');
+  mkdirSync(options.baseDir, { recursive: true });
+  // The attempt's folder exists but takes no files (sysfs: EACCES even for root).
+  symlinkSync('/sys/kernel', path.join(options.baseDir, 'attempt-1'));
+  const err = await failureOf(runAttempt(options, attempt(1)));
+  expect(err.type).toBe(SETUP_ERROR);
+  expect(err.nonRetryable).toBe(true);
+  expect(err.message).toMatch(
+    /^rn-readonly: cannot write .*attempt-1\/launch\.json\.tmp \((EACCES|EPERM|EROFS): .*\) — make orchestrator\.state_dir \(.*\) writable and check free disk space$/,
+  );
+  expect(starts(stamps)).toBe(0);
+});
+
+test('recording the launch fails after the spawn: the agent is killed at once and the job fails for good', async () => {
+  const { options } = setup('rn-norecord', '[scenario:slow:30]');
+  // A non-empty folder where launch.json must go: the rename after the spawn fails (EISDIR/ENOTEMPTY).
+  mkdirSync(path.join(options.baseDir, 'attempt-1', 'launch.json', 'in-the-way'), { recursive: true });
+  const err = await failureOf(runAttempt(options, attempt(1)));
+  expect(err.type).toBe(SETUP_ERROR);
+  expect(err.nonRetryable).toBe(true);
+  expect(err.message).toMatch(
+    /^rn-norecord: cannot record the agent's launch in .*attempt-1\/launch\.json \(\w+: .*\), so the agent \(pid \d+\) was stopped rather than left running untracked — make orchestrator\.state_dir/,
+  );
+  // It had started, and it is gone (nothing of its process group survives).
+  const pid = Number(/the agent \(pid (\d+)\)/.exec(err.message)![1]);
+  expect(groupAlive(pid)).toBe(false);
+  expect(existsSync(path.join(options.baseDir, 'attempt-1', 'launch.json.tmp'))).toBe(true);
+});
+
+test('a crash whose outcome cannot be recorded is a setup error, not a crash loop', async () => {
+  const { options, stamps } = setup('rn-noreport', '[scenario:signal]');
+  // Something in the way of reported.json's temporary file.
+  mkdirSync(path.join(options.baseDir, 'attempt-1', 'reported.json.tmp'), { recursive: true });
+  const err = await failureOf(runAttempt(options, attempt(1)));
+  expect(err.type).toBe(SETUP_ERROR);
+  expect(err.nonRetryable).toBe(true);
+  expect(err.message).toMatch(
+    /^rn-noreport: cannot record the outcome \(crashed\) of agent pid \d+ in .*reported\.json/,
+  );
+  expect(starts(stamps)).toBe(1);
+});
+
+test('a final outcome that cannot be recorded is still delivered', async () => {
+  const { options } = setup('rn-noreport-ok', 'fine');
+  mkdirSync(path.join(options.baseDir, 'attempt-1', 'reported.json.tmp'), { recursive: true });
+  const r = await runAttempt(options, attempt(1));
+  expect(r.outcome).toBe('succeeded');
+});

@@ -19,7 +19,7 @@ import {
   type RunAgentInput,
 } from '../shared';
 import { Semaphore } from '../semaphore';
-import { acquireSlot, runAttempt } from './runner';
+import { acquireSlot, runAttempt, runFolderFailure } from './runner';
 import { MissingSkillError, readSkills, withSkills } from '../skills';
 import { runPersistentAgent } from './persistent';
 
@@ -153,7 +153,11 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     const run = project.persistent
       ? async () => {
           const runDir = path.join(baseDir, `attempt-${ctx.info.attempt}`);
-          await fs.mkdir(runDir, { recursive: true });
+          try {
+            await fs.mkdir(runDir, { recursive: true });
+          } catch (e) {
+            throw runFolderFailure({ config, plan }, 'create the run folder', runDir, e);
+          }
           const release = await acquireSlot({
             heartbeat: (d) => ctx.heartbeat(d),
             cancelSignal: ctx.cancellationSignal,

@@ -18,7 +18,14 @@ import { formatDuration } from '../duration';
 import { stripAnsi } from '../agent/result';
 import { parseProfileOutput } from '../agent/profiles';
 import { groupAlive, killGroup, readTail, signalGroup, startAgentProcess, type AgentExit } from '../agent/process';
-import { AGENT_CRASHED, WORKER_SHUTDOWN, bareRunResult, type AgentRunResult, type JobPlan } from '../shared';
+import {
+  AGENT_CRASHED,
+  SETUP_ERROR,
+  WORKER_SHUTDOWN,
+  bareRunResult,
+  type AgentRunResult,
+  type JobPlan,
+} from '../shared';
 
 /** How often a running job reports progress; cancellation is noticed on the next one. */
 export const HEARTBEAT_EVERY_MS = 500;
@@ -148,11 +155,51 @@ interface Reported {
   result?: AgentRunResult;
 }
 
-async function markReported(l: Launch, outcome: string, final: boolean, result?: AgentRunResult): Promise<void> {
+/**
+ * Records what this launch's attempt reported. A final outcome that cannot be recorded (a full or read-only
+ * disk) is still delivered: the record only spares a re-collection if the completion gets lost. A non-final
+ * one must be recorded, or the next attempt would collect the same launch again and again: that is a
+ * non-retryable setup error instead of a crash loop.
+ */
+async function markReported(
+  o: AttemptOptions,
+  l: Launch,
+  outcome: string,
+  final: boolean,
+  result?: AgentRunResult,
+): Promise<void> {
   const record: Reported = { outcome, at: new Date().toISOString(), final, result };
   const file = path.join(l.dir, REPORTED_FILE);
-  await fs.writeFile(`${file}.tmp`, JSON.stringify(record));
-  await fs.rename(`${file}.tmp`, file);
+  try {
+    await fs.writeFile(`${file}.tmp`, JSON.stringify(record));
+    await fs.rename(`${file}.tmp`, file);
+  } catch (e) {
+    if (final) return;
+    throw runFolderFailure(o, `record the outcome (${outcome}) of agent pid ${l.pid} in`, file, e);
+  }
+}
+
+/** OS errors that mean the state folder's disk cannot take our files: they never pass by retrying. */
+const DISK_ERRORS = new Set(['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EDQUOT', 'ENOTDIR', 'EISDIR', 'EEXIST']);
+
+/**
+ * The failure for a run folder or file we cannot write, naming the path, the OS error and the config key to
+ * fix: a non-retryable setup error for a full, read-only or unwritable disk; retryable otherwise (EMFILE, EIO…).
+ */
+export function runFolderFailure(
+  o: Pick<AttemptOptions, 'config' | 'plan'>,
+  what: string,
+  file: string,
+  e: unknown,
+): ApplicationFailure {
+  const err = e as NodeJS.ErrnoException;
+  const why = err.code ? `${err.code}: ${err.message}` : String(err.message ?? e);
+  const disk = err.code !== undefined && DISK_ERRORS.has(err.code);
+  return ApplicationFailure.create({
+    type: disk ? SETUP_ERROR : 'RunFolderError',
+    nonRetryable: disk,
+    message: `${o.plan.project}: cannot ${what} ${file} (${why}) — make orchestrator.state_dir (${o.config.orchestrator.stateDir}) writable and check free disk space`,
+  });
 }
 
 function readReported(l: Launch): Reported | null {
@@ -204,7 +251,7 @@ export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promis
       }
     }
     // Gone without an exit record: it died with its machine or its process group was killed externally.
-    await markReported(last, 'vanished', false);
+    await markReported(o, last, 'vanished', false);
     if (launches.length >= MAX_LAUNCHES) {
       throw crashedFailure(
         o,
@@ -222,30 +269,55 @@ export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promis
     try {
       await fs.mkdir(dir, { recursive: true });
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw ApplicationFailure.create({
-        type: 'SetupError',
-        nonRetryable: true,
-        message: `${plan.project}: cannot create the run folder ${dir} (${err.code ?? err.message}) — make orchestrator.state_dir (${o.config.orchestrator.stateDir}) writable and check free disk space`,
-      });
+      throw runFolderFailure(o, 'create the run folder', dir, e);
     }
     const startedAt = Date.now();
+    // Everything that can be written before the agent starts is written first, so a full or read-only disk
+    // fails the job before any agent runs: launch.json's space is reserved (pid and start time padded to
+    // their widest), and after the spawn only filled in and renamed into place.
+    const launchFile = path.join(dir, LAUNCH_FILE);
+    const pending = `${launchFile}.tmp`;
+    const record = (pid: number, startTicks: number | null) =>
+      // No environment values here: only what identifies the process.
+      JSON.stringify({ pid, startTicks, startedAt, command: o.project.agent.command, cwd: plan.path });
+    const reserve = Buffer.byteLength(record(2 ** 31, Number.MAX_SAFE_INTEGER));
+    let pendingFile: fs.FileHandle;
+    try {
+      pendingFile = await fs.open(pending, 'w');
+    } catch (e) {
+      throw runFolderFailure(o, 'write', pending, e);
+    }
+    try {
+      await pendingFile.write(Buffer.alloc(reserve, ' '), 0, reserve, 0);
+      await pendingFile.sync();
+    } catch (e) {
+      await pendingFile.close().catch(() => undefined);
+      throw runFolderFailure(o, 'write', pending, e);
+    }
     const allow = o.project.agent.envAllow;
-    const child = startAgentProcess({
-      command: '/bin/sh',
-      args: ['-c', WRAPPER, 'orchestrate-agent', o.project.agent.command, ...o.args],
-      cwd: plan.path,
-      // With env_allow, only the listed variables of the worker's environment reach the agent.
-      env: {
-        ...(allow ? pickEnv(process.env, allow) : {}),
-        ...o.env,
-        ORCHESTRATE_EXIT_FILE: path.join(dir, EXIT_FILE),
-      },
-      inheritEnv: !allow,
-      stdoutPath: path.join(dir, 'stdout.log'),
-      stderrPath: path.join(dir, 'stderr.log'),
-    });
+    let child: ReturnType<typeof startAgentProcess>;
+    try {
+      child = startAgentProcess({
+        command: '/bin/sh',
+        args: ['-c', WRAPPER, 'orchestrate-agent', o.project.agent.command, ...o.args],
+        cwd: plan.path,
+        // With env_allow, only the listed variables of the worker's environment reach the agent.
+        env: {
+          ...(allow ? pickEnv(process.env, allow) : {}),
+          ...o.env,
+          ORCHESTRATE_EXIT_FILE: path.join(dir, EXIT_FILE),
+        },
+        inheritEnv: !allow,
+        stdoutPath: path.join(dir, 'stdout.log'),
+        stderrPath: path.join(dir, 'stderr.log'),
+      });
+    } catch (e) {
+      // Opening stdout.log/stderr.log failed: nothing was started.
+      await pendingFile.close().catch(() => undefined);
+      throw runFolderFailure(o, 'create the output files in', dir, e);
+    }
     if (child.pid <= 0) {
+      await pendingFile.close().catch(() => undefined);
       throw ApplicationFailure.create({
         type: 'SetupError',
         nonRetryable: true,
@@ -259,17 +331,26 @@ export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promis
       startTicks: processStartTicks(child.pid),
       startedAt,
     };
-    // No environment values here: only what identifies the process.
-    await fs.writeFile(
-      path.join(dir, LAUNCH_FILE),
-      JSON.stringify({
-        pid: launch.pid,
-        startTicks: launch.startTicks,
-        startedAt,
-        command: o.project.agent.command,
-        cwd: plan.path,
-      }),
-    );
+    try {
+      const buf = Buffer.alloc(reserve, ' ');
+      buf.write(record(launch.pid, launch.startTicks));
+      await pendingFile.write(buf, 0, reserve, 0);
+      await pendingFile.close();
+      await fs.rename(pending, launchFile);
+    } catch (e) {
+      // An agent nobody could find again would run untracked, and the next attempt would start another:
+      // stop it now, and fail for good.
+      await pendingFile.close().catch(() => undefined);
+      signalGroup(launch.pid, 'SIGKILL');
+      await child.exited;
+      const err = e as NodeJS.ErrnoException;
+      // Non-retryable whatever the error: the next attempt would face the same choice.
+      throw ApplicationFailure.create({
+        type: SETUP_ERROR,
+        nonRetryable: true,
+        message: `${plan.project}: cannot record the agent's launch in ${launchFile} (${err.code ?? 'error'}: ${err.message}), so the agent (pid ${launch.pid}) was stopped rather than left running untracked — make orchestrator.state_dir (${o.config.orchestrator.stateDir}) writable and check free disk space`,
+      });
+    }
     return await watch(o, ctx, launch, child.exited, launches.length + 1);
   } finally {
     release();
@@ -390,7 +471,15 @@ async function finish(
   if (ending.kind === 'cancel') {
     // Killed because this worker shut down (on_shutdown = "kill"): the job itself was not cancelled, and
     // the next attempt launches the agent again.
-    await markReported(l, 'cancelled', !byShutdown);
+    await markReported(o, l, byShutdown ? 'stopped by worker shutdown' : 'cancelled', !byShutdown);
+    if (byShutdown) {
+      // Not a cancellation (the server never asked for one): a retryable failure, and the next attempt (on
+      // the next worker) launches the agent again.
+      throw ApplicationFailure.create({
+        type: WORKER_SHUTDOWN,
+        message: `${plan.project}: worker shut down with on_shutdown = "kill": agent process group ${l.pid} stopped; the next worker runs the job again`,
+      });
+    }
     throw new CancelledFailure(`${plan.project}: job cancelled; agent process group ${l.pid} stopped`);
   }
   if (ending.kind === 'timeout') {
@@ -409,7 +498,7 @@ async function finish(
       resultTruncated: true,
       usageLimitResetsAt: null,
     };
-    await markReported(l, 'timed_out', true, timedOut);
+    await markReported(o, l, 'timed_out', true, timedOut);
     return timedOut;
   }
   // The wrapper's record is the truth (it survives worker restarts); our child's status is the fallback.
@@ -431,7 +520,7 @@ async function finish(
   const result: AgentRunResult = { ...base, exitCode: exit.exitCode, signal: exit.signal, ...parsed };
   if (result.outcome !== 'succeeded') result.message = `${result.message} (log: ${l.dir})`;
   const final = result.outcome !== 'crashed' || launchCount >= MAX_LAUNCHES;
-  await markReported(l, result.outcome, final, result);
+  await markReported(o, l, result.outcome, final, result);
   if (result.outcome === 'crashed') throw crashedFailure(o, l, result.message, final, result);
   return result;
 }

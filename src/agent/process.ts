@@ -58,7 +58,13 @@ export async function resolveExecutable(
 
 export function startAgentProcess(spec: AgentProcessSpec): AgentProcess {
   const out = openSync(spec.stdoutPath, 'a');
-  const err = openSync(spec.stderrPath, 'a');
+  let err: number;
+  try {
+    err = openSync(spec.stderrPath, 'a');
+  } catch (e) {
+    closeSync(out);
+    throw e;
+  }
   try {
     const child = execa(spec.command, spec.args, {
       cwd: spec.cwd,
