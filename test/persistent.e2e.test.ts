@@ -6,6 +6,7 @@
 // a deploy mid-job; a session dying twice under one job).
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import execa from 'execa';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -58,6 +59,7 @@ const PROJECTS: Record<string, string> = {
   tmxstale: tuiProject('tmxstale'),
   tmxadopt: tuiProject('tmxadopt'),
   tmxcrash: tuiProject('tmxcrash'),
+  tmxenv: `${tuiProject('tmxenv', { FAKE_TUI_ENV_NAMES: '1' })}\nenv_allow = ["PATH", "HOME"]`,
 };
 
 function envOptions(persistent: string[]): EnvOptions {
@@ -207,6 +209,27 @@ describe('runPersistentAgent', () => {
     expect(sessionJson(runDir).created).toBe(false);
     expect(count('tmxa', 'start')).toBe(1);
     expect(tuiEvents('tmxa').at(-1)!.pid).toBe(pid);
+  });
+
+  test('env_allow: the agent in the session gets only the allowed worker variables, its env and ours', async () => {
+    // One variable only the worker has, one only the tmux server has (panes inherit the server's environment).
+    process.env.ORCH_TMUX_WORKER_ONLY = 'from-the-worker';
+    await execa('tmux', ['-L', SOCKET, 'set-environment', '-g', 'ORCH_TMUX_SERVER_ONLY', 'from-the-server']);
+    try {
+      const { result } = await direct('tmxenv', 'which variables?');
+      expect(result.outcome).toBe('succeeded');
+    } finally {
+      delete process.env.ORCH_TMUX_WORKER_ONLY;
+      await execa('tmux', ['-L', SOCKET, 'set-environment', '-gu', 'ORCH_TMUX_SERVER_ONLY']);
+    }
+    const names = tuiEvents('tmxenv').find((e) => e.event === 'start')!.envNames as string[];
+    expect(names).toEqual(
+      expect.arrayContaining(['PATH', 'HOME', 'FAKE_TUI_PROBE', 'ORCHESTRATE_PROJECT', 'ORCHESTRATE_SESSION', 'TERM']),
+    );
+    expect(names).not.toContain('ORCH_TMUX_WORKER_ONLY');
+    expect(names).not.toContain('ORCH_TMUX_SERVER_ONLY');
+    expect(names).not.toContain('ORCHESTRATE_ENV_CLEARED');
+    if (process.env.JEST_WORKER_ID) expect(names).not.toContain('JEST_WORKER_ID');
   });
 
   test('Enter that does not submit is pressed again', async () => {

@@ -141,10 +141,16 @@ const TERMINAL_ENV = new Set([
   '_',
 ]);
 
-/** The agent's environment, as an ephemeral job's: the worker's, then [agent] env, then ours. */
+/**
+ * The agent's environment, as an ephemeral job's: the worker's (only the variables in [agent] env_allow, when
+ * set), then [agent] env, then ours.
+ */
 function sessionEnv(config: Config, project: ProjectConfig, session: string, dir: string): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !TERMINAL_ENV.has(k)) env[k] = v;
+  const allow = project.agent.envAllow ? new Set(project.agent.envAllow) : null;
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !TERMINAL_ENV.has(k) && (!allow || allow.has(k))) env[k] = v;
+  }
   Object.assign(env, project.agent.env, {
     ORCHESTRATE_PROJECT: project.name,
     ORCHESTRATE_SESSION: session,
@@ -153,6 +159,21 @@ function sessionEnv(config: Config, project: ProjectConfig, session: string, dir
   });
   for (const k of Object.keys(env)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) delete env[k];
   return env;
+}
+
+/**
+ * With env_allow, the start script first sheds the environment tmux gave it (the tmux server's, inherited from
+ * whichever process started that server): it starts itself again under `env -i`, keeping only what describes
+ * the pane's terminal, and then reads env.sh. Empty without env_allow.
+ */
+function clearEnvLines(project: ProjectConfig): string[] {
+  if (!project.agent.envAllow) return [];
+  const keep = ['TERM', 'TMUX', 'TMUX_PANE', 'COLORTERM'].map((k) => `\${${k}+${k}="$${k}"}`).join(' ');
+  return [
+    "# env_allow: only the allowed variables (in env.sh) and the pane's terminal reach the agent.",
+    `if [ -z "\${ORCHESTRATE_ENV_CLEARED-}" ]; then exec env -i ORCHESTRATE_ENV_CLEARED=1 ${keep} /bin/sh "$0" "$@"; fi`,
+    'unset ORCHESTRATE_ENV_CLEARED',
+  ];
 }
 
 /** The interactive command with the settings file: at `{settings}` if the command has it, else appended. */
@@ -207,6 +228,7 @@ async function writeSessionFiles(config: Config, project: ProjectConfig, session
     [
       '#!/bin/sh',
       `# Written by orchestrate: starts the agent in tmux session ${session} (project ${project.name}).`,
+      ...clearEnvLines(project),
       `d=${shQuote(dir)}`,
       '# The environment comes from a private file, read once and deleted (never on a command line).',
       'if [ -f "$d/env.sh" ]; then . "$d/env.sh"; rm -f "$d/env.sh"; fi',
@@ -805,6 +827,19 @@ export async function runPersistentAgent(opts: PersistentRunOptions): Promise<Ag
       });
     }
     await stopAgent();
+    if (e.reason === 'cancel' && attempt?.workerShutdown()) {
+      // on_shutdown = "kill": the server never asked for a cancel, so this is no CancelledFailure but a
+      // retryable failure; the job is marked done with here, and the next attempt sends the prompt again.
+      state.reported = true;
+      await writeJobState(dir, state).catch(() => undefined);
+      await event(
+        'worker shutting down (on_shutdown = "kill"): the agent was interrupted; the next attempt sends the prompt again',
+      );
+      throw ApplicationFailure.create({
+        type: WORKER_SHUTDOWN,
+        message: `${project.name}: worker shut down with on_shutdown = "kill": the agent in tmux session ${session} was interrupted; the next worker runs the job again`,
+      });
+    }
     if (e.reason === 'cancel') {
       await finish('cancelled', `${project.name}: job cancelled; the agent in tmux session ${session} was interrupted`);
       throw new CancelledFailure(
