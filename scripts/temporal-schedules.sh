@@ -21,16 +21,21 @@ tz="${TIME_ZONE:-Europe/London}"
 prefix="${SCHEDULE_PREFIX:-orchestrate-}"
 catchup="${CATCHUP_WINDOW:-6h}"
 
+# As `orchestrate schedule apply` names them: on another task queue than the default, IDs carry "@<queue>", so
+# two orchestrators sharing a namespace keep their own schedules.
+suffix=""
+[ "$queue" = orchestrate ] || suffix="@$queue"
+
 schedule() { # kind HH:MM
   local kind=$1 hour=${2%%:*} minute=${2##*:}
   "$temporal" schedule create \
     --address "$address" --namespace "$namespace" \
-    --schedule-id "${prefix}${kind}" \
-    --workflow-id "$kind" --type "$kind" --task-queue "$queue" --input '{}' \
+    --schedule-id "${prefix}${kind}${suffix}" \
+    --workflow-id "${kind}${suffix}" --type "$kind" --task-queue "$queue" --input '{}' \
     --calendar "{\"hour\":\"$((10#$hour))\",\"minute\":\"$((10#$minute))\",\"comment\":\"$kind at $2 $tz\"}" \
     --time-zone "$tz" --overlap-policy Skip --catchup-window "$catchup"
 }
 
 schedule eod "${EOD_AT:-23:00}"
 schedule rollover "${ROLLOVER_AT:-06:00}"
-echo "schedules ${prefix}eod and ${prefix}rollover created; see: $temporal schedule list --address $address"
+echo "schedules ${prefix}eod${suffix} and ${prefix}rollover${suffix} created; see: $temporal schedule list --address $address"

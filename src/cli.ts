@@ -347,7 +347,7 @@ export function buildProgram(): Command {
       const config = await getConfig(cmd, { allowMissing: true });
       const { client, connection } = await connectClient(config);
       try {
-        const rows = await describeSchedules(client);
+        const rows = await describeSchedules(client, config.orchestrator.taskQueue);
         if (opts.json) print(JSON.stringify(rows));
         else if (!rows.length) print('no schedules (run `orchestrate schedule apply`)');
         else
@@ -369,7 +369,7 @@ export function buildProgram(): Command {
         const config = await getConfig(cmd, { allowMissing: true });
         const { client, connection } = await connectClient(config);
         try {
-          const handle = client.schedule.getHandle(scheduleIdFor(name));
+          const handle = client.schedule.getHandle(scheduleIdFor(name, config.orchestrator.taskQueue));
           if (action === 'pause') await handle.pause('paused from the orchestrate CLI');
           else if (action === 'unpause') await handle.unpause('unpaused from the orchestrate CLI');
           else if (action === 'trigger') await handle.trigger();
@@ -377,7 +377,10 @@ export function buildProgram(): Command {
           print(`${action}${action.endsWith('e') ? 'd' : 'ed'} ${handle.scheduleId}`);
         } catch (e) {
           if (e instanceof ScheduleNotFoundError)
-            throw new UserError(`no schedule "${scheduleIdFor(name)}" — see \`orchestrate schedule list\``, EXIT.usage);
+            throw new UserError(
+              `no schedule "${scheduleIdFor(name, config.orchestrator.taskQueue)}" — see \`orchestrate schedule list\``,
+              EXIT.usage,
+            );
           throw e;
         } finally {
           await connection.close();

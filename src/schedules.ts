@@ -9,7 +9,7 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import type { Config } from './config';
-import { SCHEDULE_IDS, SearchAttr, type BatchKind } from './shared';
+import { SearchAttr, batchWorkflowId, scheduleIds, type BatchKind } from './shared';
 
 export interface PlannedSchedule {
   id: string;
@@ -26,11 +26,12 @@ function at(hhmm: string): { hour: number; minute: number } {
 /** The schedules the config asks for (pure). */
 export function plannedSchedules(config: Config): PlannedSchedule[] {
   const tz = config.orchestrator.timezone;
+  const ids = scheduleIds(config.orchestrator.taskQueue);
   const out: PlannedSchedule[] = [];
   const { eod, rollover, cycleEveryMs } = config.schedules;
   if (eod) {
     out.push({
-      id: SCHEDULE_IDS.eod,
+      id: ids.eod,
       kind: 'eod',
       spec: { calendars: [{ ...at(eod), comment: `EOD at ${eod} ${tz}` }], timezone: tz },
       description: `EOD daily at ${eod} (${tz})`,
@@ -38,7 +39,7 @@ export function plannedSchedules(config: Config): PlannedSchedule[] {
   }
   if (rollover) {
     out.push({
-      id: SCHEDULE_IDS.rollover,
+      id: ids.rollover,
       kind: 'rollover',
       spec: { calendars: [{ ...at(rollover), comment: `rollover at ${rollover} ${tz}` }], timezone: tz },
       description: `rollover daily at ${rollover} (${tz})`,
@@ -46,7 +47,7 @@ export function plannedSchedules(config: Config): PlannedSchedule[] {
   }
   if (cycleEveryMs) {
     out.push({
-      id: SCHEDULE_IDS.cycle,
+      id: ids.cycle,
       kind: 'cycle',
       spec: { intervals: [{ every: cycleEveryMs }], timezone: tz },
       description: `cycle every ${Math.round(cycleEveryMs / 60000)} min (the working-hours gate decides per project)`,
@@ -63,7 +64,7 @@ function scheduleOptions(config: Config, s: PlannedSchedule): ScheduleOptions {
       type: 'startWorkflow',
       workflowType: s.kind,
       // The server appends the scheduled time to this ID.
-      workflowId: s.kind,
+      workflowId: batchWorkflowId(s.kind, config.orchestrator.taskQueue),
       taskQueue: config.orchestrator.taskQueue,
       // No date here (args are fixed): the workflow takes its day from the TemporalScheduledStartTime search
       // attribute the server sets, so an EOD due at 23:00 that runs after midnight (catch-up) keeps its day.
@@ -107,7 +108,7 @@ export async function applySchedules(client: Client, config: Config): Promise<Ap
     }
   }
   const wanted = new Set(planned.map((s) => s.id));
-  for (const id of Object.values(SCHEDULE_IDS)) {
+  for (const id of Object.values(scheduleIds(config.orchestrator.taskQueue))) {
     if (wanted.has(id)) continue;
     try {
       await client.schedule.getHandle(id).delete();
@@ -119,9 +120,9 @@ export async function applySchedules(client: Client, config: Config): Promise<Ap
   return report;
 }
 
-/** Accepts "eod", "rollover", "cycle" or a full schedule ID. */
-export function scheduleIdFor(name: string): string {
-  return (SCHEDULE_IDS as Record<string, string>)[name] ?? name;
+/** Accepts "eod", "rollover", "cycle" (this task queue's) or a full schedule ID. */
+export function scheduleIdFor(name: string, taskQueue: string): string {
+  return (scheduleIds(taskQueue) as Record<string, string>)[name] ?? name;
 }
 
 /** The equivalent `temporal schedule create` command, for people who drive Temporal from its own CLI. */
@@ -129,7 +130,7 @@ export function temporalCliCommand(config: Config, s: PlannedSchedule): string {
   const parts = [
     'temporal schedule create',
     `--schedule-id ${s.id}`,
-    `--workflow-id ${s.kind}`,
+    `--workflow-id ${batchWorkflowId(s.kind, config.orchestrator.taskQueue)}`,
     `--type ${s.kind}`,
     `--task-queue ${config.orchestrator.taskQueue}`,
     `--input '{}'`,
@@ -155,10 +156,10 @@ export interface ScheduleRow {
   recentRuns: string[];
 }
 
-/** Our schedules as they stand on the server, with their next run times. */
-export async function describeSchedules(client: Client): Promise<ScheduleRow[]> {
+/** This orchestrator's (task queue's) schedules as they stand on the server, with their next run times. */
+export async function describeSchedules(client: Client, taskQueue: string): Promise<ScheduleRow[]> {
   const rows: ScheduleRow[] = [];
-  for (const id of Object.values(SCHEDULE_IDS)) {
+  for (const id of Object.values(scheduleIds(taskQueue))) {
     try {
       const d = await client.schedule.getHandle(id).describe();
       rows.push({

@@ -215,11 +215,19 @@ export interface BatchResult {
   refused?: string | null;
 }
 
-export const SCHEDULE_IDS = {
-  eod: 'orchestrate-eod',
-  rollover: 'orchestrate-rollover',
-  cycle: 'orchestrate-cycle',
-} as const;
+/**
+ * An orchestrator's schedule IDs: `orchestrate-eod` etc. on the default task queue, `orchestrate-eod@<queue>` on
+ * another, so two orchestrators sharing a namespace (say staging and production) never update or delete each
+ * other's schedules.
+ */
+export function scheduleIds(taskQueue: string): Record<BatchKind, string> {
+  const suffix = taskQueue === DEFAULT_TASK_QUEUE ? '' : `@${taskQueue}`;
+  return {
+    eod: `orchestrate-eod${suffix}`,
+    rollover: `orchestrate-rollover${suffix}`,
+    cycle: `orchestrate-cycle${suffix}`,
+  };
+}
 /** Query name for a batch's live result table. */
 export const BATCH_PROGRESS_QUERY = 'progress';
 /** The worker stopped while the agent ran (a deploy): retried, and the next worker adopts the agent. */

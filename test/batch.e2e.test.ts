@@ -7,7 +7,7 @@ import { setPaused } from '../src/activities/gates';
 import { appendLedger } from '../src/ledger';
 import { addDays, dayBounds, localDate, localTime, minutesOfDay } from '../src/dates';
 import { applySchedules, describeSchedules } from '../src/schedules';
-import { SCHEDULE_IDS, type BatchResult, type BatchRow } from '../src/shared';
+import { scheduleIds, type BatchResult, type BatchRow } from '../src/shared';
 import { makeEnv, waitFor, type TestEnv } from './helpers/env';
 import { loadConfig } from '../src/config';
 
@@ -341,7 +341,7 @@ describe('schedules', () => {
     env.config = await loadConfig(env.configPath);
   });
   afterAll(async () => {
-    for (const id of Object.values(SCHEDULE_IDS))
+    for (const id of Object.values(scheduleIds(env.taskQueue)))
       await env.client.schedule
         .getHandle(id)
         .delete()
@@ -350,6 +350,9 @@ describe('schedules', () => {
   });
 
   test('apply is idempotent; EOD at 23:00 in the timezone; trigger runs EOD', async () => {
+    const SCHEDULE_IDS = scheduleIds(env.taskQueue);
+    // Another orchestrator's queue: its own IDs, so neither touches the other's schedules.
+    expect(SCHEDULE_IDS.eod).toBe(`orchestrate-eod@${env.taskQueue}`);
     const first = await applySchedules(env.client, env.config);
     expect(first.created.sort()).toEqual([SCHEDULE_IDS.eod, SCHEDULE_IDS.rollover].sort());
     const second = await applySchedules(env.client, env.config);
@@ -364,7 +367,7 @@ describe('schedules', () => {
     expect(next.length).toBeGreaterThan(1);
     for (const t of next) expect(localTime(t, 'Europe/London')).toBe('23:00');
     expect(next[1].getTime() - next[0].getTime()).toBeGreaterThanOrEqual(23 * 3600 * 1000);
-    const rows = await describeSchedules(env.client);
+    const rows = await describeSchedules(env.client, env.taskQueue);
     expect(
       rows
         .find((r) => r.id === SCHEDULE_IDS.rollover)
@@ -379,6 +382,7 @@ describe('schedules', () => {
         return w;
       return null;
     });
+    expect(wf.workflowId.startsWith(`eod@${env.taskQueue}-`)).toBe(true);
     const result = (await env.client.workflow.getHandle(wf.workflowId).result()) as BatchResult;
     expect(row(result, 'writer').status).toBe('succeeded');
     expect(result.date).toBe(localDate(new Date(), 'Europe/London'));
@@ -412,6 +416,17 @@ describe('schedules', () => {
     await env.writeConfig(dropped);
     const report = await applySchedules(env.client, await loadConfig(env.configPath));
     expect(report.deleted).toEqual([SCHEDULE_IDS.rollover]);
+
+    // A second orchestrator in the namespace (another task queue, no schedules) applies its own: this one's
+    // EOD schedule is left alone.
+    const other = await loadConfig(env.configPath);
+    const otherConfig = {
+      ...other,
+      orchestrator: { ...other.orchestrator, taskQueue: `${env.taskQueue}-other` },
+      schedules: { ...other.schedules, eod: null, rollover: null },
+    };
+    expect(await applySchedules(env.client, otherConfig)).toEqual({ created: [], updated: [], deleted: [] });
+    expect((await describeSchedules(env.client, env.taskQueue)).map((r) => r.id)).toEqual([SCHEDULE_IDS.eod]);
   });
 });
 

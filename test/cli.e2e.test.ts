@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeEnv, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 import { freePorts } from './helpers/server';
-import { jobWorkflowId } from '../src/shared';
+import { jobWorkflowId, scheduleIds } from '../src/shared';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 let env: TestEnv;
@@ -163,7 +163,7 @@ test('scripts/temporal-schedules.sh creates the same schedules with the temporal
   });
   expect(r.exitCode).toBe(0);
   try {
-    const d = await env.client.schedule.getHandle(`${prefix}eod`).describe();
+    const d = await env.client.schedule.getHandle(`${prefix}eod@${env.taskQueue}`).describe();
     expect(d.spec.timezone).toBe('Europe/London');
     expect(d.policies.overlap).toBe('SKIP');
     expect(
@@ -171,14 +171,14 @@ test('scripts/temporal-schedules.sh creates the same schedules with the temporal
         t.toLocaleTimeString('en-GB', { timeZone: 'Europe/London' }).startsWith('23:00'),
       ),
     ).toBe(true);
-    const roll = await env.client.schedule.getHandle(`${prefix}rollover`).describe();
+    const roll = await env.client.schedule.getHandle(`${prefix}rollover@${env.taskQueue}`).describe();
     expect(
       roll.info.nextActionTimes[0].toLocaleTimeString('en-GB', { timeZone: 'Europe/London' }).startsWith('06:00'),
     ).toBe(true);
   } finally {
     for (const id of ['eod', 'rollover'])
       await env.client.schedule
-        .getHandle(`${prefix}${id}`)
+        .getHandle(`${prefix}${id}@${env.taskQueue}`)
         .delete()
         .catch(() => undefined);
   }
@@ -301,7 +301,7 @@ test('up: its own dev server, the schedules, the worker; schedule list|pause|unp
   });
   try {
     expect(out.stdout).toContain(`Temporal started at 127.0.0.1:${port}; Web UI: http://127.0.0.1:${uiPort}`);
-    expect(out.stdout).toMatch(/schedules: .*orchestrate-eod/);
+    expect(out.stdout).toContain(`orchestrate-eod@${taskQueue}`);
     // up serves the shared queue (schedules start there) and, with [orchestrator] host, that host's queue.
     expect(out.stderr).toContain(`task queues "${taskQueue}" (shared`);
     expect(out.stderr).toContain(`"${taskQueue}@uphost" (host uphost, from [orchestrator] host`);
@@ -309,21 +309,23 @@ test('up: its own dev server, the schedules, the worker; schedule list|pause|unp
     serverPid = JSON.parse(status.stdout).pid as number;
     expect(isAlive(serverPid)).toBe(true);
 
+    // Schedule IDs carry the task queue unless it is the default one: orchestrate-eod@<queue>.
+    const ids = scheduleIds(taskQueue);
     const list = await upCli(['schedule', 'list']);
     expect(list.exitCode).toBe(0);
     expect(list.stdout).toMatch(/SCHEDULE\s+STATE\s+WHEN\s+NEXT RUNS/);
-    expect(list.stdout).toMatch(/orchestrate-eod\s+active/);
-    expect(list.stdout).toMatch(/orchestrate-rollover\s+active/);
+    expect(list.stdout).toMatch(new RegExp(`${ids.eod}\\s+active`));
+    expect(list.stdout).toMatch(new RegExp(`${ids.rollover}\\s+active`));
 
     const listJson = async () =>
       JSON.parse((await upCli(['schedule', 'list', '--json'])).stdout) as Array<{ id: string; paused: boolean }>;
-    expect((await upCli(['schedule', 'pause', 'eod'])).stdout).toContain('paused orchestrate-eod');
-    expect((await listJson()).find((r) => r.id === 'orchestrate-eod')?.paused).toBe(true);
-    expect((await upCli(['schedule', 'unpause', 'eod'])).stdout).toContain('unpaused orchestrate-eod');
-    expect((await listJson()).find((r) => r.id === 'orchestrate-eod')?.paused).toBe(false);
+    expect((await upCli(['schedule', 'pause', 'eod'])).stdout).toContain(`paused ${ids.eod}`);
+    expect((await listJson()).find((r) => r.id === ids.eod)?.paused).toBe(true);
+    expect((await upCli(['schedule', 'unpause', 'eod'])).stdout).toContain(`unpaused ${ids.eod}`);
+    expect((await listJson()).find((r) => r.id === ids.eod)?.paused).toBe(false);
 
     const trigger = await upCli(['schedule', 'trigger', 'eod']);
-    expect(trigger.stdout).toContain('triggered orchestrate-eod');
+    expect(trigger.stdout).toContain(`triggered ${ids.eod}`);
     // The schedule's EOD runs on up's worker (no projects: it writes an empty digest and completes).
     const client = new Client({ connection, namespace: 'default' });
     const eod = await waitFor(
@@ -336,12 +338,13 @@ test('up: its own dev server, the schedules, the worker; schedule list|pause|unp
       60_000,
     );
     expect(eod.taskQueue).toBe(taskQueue);
+    expect(eod.workflowId.startsWith(`eod@${taskQueue}-`)).toBe(true);
 
-    expect((await upCli(['schedule', 'delete', 'eod'])).stdout).toContain('deleted orchestrate-eod');
-    expect((await listJson()).map((r) => r.id)).toEqual(['orchestrate-rollover']);
+    expect((await upCli(['schedule', 'delete', 'eod'])).stdout).toContain(`deleted ${ids.eod}`);
+    expect((await listJson()).map((r) => r.id)).toEqual([ids.rollover]);
     const again = await upCli(['schedule', 'delete', 'eod']);
     expect(again.exitCode).toBe(2);
-    expect(again.stderr).toContain('no schedule "orchestrate-eod"');
+    expect(again.stderr).toContain(`no schedule "${ids.eod}"`);
   } finally {
     await connection.close();
     up.kill('SIGINT');

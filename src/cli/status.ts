@@ -97,7 +97,7 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
       runningJobs(client, connection, tq),
       runningBatches(client, connection, tq),
       lastOutcomes(client, tq, names),
-      describeSchedules(client),
+      describeSchedules(client, config.orchestrator.taskQueue),
       Promise.all(hosts.map((h) => queuePollers(client, namespace, taskQueueFor(config.orchestrator.taskQueue, h)))),
     ]);
     report.hosts = hosts.map((host, i) => ({
