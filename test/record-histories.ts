@@ -34,6 +34,7 @@ beforeAll(async () => {
       rpok: `prompt = "Fix the bug"\n[projects.rpok.agent]\nenv = { RP_SECRET = "${PLANTED_SECRET}" }`,
       rpfail: 'prompt = "[scenario:error_max_turns]"',
       rplimit: 'prompt = "[scenario:usage_limit_once:whenever]"',
+      rptransient: 'prompt = "[scenario:api_error:529:1]"',
       rptmx: `prompt = "persistent job"\n[projects.rptmx.agent]\ninteractive_command = "node '${FAKE_TUI}'"\ntimeout = "30s"`,
       // cycle: two run, one disabled, one without work
       rpc1: 'prompt = "[scenario:slow:1]"',
@@ -44,7 +45,12 @@ beforeAll(async () => {
       rpe1: 'eod_prompt = "Write the log [write:{worklog_path}]"\nrollover_prompt = "carry {yesterday} into {date}"',
       rpeoff: 'enabled = false',
     },
-    orchestratorExtra: [`tmux_socket = "${TMUX_SOCKET}"`, 'idle_seconds = 1', 'persistent = ["rptmx"]'],
+    orchestratorExtra: [
+      `tmux_socket = "${TMUX_SOCKET}"`,
+      'idle_seconds = 1',
+      'persistent = ["rptmx"]',
+      'transient_backoff = "1s"',
+    ],
   });
 });
 
@@ -125,6 +131,13 @@ test('agentJob: usage-limit wait (durable timer), then succeeded', async () => {
   const { result, handle } = await job('rplimit');
   expect(result.outcome).toBe('succeeded');
   const json = await save('agentJob-usage_limit_wait', handle);
+  expect(json).toContain('EVENT_TYPE_TIMER_FIRED');
+});
+
+test('agentJob: a transient API error (529), a durable back-off, then succeeded', async () => {
+  const { result, handle } = await job('rptransient');
+  expect(result.outcome).toBe('succeeded');
+  const json = await save('agentJob-transient_retry', handle);
   expect(json).toContain('EVENT_TYPE_TIMER_FIRED');
 });
 
