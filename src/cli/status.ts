@@ -58,8 +58,6 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
   const ui = webUiUrl(config);
   const tz = config.orchestrator.timezone;
   const names = Object.keys(config.projects);
-  const { start, end } = dayBounds(localDate(new Date(), tz), tz);
-  const today = await Promise.all(names.map((n) => spentUsd(config.orchestrator.stateDir, n, start, end)));
   const target = temporalTarget(config);
   const report: StatusReport = {
     server: { address: target.connectionOptions.address, namespace: target.namespace, reachable: false, error: null },
@@ -68,25 +66,33 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
     timezone: tz,
     running: [],
     batches: [],
-    projects: names.map((n, i) => {
+    projects: names.map((n) => {
       const p = config.projects[n];
       return {
         project: n,
         state: !p.enabled ? 'disabled' : isPaused(config, n) ? 'paused' : 'idle',
         last: null,
-        todayUsd: today[i],
+        todayUsd: 0,
         budgetUsd: p.gates.maxDailyUsd > 0 ? p.gates.maxDailyUsd : null,
       };
     }),
     schedules: [],
     hosts: [],
   };
+  // Today's spend is read from the ledger after the server was asked what runs: a job's ledger line is written
+  // before its workflow closes, so a job this report shows as finished always has its spend counted.
+  const addSpend = async () => {
+    const { start, end } = dayBounds(localDate(new Date(), tz), tz);
+    const spent = await Promise.all(names.map((n) => spentUsd(config.orchestrator.stateDir, n, start, end)));
+    report.projects.forEach((p, i) => (p.todayUsd = spent[i]));
+    return report;
+  };
   let connected;
   try {
     connected = await connectClient(config);
   } catch (e) {
     report.server.error = (e as Error).message;
-    return report;
+    return addSpend();
   }
   const { client, connection, namespace, address } = connected;
   report.server = { address, namespace, reachable: true, error: null };
@@ -116,7 +122,7 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
   } finally {
     await connection.close();
   }
-  return report;
+  return addSpend();
 }
 
 export function renderStatus(r: StatusReport, now = Date.now()): string {
