@@ -405,6 +405,16 @@ function expectReadable(err: ConfigError, file: string): void {
   }
 }
 
+/** Any text: a valid config, or a ConfigError that expectReadable accepts; any other exception fails. */
+function acceptedOrReadable(text: string): void {
+  try {
+    parseConfig(text, CFG);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    expectReadable(err, CFG);
+  }
+}
+
 /** The problem for a mutation: at its key path or inside it, or, for a missing key, a misspelling of it nearby. */
 function expectReportedAt(err: ConfigError, m: Mutation): void {
   const at = formatKeyPath(m.at);
@@ -492,17 +502,7 @@ describe('generated workspaces.toml files', () => {
   });
 
   test('arbitrary text: accepted or a ConfigError, never another exception', () => {
-    fc.assert(
-      fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), (text) => {
-        try {
-          parseConfig(text, CFG);
-        } catch (err) {
-          if (!(err instanceof ConfigError)) throw err;
-          expectReadable(err, CFG);
-        }
-      }),
-      { numRuns: 300 },
-    );
+    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), acceptedOrReadable), { numRuns: 300 });
   });
 
   test('a valid file with characters deleted, inserted or replaced: accepted or a ConfigError, never another exception', () => {
@@ -521,12 +521,7 @@ describe('generated workspaces.toml files', () => {
           const i = e.at % (text.length + 1);
           text = text.slice(0, i) + e.insert + text.slice(i + e.remove);
         }
-        try {
-          parseConfig(text, CFG);
-        } catch (err) {
-          if (!(err instanceof ConfigError)) throw err;
-          expectReadable(err, CFG);
-        }
+        acceptedOrReadable(text);
       }),
       { numRuns: 300 },
     );

@@ -280,6 +280,24 @@ async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
   return err as ApplicationFailure;
 }
 
+test('a deleted state folder is created again, and the worker log says so', async () => {
+  const { options } = setup('rn-gone', 'after the state folder went');
+  const stateDir = path.join(dir, 'deleted-state');
+  const config = { ...options.config, orchestrator: { ...options.config.orchestrator, stateDir } };
+  const gone = { ...options, config, baseDir: path.join(stateDir, 'runs', 'rn-gone', 'run-1') };
+  const log: string[] = [];
+  const r = await runAttempt(gone, attempt(1, log));
+  expect(r.outcome).toBe('succeeded');
+  expect(existsSync(path.join(gone.baseDir, 'attempt-1', 'launch.json'))).toBe(true);
+  expect(log.join('\n')).toContain(
+    `rn-gone: the state folder ${stateDir} (orchestrator.state_dir) does not exist — deleted? — so it is created again`,
+  );
+  // With the folder there, nothing is said.
+  const quiet: string[] = [];
+  await runAttempt({ ...gone, baseDir: path.join(stateDir, 'runs', 'rn-gone', 'run-2') }, attempt(1, quiet));
+  expect(quiet.join('\n')).not.toContain('does not exist');
+});
+
 test('a read-only run folder: setup error naming the file, the OS error and the config key; no agent', async () => {
   const { options, stamps } = setup('rn-readonly', 'never runs');
   mkdirSync(options.baseDir, { recursive: true });

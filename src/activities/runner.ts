@@ -266,6 +266,18 @@ export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promis
   const release = await acquireSlot(ctx);
   try {
     const dir = path.join(o.baseDir, `attempt-${ctx.attempt}`);
+    const stateDir = o.config.orchestrator.stateDir;
+    if (
+      !(await fs.stat(stateDir).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      ctx.log(
+        `${plan.project}: the state folder ${stateDir} (orchestrator.state_dir) does not exist — deleted? — so it is ` +
+          `created again; run folders, the cost ledger and digests start afresh in it`,
+      );
+    }
     try {
       await fs.mkdir(dir, { recursive: true });
     } catch (e) {
