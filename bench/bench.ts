@@ -925,9 +925,9 @@ async function main(): Promise<void> {
   if (results.p2) {
     // The committed figure comes from full runs only; a quick run renders to dist-bench/ to keep the plot code alive.
     const svg =
-      params.mode === 'full'
-        ? path.join(resultsDir, 'makespan.svg')
-        : path.join(REPO_ROOT, 'dist-bench', 'makespan-quick.svg');
+      params.mode === 'quick'
+        ? path.join(REPO_ROOT, 'dist-bench', 'makespan-quick.svg')
+        : path.join(resultsDir, cli.label === 'full' ? 'makespan.svg' : `makespan-${cli.label}.svg`);
     await execa(process.execPath, [path.join(REPO_ROOT, 'bench/plot.mjs'), jsonPath, svg], { stdio: 'inherit' });
     log(`plot: ${path.relative(REPO_ROOT, svg)}`);
   }
