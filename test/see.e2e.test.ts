@@ -5,7 +5,7 @@ import execa from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../src/config';
-import { localDate } from '../src/dates';
+import { localDate, localTime } from '../src/dates';
 import { jobWorkflowId } from '../src/shared';
 import { makeEnv, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 
@@ -29,6 +29,7 @@ beforeAll(async () => {
       seenotify: 'eod_prompt = "[write:{worklog_path}] EOD {date}"',
       seenotifybad: '',
       seebatch: '[projects.seebatch.agent]\nenv = { FAKE_CLAUDE_SLEEP_MS = "4000" }',
+      seelimit: '',
     },
     extra: `[notify]\ncommand = ${JSON.stringify(HOOK)}\n`,
   });
@@ -294,6 +295,47 @@ test('notifications: a failed job sends job_failed JSON to the hook; success sen
   expect(bad.exitCode).toBe(1);
   expect(JSON.parse(bad.stdout)).toMatchObject({ outcome: 'agent_error', project: 'seenotifybad' });
   expect(notifyEvents().some((e) => e.project === 'seenotifybad')).toBe(true);
+});
+
+test('a usage-limit wait with a reset time: status shows it, the hook gets usage_limit_wait, cancel ends it', async () => {
+  // A reset one to two minutes ahead, as the CLI prints it ("resets 17:42 (UTC)"); usage_limit_margin is 0s here.
+  const reset = new Date(Math.floor((Date.now() + 120_000) / 60_000) * 60_000);
+  const hhmm = reset.toISOString().slice(11, 16);
+  const before = notifyEvents().length;
+  const started = await cli([
+    'run',
+    '-p',
+    'seelimit',
+    '--prompt',
+    `[scenario:usage_limit_once:${hhmm} (UTC)]`,
+    '--no-wait',
+  ]);
+  expect(started.exitCode).toBe(0);
+  const waiting = await waitFor('seelimit waiting for its usage limit', async () => {
+    const s = JSON.parse((await cli(['status', '--json'])).stdout) as StatusJson;
+    const job = s.running.find((j) => j.project === 'seelimit');
+    return job && /waiting for usage limit/.test(job.phase) ? job : null;
+  });
+  // Europe/London is UTC in winter and an hour ahead in summer: the time shown is the reset in the configured zone.
+  expect(waiting.phase).toContain(
+    `waiting for usage limit reset until ${localTime(reset, 'Europe/London')} (Europe/London)`,
+  );
+  const human = await cli(['status']);
+  expect(human.stdout).toMatch(new RegExp(`seelimit\\s+run\\s+.*waiting for usage limit reset until`));
+
+  const event = await waitFor('the usage_limit_wait event', () =>
+    notifyEvents()
+      .slice(before)
+      .find((e) => e.type === 'usage_limit_wait' && e.project === 'seelimit'),
+  );
+  expect(event).toMatchObject({ workflowId: jobWorkflowId('seelimit'), until: reset.toISOString() });
+  expect(event.message).toMatch(/hit your limit/);
+
+  const cancelled = await cli(['cancel', 'seelimit', '--wait']);
+  expect(cancelled.exitCode).toBe(0);
+  const s = JSON.parse((await cli(['status', '--json'])).stdout) as StatusJson;
+  expect(s.running.some((j) => j.project === 'seelimit')).toBe(false);
+  expect(s.projects.find((p) => p.project === 'seelimit')?.last).toMatchObject({ outcome: 'cancelled' });
 });
 
 test('notifications: the EOD digest event carries the day, the digest path and the counts', async () => {

@@ -136,7 +136,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
         setCurrentDetails(
           `transient API error; running again at ${localTime(new Date(Date.now() + delay), plan.timezone)} (${plan.timezone}), retry ${transientRetries} of ${MAX_TRANSIENT_RETRIES}\n\n${result.message}`,
         );
-        await sleep(delay);
+        await waitDurably(delay);
         continue;
       }
       if (transientRetries > 0) {
@@ -160,9 +160,29 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     setCurrentDetails(
       `waiting for usage limit reset until ${localTime(new Date(until), plan.timezone)} (${plan.timezone})${Number.isNaN(resetAt) ? ' — reset time not given, backing off' : ''}`,
     );
-    await sleep(Math.max(0, until - Date.now()));
+    await waitDurably(Math.max(0, until - Date.now()));
   }
   return finish(identity, result);
+}
+
+/** patched() ID: a job cancelled while it waits (usage limit, transient back-off) is marked cancelled. */
+export const CANCELLED_WAIT_PATCH = 'cancelled-wait-outcome';
+
+/**
+ * A durable wait between agent runs. Cancelled there, the job's outcome attribute says `cancelled` (not the
+ * `usage_limit` it showed while waiting), as a cancel during the agent run does: the Web UI's filter and
+ * `orchestrate status` show what happened last.
+ */
+async function waitDurably(ms: number): Promise<void> {
+  try {
+    await sleep(ms);
+  } catch (err) {
+    if (isCancellation(err) && patched(CANCELLED_WAIT_PATCH)) {
+      upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'cancelled' }]);
+      setCurrentDetails('cancelled while waiting; no agent was running');
+    }
+    throw err;
+  }
 }
 
 /** Names the run folder: the same for every attempt of this workflow run, readable by a human. */
