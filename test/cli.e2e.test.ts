@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeEnv, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 import { freePorts } from './helpers/server';
+import { localTime } from '../src/dates';
 import { jobWorkflowId, scheduleIds } from '../src/shared';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
@@ -316,6 +317,17 @@ test('up: its own dev server, the schedules, the worker; schedule list|pause|unp
     expect(list.stdout).toMatch(/SCHEDULE\s+STATE\s+WHEN\s+NEXT RUNS/);
     expect(list.stdout).toMatch(new RegExp(`${ids.eod}\\s+active`));
     expect(list.stdout).toMatch(new RegExp(`${ids.rollover}\\s+active`));
+
+    // status shows the schedules' next runs, from the server: EOD at 23:00 and rollover at 06:00, London time.
+    const report = JSON.parse((await upCli(['status', '--json'])).stdout) as {
+      schedules: Array<{ id: string; paused: boolean; nextRuns: string[] }>;
+    };
+    const at = (id: string) => report.schedules.find((x) => x.id === id)?.nextRuns ?? [];
+    expect(at(ids.eod).length).toBeGreaterThan(0);
+    expect(at(ids.eod).every((t) => localTime(new Date(t), 'Europe/London') === '23:00')).toBe(true);
+    expect(at(ids.rollover).every((t) => localTime(new Date(t), 'Europe/London') === '06:00')).toBe(true);
+    expect(Date.parse(at(ids.eod)[0])).toBeGreaterThan(Date.now());
+    expect(Date.parse(at(ids.eod)[0]) - Date.now()).toBeLessThanOrEqual(24 * 3600 * 1000);
 
     const listJson = async () =>
       JSON.parse((await upCli(['schedule', 'list', '--json'])).stdout) as Array<{ id: string; paused: boolean }>;
