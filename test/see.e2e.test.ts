@@ -4,6 +4,8 @@
 import execa from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { watchBatch } from '../src/cli/watch';
+import { startBatch } from '../src/client';
 import { loadConfig } from '../src/config';
 import { localDate, localTime } from '../src/dates';
 import { jobWorkflowId } from '../src/shared';
@@ -124,6 +126,23 @@ test('status shows a running cycle with its progress, and its job as kind cycle'
     const r = JSON.parse((await cli(['status', '--json'])).stdout) as StatusJson;
     return r.batches.length === 0 && r.projects.find((p) => p.project === 'seebatch')?.last?.outcome === 'succeeded';
   });
+});
+
+test('cycle --wait on a terminal: the live table is redrawn in place, then cleared for the final one', async () => {
+  const chunks: string[] = [];
+  const tty = { isTTY: true, write: (c: string) => (chunks.push(c), true) } as unknown as NodeJS.WriteStream;
+  const handle = await startBatch(env.client, env.config, 'cycle', { projects: ['seebatch'] });
+  const result = await watchBatch(handle, tty, 200);
+  expect(result.rows.map((r) => [r.project, r.status])).toEqual([['seebatch', 'succeeded']]);
+  const text = chunks.join('');
+  // Several frames (the job takes ~4 s), each one moving the cursor up over the previous table and clearing it.
+  const frames = text.split(new RegExp(`${ESC}\\[\\d+A${ESC}\\[0J`));
+  expect(frames.length).toBeGreaterThan(3);
+  expect(text).toMatch(/cycle \d{4}-\d{2}-\d{2} · \d+s\nPROJECT\s+DECISION\s+OUTCOME/);
+  expect(text).toMatch(/seebatch\s+run\s+running/);
+  expect(frames.at(-2)).toMatch(/seebatch\s+run\s+succeeded/);
+  // The last write clears the live table, so the caller's final table is not printed twice.
+  expect(frames.at(-1)).toBe('');
 });
 
 test('status with the server down says so and how to start it (exit 1)', async () => {
