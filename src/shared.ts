@@ -228,6 +228,11 @@ export function scheduleIds(taskQueue: string): Record<BatchKind, string> {
     cycle: `orchestrate-cycle${suffix}`,
   };
 }
+/** Signal from the agent activity to its job once the agent runs: the Web UI's current details show its pid. */
+export const AGENT_STARTED_SIGNAL = 'agentStarted';
+export interface AgentStarted {
+  pid: number;
+}
 /** Query name for a batch's live result table. */
 export const BATCH_PROGRESS_QUERY = 'progress';
 /** The worker stopped while the agent ran (a deploy): retried, and the next worker adopts the agent. */

@@ -244,6 +244,14 @@ describe('one job per project', () => {
       const p = readFileSync(pidsFile, 'utf8').trim().split('\n').filter(Boolean).map(Number);
       return p.length >= 3 && p.every(alive) ? p : null;
     });
+    // The Web UI's current details name the agent's process (the activity signals its pid to the workflow).
+    const details = await waitFor('current details with the pid', async () => {
+      const meta = await first.handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      return /^running agent pid \d+ in /.test(meta.currentDetails ?? '') ? meta.currentDetails! : null;
+    });
+    const shownPid = Number(/pid (\d+)/.exec(details)![1]);
+    expect(processesIn(env.projectPath('beta')).map((p) => p.pid)).toContain(shownPid);
+    expect(details).toContain(env.projectPath('beta'));
     const cancelAt = Date.now();
     await first.handle.cancel();
     const r = await jobResult(first.handle, 'beta');

@@ -11,9 +11,11 @@ import { localDate } from '../dates';
 import { appendLedger } from '../ledger';
 import { jobFailedEvent, notify } from '../notify';
 import {
+  AGENT_STARTED_SIGNAL,
   CONFIG_ERROR,
   SETUP_ERROR,
   type AgentJobInput,
+  type AgentStarted,
   type AgentRunResult,
   type JobPlan,
   type RunAgentInput,
@@ -149,6 +151,24 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     };
     // A redelivered outcome was recorded (ledger, notification) by the attempt that first reported it.
     let redelivered = false;
+    // The first heartbeat with a pid (a new agent, or one adopted from an earlier worker) tells the workflow, so
+    // the Web UI's current details say which process runs. Best effort: a lost signal only loses that line.
+    let announcedPid: number | null = null;
+    const heartbeat = (details: unknown) => {
+      ctx.heartbeat(details);
+      const pid = (details as { pid?: unknown } | null)?.pid;
+      if (typeof pid !== 'number' || pid === announcedPid) return;
+      announcedPid = pid;
+      const execution = ctx.info.workflowExecution;
+      if (!execution) return;
+      const started: AgentStarted = { pid };
+      ctx.client.workflow
+        .getHandle(execution.workflowId, execution.runId)
+        .signal(AGENT_STARTED_SIGNAL, started)
+        .catch((e: unknown) =>
+          ctx.log.debug(`${plan.project}: could not tell the workflow the agent's pid: ${String(e)}`),
+        );
+    };
     // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session.
     const run = project.persistent
       ? async () => {
@@ -169,7 +189,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
               project,
               plan,
               runDir,
-              heartbeat: (d) => ctx.heartbeat(d),
+              heartbeat,
               cancelSignal: ctx.cancellationSignal,
             });
           } finally {
@@ -181,7 +201,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
             { config, project, plan, baseDir, args: buildArgs(project.agent.args, plan.prompt), env },
             {
               attempt: ctx.info.attempt,
-              heartbeat: (d) => ctx.heartbeat(d),
+              heartbeat,
               cancelSignal: ctx.cancellationSignal,
               isWorkerShutdown: () => ctx.cancellationDetails?.workerShutdown ?? false,
               acquireSlot: () => deps.agentSlots.acquire(),

@@ -1,6 +1,7 @@
 // One immutable agent job: resolve the project (activity), run the agent once (activity), report.
 import {
   ActivityCancellationType,
+  defineSignal,
   ActivityFailure,
   ApplicationFailure,
   isCancellation,
@@ -8,6 +9,7 @@ import {
   patched,
   proxyActivities,
   setCurrentDetails,
+  setHandler,
   sleep,
   TimeoutFailure,
   upsertSearchAttributes,
@@ -16,12 +18,14 @@ import {
 import type { Activities } from '../activities';
 import { localTime } from '../dates';
 import {
+  AGENT_STARTED_SIGNAL,
   CONFIG_ERROR,
   JOB_FAILED,
   SETUP_ERROR,
   SearchAttr,
   bareRunResult,
   type AgentJobInput,
+  type AgentStarted,
   type AgentRunResult,
   type JobPlan,
   type JobResult,
@@ -38,6 +42,8 @@ const { sendNotification } = proxyActivities<Activities>({
   retry: { maximumAttempts: 2 },
   summary: 'notify',
 });
+
+const agentStartedSignal = defineSignal<[AgentStarted]>(AGENT_STARTED_SIGNAL);
 
 /** Margin on top of the agent's own timeout and kill grace, for the activity's start-to-close timeout. */
 const ACTIVITY_TIMEOUT_MARGIN_MS = 60_000;
@@ -105,6 +111,12 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     summary: `agent · ${plan.project} · ${plan.promptFirstLine}`,
   });
+
+  // The activity says which process runs (also after adopting one from an earlier worker): current details
+  // show its pid. Setting details issues no command, so histories recorded before this replay unchanged.
+  setHandler(agentStartedSignal, ({ pid }) =>
+    setCurrentDetails(`running agent pid ${pid} in ${plan.path}\n\n${plan.promptFirstLine}`),
+  );
 
   let result: AgentRunResult;
   let usageLimitWaits = 0;
