@@ -353,7 +353,8 @@ export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promis
       // An agent nobody could find again would run untracked, and the next attempt would start another:
       // stop it now, and fail for good.
       await pendingFile.close().catch(() => undefined);
-      signalGroup(launch.pid, 'SIGKILL');
+      // SIGKILL at once (no grace: it has done nothing yet), and wait until no process of its group is left.
+      await killGroup(launch.pid, 0);
       await child.exited;
       const err = e as NodeJS.ErrnoException;
       // Non-retryable whatever the error: the next attempt would face the same choice.
