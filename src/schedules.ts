@@ -9,7 +9,7 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import type { Config } from './config';
-import { SearchAttr, batchWorkflowId, scheduleIds, type BatchKind } from './shared';
+import { DEFAULT_TASK_QUEUE, SearchAttr, batchWorkflowId, scheduleIds, type BatchKind } from './shared';
 
 export interface PlannedSchedule {
   id: string;
@@ -117,7 +117,30 @@ export async function applySchedules(client: Client, config: Config): Promise<Ap
       if (!(e instanceof ScheduleNotFoundError)) throw e;
     }
   }
+  report.deleted.push(...(await deleteLegacySchedules(client, config.orchestrator.taskQueue)));
   return report;
+}
+
+/**
+ * Before schedule IDs carried the task queue, an orchestrator on another queue than the default one named its
+ * schedules `orchestrate-eod` etc. too. Those that start work on this queue are replaced by the ones above: delete
+ * them, or both would fire. Schedules of the same names for another queue (the default orchestrator's) stay.
+ */
+async function deleteLegacySchedules(client: Client, taskQueue: string): Promise<string[]> {
+  if (taskQueue === DEFAULT_TASK_QUEUE) return [];
+  const deleted: string[] = [];
+  for (const id of Object.values(scheduleIds(DEFAULT_TASK_QUEUE))) {
+    const handle = client.schedule.getHandle(id);
+    try {
+      const d = await handle.describe();
+      if (d.action.type !== 'startWorkflow' || d.action.taskQueue !== taskQueue) continue;
+      await handle.delete();
+      deleted.push(id);
+    } catch (e) {
+      if (!(e instanceof ScheduleNotFoundError)) throw e;
+    }
+  }
+  return deleted;
 }
 
 /** Accepts "eod", "rollover", "cycle" (this task queue's) or a full schedule ID. */

@@ -353,7 +353,15 @@ describe('schedules', () => {
     const SCHEDULE_IDS = scheduleIds(env.taskQueue);
     // Another orchestrator's queue: its own IDs, so neither touches the other's schedules.
     expect(SCHEDULE_IDS.eod).toBe(`orchestrate-eod@${env.taskQueue}`);
+    // An older version named this queue's EOD schedule "orchestrate-eod": apply replaces it (else both fire).
+    const legacy = await env.client.schedule.create({
+      scheduleId: 'orchestrate-eod',
+      spec: { calendars: [{ hour: 23 }] },
+      action: { type: 'startWorkflow', workflowType: 'eod', workflowId: 'eod', taskQueue: env.taskQueue, args: [{}] },
+    });
     const first = await applySchedules(env.client, env.config);
+    expect(first.deleted).toEqual(['orchestrate-eod']);
+    await expect(legacy.describe()).rejects.toThrow(/not found/i);
     expect(first.created.sort()).toEqual([SCHEDULE_IDS.eod, SCHEDULE_IDS.rollover].sort());
     const second = await applySchedules(env.client, env.config);
     expect(second.created).toEqual([]);
