@@ -425,6 +425,33 @@ describe('through the agentJob and cycle workflows', () => {
     expect(count('tmxadopt', 'start')).toBe(1);
   });
 
+  test('a worker killed with SIGKILL mid-job: the next worker waits on the same nonce; one prompt, one answer', async () => {
+    // This job's first worker is a separate process, so it can be killed outright.
+    worker.shutdown();
+    await workerRunning;
+    const cli = path.resolve(__dirname, '../dist/cli.js');
+    const w1 = execa('node', [cli, 'worker'], { env: env.cliEnv, reject: false, all: true, stdin: 'ignore' });
+    const submitted = count('tmxadopt', 'submit');
+    const started = count('tmxadopt', 'start');
+    const { handle } = await startJob(env.client, env.config, {
+      project: 'tmxadopt',
+      kind: 'run',
+      prompt: '[tui:slow:5] survive a kill',
+    });
+    await waitFor('the prompt to be submitted', () => count('tmxadopt', 'submit') > submitted, 30_000);
+    w1.kill('SIGKILL');
+    await w1;
+    // The session and its agent live on; the server notices the dead worker at the heartbeat timeout (10 s here).
+    expect(await tmux.hasSession('orch-tmxadopt')).toBe(true);
+    await startWorker();
+    const r = await jobResult(handle, 'tmxadopt');
+    expect(r).toMatchObject({ outcome: 'succeeded', result: 'Done: [tui:slow:5] survive a kill' });
+    expect(sessionJson(r.logPath)).toMatchObject({ adopted: true, completion: 'hook' });
+    expect(count('tmxadopt', 'submit')).toBe(submitted + 1);
+    expect(count('tmxadopt', 'start')).toBe(started);
+    expect(count('tmxadopt', 'interrupted')).toBe(0);
+  }, 90_000);
+
   test('a session dying under a job: retried once in a new session, then the job fails as crashed', async () => {
     const { handle } = await startJob(env.client, env.config, {
       project: 'tmxcrash',
