@@ -91,6 +91,11 @@ export interface RunAgentInput {
   /** Names this job's run folder; stable across retries of the same workflow run. */
   runKey: string;
   workflowId: string;
+  /**
+   * How many more times the job runs again after a transient API error (absent in inputs of older runs: none).
+   * A transient failure with retries left is not reported as job_failed: the job is not over.
+   */
+  transientRetriesLeft?: number;
 }
 
 /** What one agent execution produced, as the activity reports it. Small: safe for workflow history. */

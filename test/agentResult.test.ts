@@ -550,6 +550,15 @@ describe('transient API errors', () => {
     expect(onStderr).toMatchObject({ outcome: 'agent_error', transient: true });
   });
 
+  it("not transient: an API error the agent's own work printed earlier, when the run failed for another reason", () => {
+    const work = 'Calling the billing API...\nAPI Error: 503 from billing, will mock it\nTraceback: boom\n';
+    const p = parse(work, { format: 'text', exitCode: 1 });
+    expect(p.outcome).toBe('crashed');
+    expect(p.transient).toBeUndefined();
+    const stderr = parse('', { exitCode: 1, stderrTail: 'API Error: 502 earlier\nSegmentation fault\n' });
+    expect(stderr.transient).toBeUndefined();
+  });
+
   it('not transient: not logged in, a usage limit, error subtypes, a client error, a cut-off stream', () => {
     const auth = resultObj({ is_error: true, result: 'Not logged in · Please run /login', api_error_status: null });
     expect(parse(line(auth), { exitCode: 1 }).transient).toBeUndefined();
@@ -580,6 +589,13 @@ describe('truncated JSON with exit 0', () => {
     const p = parse(stdout, { exitCode: 0, format });
     expect(p.outcome).toBe('crashed');
     expect(p.message).toMatch(/^authexis: agent exited with code 0 but its JSON output holds no result object/);
+  });
+
+  it("a custom agent's own JSON on auto is its text output, not a cut-off result", () => {
+    const own = '{"status": "ok", "changed": 3}\n';
+    expect(parse(own, { exitCode: 0, resultObjectExpected: false }).outcome).toBe('succeeded');
+    // Unless its output_format says json: then a result object is expected.
+    expect(parse(own, { exitCode: 0, format: 'json', resultObjectExpected: false }).outcome).toBe('crashed');
   });
 
   it('prose that merely starts with a bracket still succeeds (auto), and text format is never JSON', () => {

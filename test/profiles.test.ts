@@ -242,6 +242,11 @@ describe('gemini: `gemini -p … --output-format json`', () => {
     expect(parseGeminiUsageLimit('RESOURCE_EXHAUSTED "retryDelay": "41s"', NOW)?.resetsAt).toBe(
       new Date(NOW.getTime() + 41_000).toISOString(),
     );
+    // Claude Code always ends with a result object: its JSON without one is a cut-off run. A custom agent's own
+    // JSON (output_format "auto") is its text output.
+    const own = { ...base, exitCode: 0, stdout: '{"status": "ok"}\n' };
+    expect(parseProfileOutput('claude', own).outcome).toBe('crashed');
+    expect(parseProfileOutput('custom', own).outcome).toBe('succeeded');
     for (const profile of ['codex', 'gemini', 'claude', 'custom'] as const) {
       for (const stdout of [
         '',

@@ -32,8 +32,10 @@ beforeAll(async () => {
       seenotifybad: '',
       seebatch: '[projects.seebatch.agent]\nenv = { FAKE_CLAUDE_SLEEP_MS = "4000" }',
       seelimit: '',
+      seeflaky: '',
     },
     extra: `[notify]\ncommand = ${JSON.stringify(HOOK)}\n`,
+    orchestratorExtra: ['transient_backoff = "1s"'],
   });
 });
 afterAll(async () => env?.stop());
@@ -355,6 +357,26 @@ test('a usage-limit wait with a reset time: status shows it, the hook gets usage
   const s = JSON.parse((await cli(['status', '--json'])).stdout) as StatusJson;
   expect(s.running.some((j) => j.project === 'seelimit')).toBe(false);
   expect(s.projects.find((p) => p.project === 'seelimit')?.last).toMatchObject({ outcome: 'cancelled' });
+});
+
+test('notifications: a transient API error the job retries sends nothing; one that never clears sends one job_failed', async () => {
+  const before = notifyEvents().length;
+  const flaky = await cli(['run', '-p', 'seeflaky', '--prompt', '[scenario:api_error:529:1]', '--json']);
+  expect(JSON.parse(flaky.stdout)).toMatchObject({ outcome: 'succeeded' });
+  expect(
+    notifyEvents()
+      .slice(before)
+      .filter((e) => e.project === 'seeflaky'),
+  ).toEqual([]);
+
+  const down = await cli(['run', '-p', 'seeflaky', '--prompt', '[scenario:api_error:503]', '--json']);
+  expect(down.exitCode).toBe(1);
+  expect(JSON.parse(down.stdout)).toMatchObject({ outcome: 'agent_error' });
+  const events = notifyEvents()
+    .slice(before)
+    .filter((e) => e.project === 'seeflaky');
+  expect(events.map((e) => [e.type, e.outcome])).toEqual([['job_failed', 'agent_error']]);
+  expect(events[0].message).toMatch(/API Error: 503/);
 });
 
 test('notifications: the EOD digest event carries the day, the digest path and the counts', async () => {

@@ -218,7 +218,9 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
         await record(config, plan, details, { final: (e as ApplicationFailure).nonRetryable ?? undefined });
       throw e;
     });
-    if (!redelivered) await record(config, plan, result);
+    // A transient API error the workflow will retry is not news yet (job_failed comes when retries run out).
+    const retried = result.transient === true && (input.transientRetriesLeft ?? 0) > 0;
+    if (!redelivered) await record(config, plan, result, { final: !retried });
     return result;
   }
 

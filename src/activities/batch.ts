@@ -154,7 +154,9 @@ export function createBatchActivities(deps: { configPath?: string }) {
         total += j.costUsd ?? 0;
         jobs.push({ at: j.finishedAt, text: `${j.kind}: **${j.outcome}** · ${facts(j)}` });
       }
-      jobs.sort((a, b) => Date.parse(a.at ?? '') - Date.parse(b.at ?? '') || 0);
+      // By time; a job without one (a batch's job that crashed or was cancelled before reporting) last.
+      const time = (at: string | null) => (at === null ? Infinity : Date.parse(at));
+      jobs.sort((a, b) => (time(a.at) === time(b.at) ? 0 : time(a.at) < time(b.at) ? -1 : 1));
       lines.push(`## ${name}`, '');
       if (jobs.length === 0) lines.push('- no jobs today');
       for (const j of jobs) lines.push(`- ${when(j.at)} ${j.text}`);

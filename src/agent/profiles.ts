@@ -30,6 +30,8 @@ export function parseProfileOutput(profile: AgentProfile, input: ParseInput): Pa
         return parseCodexOutput(input);
       case 'gemini':
         return parseGeminiOutput(input);
+      case 'custom':
+        return parseAgentOutput({ ...input, resultObjectExpected: false });
       default:
         return parseAgentOutput(input);
     }

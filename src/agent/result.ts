@@ -17,6 +17,11 @@ export interface ParseInput {
   signal: string | null;
   project: string;
   format: ResultFormat;
+  /**
+   * The agent always ends with a result object (Claude Code: the default). false for a custom agent, whose JSON
+   * output on "auto" may be its own and is then read as text.
+   */
+  resultObjectExpected?: boolean;
   /** For the usage-limit reset time. */
   now: Date;
 }
@@ -635,8 +640,11 @@ export function parseAgentOutput(input: ParseInput): ParsedOutput {
       const line = lastNonEmptyLine(NOT_LOGGED_IN_RE.test(stdoutTail) ? stdoutTail : stderrTail) ?? auth[0];
       return { ...noResult, outcome: 'agent_error', message: authMessage(project, line) };
     }
-    // Text output ("API Error: 529 ..." on stdout, exit 1), or the error on stderr before any JSON.
-    const api = transientApiLine(stdoutTail) ?? transientApiLine(stderrTail);
+    // Text output ("API Error: 529 ..." on stdout, exit 1), or the error on stderr before any JSON. Only the last
+    // line counts: that is where the CLI reports why it gave up, while earlier lines are the agent's own work
+    // (which may well mention some API's errors) and must not make a failed job run again.
+    const api =
+      transientApiLine(lastNonEmptyLine(stdoutTail) ?? '') ?? transientApiLine(lastNonEmptyLine(stderrTail) ?? '');
     if (api && !found.streamSeen) {
       return { ...noResult, outcome: 'agent_error', transient: true, message: transientMessage(project, api) };
     }
@@ -658,8 +666,11 @@ export function parseAgentOutput(input: ParseInput): ParsedOutput {
     };
   }
 
-  // JSON that never became a result object (cut off, or the CLI died mid-write) is no success, even with exit 0.
-  if (input.format !== 'text' && looksLikeJson(trimmed, input.format === 'json')) {
+  // JSON that never became a result object (cut off, or the CLI died mid-write) is no success, even with exit 0,
+  // from an agent that always prints one (Claude Code, or any agent whose output_format says json). A custom
+  // agent on "auto" may print JSON of its own: that is its text output.
+  const expectsResult = input.format === 'json' || input.resultObjectExpected !== false;
+  if (input.format !== 'text' && expectsResult && looksLikeJson(trimmed, input.format === 'json')) {
     return {
       ...noResult,
       outcome: 'crashed',

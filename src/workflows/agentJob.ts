@@ -113,20 +113,30 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   });
 
   // The activity says which process runs (also after adopting one from an earlier worker): current details
-  // show its pid. Setting details issues no command, so histories recorded before this replay unchanged.
-  setHandler(agentStartedSignal, ({ pid }) =>
-    setCurrentDetails(`running agent pid ${pid} in ${plan.path}\n\n${plan.promptFirstLine}`),
-  );
+  // show its pid. Setting details issues no command, so histories recorded before this replay unchanged. A
+  // signal that arrives after its run ended (it is sent without waiting) must not overwrite a wait's details.
+  let agentRunning = false;
+  setHandler(agentStartedSignal, ({ pid }) => {
+    if (agentRunning) setCurrentDetails(`running agent pid ${pid} in ${plan.path}\n\n${plan.promptFirstLine}`);
+  });
 
   let result: AgentRunResult;
   let usageLimitWaits = 0;
   let transientRetries = 0;
   for (let invocation = 0; ; invocation++) {
     setCurrentDetails(`running agent in ${plan.path}\n\n${plan.promptFirstLine}`);
+    agentRunning = true;
     try {
       const key = invocation === 0 ? runKey() : `${runKey()}-r${invocation}`;
-      result = await runAgentJob({ plan, runKey: key, workflowId: info.workflowId });
+      result = await runAgentJob({
+        plan,
+        runKey: key,
+        workflowId: info.workflowId,
+        transientRetriesLeft: MAX_TRANSIENT_RETRIES - transientRetries,
+      });
+      agentRunning = false;
     } catch (err) {
+      agentRunning = false;
       if (isCancellation(err)) {
         upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'cancelled' }]);
         setCurrentDetails(`cancelled; agent stopped`);

@@ -396,10 +396,14 @@ async function runOne(
       if (cause instanceof ApplicationFailure && cause.type === JOB_FAILED && cause.details?.[0]) {
         job = cause.details[0] as JobResult;
       } else if (cause instanceof CancelledFailure) {
-        Object.assign(row, { status: 'cancelled', reason: 'job cancelled' });
+        Object.assign(row, { status: 'cancelled', reason: 'job cancelled', finishedAt: new Date().toISOString() });
         return;
       } else {
-        Object.assign(row, { status: 'crashed', reason: cause?.message ?? err.message });
+        Object.assign(row, {
+          status: 'crashed',
+          reason: cause?.message ?? err.message,
+          finishedAt: new Date().toISOString(),
+        });
         return;
       }
     } else if (isCancellation(err)) {
