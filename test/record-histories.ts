@@ -14,7 +14,7 @@ import path from 'node:path';
 import { jobResult, startBatch, startJob } from '../src/client';
 import type { BatchResult, JobResult } from '../src/shared';
 import { Tmux } from '../src/tmux';
-import { makeEnv, type TestEnv } from './helpers/env';
+import { makeEnv, waitFor, type TestEnv } from './helpers/env';
 
 const HISTORIES_DIR = path.join(__dirname, 'histories');
 const FAKE_TUI = path.resolve(__dirname, 'fixtures/fake-claude-tui.js');
@@ -35,6 +35,10 @@ beforeAll(async () => {
       rpfail: 'prompt = "[scenario:error_max_turns]"',
       rplimit: 'prompt = "[scenario:usage_limit_once:whenever]"',
       rptransient: 'prompt = "[scenario:api_error:529:1]"',
+      // hits the usage limit every time; its reset (1pm London) is hours away: cancelled while it waits
+      rpwait: 'prompt = "[scenario:usage_limit]"',
+      // pinned to a host no worker serves: EOD skips it after host_wait
+      rphost: 'host = "rp-nohost"\neod_prompt = "never runs"',
       rptmx: `prompt = "persistent job"\n[projects.rptmx.agent]\ninteractive_command = "node '${FAKE_TUI}'"\ntimeout = "30s"`,
       // cycle: two run, one disabled, one without work
       rpc1: 'prompt = "[scenario:slow:1]"',
@@ -50,6 +54,7 @@ beforeAll(async () => {
       'idle_seconds = 1',
       'persistent = ["rptmx"]',
       'transient_backoff = "1s"',
+      'host_wait = "2s"',
     ],
   });
 });
@@ -141,6 +146,18 @@ test('agentJob: a transient API error (529), a durable back-off, then succeeded'
   expect(json).toContain('EVENT_TYPE_TIMER_FIRED');
 });
 
+test('agentJob: cancelled while it waits for the usage limit to reset', async () => {
+  const { handle } = await startJob(env.client, env.config, { project: 'rpwait', kind: 'run' });
+  await waitFor('the usage-limit wait', async () => {
+    const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    return meta.currentDetails?.startsWith('waiting for usage limit reset') ?? false;
+  });
+  await handle.cancel();
+  await expect(handle.result()).rejects.toThrow();
+  const json = await save('agentJob-cancelled_wait', handle);
+  expect(json).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED');
+});
+
 (HAVE_TMUX ? test : test.skip)('agentJob: persistent project (tmux session)', async () => {
   const { result, handle } = await job('rptmx');
   expect(result).toMatchObject({ outcome: 'succeeded', result: 'Done: persistent job', costUsd: null });
@@ -170,4 +187,44 @@ test('rollover (first of a month)', async () => {
   const { result, handle } = await batch('rollover', ['rpe1'], '2026-04-01');
   expect(status(result, 'rpe1')).toBe('succeeded');
   await save('rollover', handle);
+});
+
+test('eod started by a schedule: its day comes from the scheduled time', async () => {
+  const scheduleId = `rp-eod-${randomBytes(4).toString('hex')}`;
+  const schedule = await env.client.schedule.create({
+    scheduleId,
+    spec: { calendars: [{ hour: 23, comment: 'EOD at 23:00' }], timezone: 'Europe/London' },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'eod',
+      workflowId: `eod@${env.taskQueue}`,
+      taskQueue: env.taskQueue,
+      args: [{ projects: ['rpe1'] }],
+    },
+  });
+  try {
+    await schedule.trigger();
+    const wf = await waitFor('the scheduled eod', async () => {
+      for await (const w of env.client.workflow.list({
+        query: `WorkflowType = 'eod' AND TaskQueue = '${env.taskQueue}' AND TemporalScheduledStartTime IS NOT NULL`,
+      }))
+        return w;
+      return null;
+    });
+    const handle = env.client.workflow.getHandle(wf.workflowId, wf.runId);
+    const result = (await handle.result()) as BatchResult;
+    expect(status(result, 'rpe1')).toBe('succeeded');
+    const json = await save('eod-scheduled', handle);
+    expect(json).toContain('scheduled-date');
+  } finally {
+    await schedule.delete();
+  }
+});
+
+test('eod with a project whose host has no worker: skipped after host_wait', async () => {
+  const { result, handle } = await batch('eod', ['rpe1', 'rphost']);
+  expect(status(result, 'rpe1')).toBe('succeeded');
+  expect(result.rows.find((r) => r.project === 'rphost')?.reason).toMatch(/no worker for host rp-nohost/);
+  const json = await save('eod-host_wait', handle);
+  expect(json).toContain('batch-host-wait');
 });

@@ -20,20 +20,22 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'agentJob-usage_limit_wait',
     'agentJob-persistent',
     'agentJob-transient_retry',
+    'agentJob-cancelled_wait',
   ],
   cycle: ['cycle'],
-  eod: ['eod'],
+  eod: ['eod', 'eod-scheduled', 'eod-host_wait'],
   rollover: ['rollover'],
 };
+/** Recorded for patches that came later: no history of them was recorded before those patches. */
+const NEW_WITH_PATCHES = ['agentJob-transient_retry', 'agentJob-cancelled_wait', 'eod-scheduled', 'eod-host_wait'];
 /**
  * Histories recorded before the patches listed in docs/deploy.md ("The patches in the code now"): they prove the
  * old branch of each patched() still replays. Delete them when those patches move to deprecatePatch().
  */
-const BEFORE_PATCHES = [
-  ...Object.values(COVERAGE)
-    .flat()
-    .filter((n) => n !== 'agentJob-transient_retry'),
-].map((n) => `${n}-before-patches`);
+const BEFORE_PATCHES = Object.values(COVERAGE)
+  .flat()
+  .filter((n) => !NEW_WITH_PATCHES.includes(n))
+  .map((n) => `${n}-before-patches`);
 
 type History = temporal.api.history.v1.History;
 
