@@ -53,7 +53,11 @@ const PROJECTS: Record<string, string> = {
   tmxnocmd: '[projects.tmxnocmd.agent]\ninteractive_command = "definitely-not-an-interactive-agent --flag"',
   tmxuser: tuiProject('tmxuser'),
   tmxdialog: tuiProject('tmxdialog', { FAKE_TUI_DIALOG: '1' }),
-  tmxflip: tuiProject('tmxflip', {}, 'prompt = "flip"'),
+  tmxflip: tuiProject(
+    'tmxflip',
+    {},
+    'prompt = "flip"\neod_prompt = "Write the log [tui:write:{worklog_path}]"\nrollover_prompt = "Carry {yesterday} into {date}"',
+  ),
   tmxcyc1: tuiProject('tmxcyc1', {}, 'prompt = "cycle persistent"'),
   tmxcyc2: 'prompt = "cycle ephemeral"',
   tmxstale: tuiProject('tmxstale'),
@@ -379,6 +383,28 @@ describe('through the agentJob and cycle workflows', () => {
     );
     expect(three).toMatchObject({ outcome: 'succeeded', result: 'Done: third', costUsd: null });
     expect(count('tmxflip', 'submit')).toBe(2);
+    expect(count('tmxflip', 'start')).toBe(1);
+  });
+
+  test('EOD and rollover of a persistent project run in its session too (the kill switch covers every kind)', async () => {
+    const config = await setPersistent(['tmxflip', 'tmxcyc1', 'tmxadopt', 'tmxcrash']);
+    const submitted = count('tmxflip', 'submit');
+    const eod = (await (
+      await startBatch(env.client, config, 'eod', { projects: ['tmxflip'], date: '2026-05-04' })
+    ).result()) as BatchResult;
+    const row = eod.rows.find((r) => r.project === 'tmxflip')!;
+    // The session's agent wrote the work log, which EOD then verified.
+    expect(row).toMatchObject({ status: 'succeeded', costUsd: null });
+    expect(existsSync(path.join(row.logPath!, 'session.json'))).toBe(true);
+    expect(existsSync(path.join(env.projectPath('tmxflip'), 'docs/worklog/2026-05-04.md'))).toBe(true);
+    const rollover = (await (
+      await startBatch(env.client, config, 'rollover', { projects: ['tmxflip'], date: '2026-05-05' })
+    ).result()) as BatchResult;
+    const roll = rollover.rows.find((r) => r.project === 'tmxflip')!;
+    expect(roll).toMatchObject({ status: 'succeeded', costUsd: null });
+    expect(existsSync(path.join(roll.logPath!, 'session.json'))).toBe(true);
+    // Both prompts went to the one session: no new agent started.
+    expect(count('tmxflip', 'submit')).toBe(submitted + 2);
     expect(count('tmxflip', 'start')).toBe(1);
   });
 
