@@ -591,6 +591,19 @@ function fileSchema(projectNames: readonly string[]) {
   });
 }
 
+/**
+ * Every key of workspaces.toml, per table, read off the schema itself: the checks that the example file and
+ * `orchestrate init` document every key cannot fall behind a key added here. `projects.<name>` is a project's
+ * table (its `agent` and `gates` sub-tables take the keys of [agent] and [gates]).
+ */
+export function configKeys(): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const { projects: _projects, ...tables } = fileSchema([]).shape;
+  for (const [name, schema] of Object.entries(tables)) out[name] = Object.keys(schema.unwrap().shape);
+  out['projects.<name>'] = Object.keys(projectSchema.shape);
+  return out;
+}
+
 type AgentOverrides = z.output<ReturnType<typeof table<typeof agentShape>>>;
 type GatesOverrides = z.output<ReturnType<typeof table<typeof gatesShape>>>;
 

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { stringify } from 'smol-toml';
-import { ConfigError, loadConfig, parseConfig } from '../src/config';
+import { ConfigError, configKeys, loadConfig, parseConfig } from '../src/config';
 import { tryParseDuration } from '../src/duration';
 
 const CFG = '/cfg/props/workspaces.toml';
@@ -74,8 +74,11 @@ function getTable(doc: Toml, at: KeyPath): Toml {
   return t as Toml;
 }
 
+/** Sets a key, creating the tables on its way that the document does not have yet. */
 function setAt(doc: Toml, at: KeyPath, value: unknown): void {
-  getTable(doc, at.slice(0, -1))[at[at.length - 1] as string] = value;
+  let t = doc;
+  for (const k of at.slice(0, -1)) t = (t[k as string] ??= {}) as Toml;
+  t[at[at.length - 1] as string] = value;
 }
 
 function deleteAt(doc: Toml, at: KeyPath): void {
@@ -193,61 +196,16 @@ const LEAVES: Leaf[] = [
   { at: (p) => ['projects', p, 'gates', 'max_daily_usd'], accepts: ['int', 'float'], badValue: fc.constant(-1) },
 ];
 
-/** The tables a stray key can be put in, with the keys each one knows. */
+/** The tables a stray key can be put in, with the keys each one knows (from the schema). */
+const KEYS = configKeys();
 const TABLES: { at: (project: string) => KeyPath; known: readonly string[] }[] = [
-  {
-    at: () => [],
-    known: ['orchestrator', 'server', 'agent', 'gates', 'schedules', 'eod', 'rollover', 'notify', 'projects'],
-  },
-  {
-    at: () => ['orchestrator'],
-    known: [
-      'task_queue',
-      'state_dir',
-      'timezone',
-      'concurrency',
-      'persistent',
-      'kill_grace',
-      'on_shutdown',
-      'heartbeat_timeout',
-      'host_wait',
-      'usage_limit_margin',
-      'usage_limit_backoff',
-      'host',
-      'tmux_socket',
-      'session_prefix',
-      'idle_seconds',
-    ],
-  },
-  { at: () => ['server'], known: ['ip', 'port', 'ui_port', 'namespace'] },
-  {
-    at: () => ['agent'],
-    known: ['profile', 'command', 'args', 'timeout', 'output_format', 'interactive_command', 'env', 'env_allow'],
-  },
-  { at: () => ['gates'], known: ['command', 'timeout', 'working_hours', 'max_daily_usd'] },
-  { at: () => ['schedules'], known: ['eod', 'rollover', 'cycle_every', 'catchup_window'] },
-  { at: () => ['eod'], known: ['prompt', 'worklog_path'] },
-  { at: () => ['notify'], known: ['command'] },
-  {
-    at: (p) => ['projects', p],
-    known: [
-      'path',
-      'prompt',
-      'enabled',
-      'host',
-      'worklog_path',
-      'eod_prompt',
-      'rollover_prompt',
-      'inline_skills',
-      'agent',
-      'gates',
-    ],
-  },
-  {
-    at: (p) => ['projects', p, 'agent'],
-    known: ['profile', 'command', 'args', 'timeout', 'output_format', 'interactive_command', 'env', 'env_allow'],
-  },
-  { at: (p) => ['projects', p, 'gates'], known: ['command', 'timeout', 'working_hours', 'max_daily_usd'] },
+  { at: () => [], known: [...Object.keys(KEYS).filter((t) => !t.startsWith('projects.')), 'projects'] },
+  ...Object.keys(KEYS)
+    .filter((t) => !t.startsWith('projects.'))
+    .map((t) => ({ at: () => [t], known: KEYS[t] })),
+  { at: (p) => ['projects', p], known: KEYS['projects.<name>'] },
+  { at: (p) => ['projects', p, 'agent'], known: KEYS.agent },
+  { at: (p) => ['projects', p, 'gates'], known: KEYS.gates },
 ];
 
 function valueOfType(type: TomlType): fc.Arbitrary<unknown> {
