@@ -312,6 +312,21 @@ test('a read-only run folder: setup error naming the file, the OS error and the 
   expect(starts(stamps)).toBe(0);
 });
 
+test('a full disk (ENOSPC from /dev/full): setup error naming the file and the OS error; no agent', async () => {
+  const { options, stamps } = setup('rn-full', 'never runs');
+  const dir = path.join(options.baseDir, 'attempt-1');
+  mkdirSync(dir, { recursive: true });
+  // The launch record's reservation is the first write: on a full disk the kernel refuses it with ENOSPC.
+  symlinkSync('/dev/full', path.join(dir, 'launch.json.tmp'));
+  const err = await failureOf(runAttempt(options, attempt(1)));
+  expect(err.type).toBe(SETUP_ERROR);
+  expect(err.nonRetryable).toBe(true);
+  expect(err.message).toMatch(
+    /^rn-full: cannot write .*attempt-1\/launch\.json\.tmp \(ENOSPC: .*\) — make orchestrator\.state_dir \(.*\) writable and check free disk space$/,
+  );
+  expect(starts(stamps)).toBe(0);
+});
+
 test('recording the launch fails after the spawn: the agent is killed at once and the job fails for good', async () => {
   const { options } = setup('rn-norecord', '[scenario:slow:30]');
   // A non-empty folder where launch.json must go: the rename after the spawn fails (EISDIR/ENOTEMPTY).
