@@ -21,7 +21,7 @@ import { groupAlive } from '../src/agent/process';
 import { processStartTicks, runAttempt, type AttemptContext, type AttemptOptions } from '../src/activities/runner';
 import { parseConfig } from '../src/config';
 import { SETUP_ERROR, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../src/shared';
-import { makeRepo, renderConfig } from './helpers/env';
+import { agentStartsIn, makeRepo, renderConfig } from './helpers/env';
 
 let dir: string;
 
@@ -84,13 +84,7 @@ function attempt(n: number, log: string[] = []): AttemptContext & { redelivered:
   };
 }
 
-function starts(stamps: string): number {
-  return existsSync(stamps)
-    ? readFileSync(stamps, 'utf8')
-        .split('\n')
-        .filter((l) => l.includes('"start"')).length
-    : 0;
-}
+const starts = agentStartsIn;
 
 function launchFolders(baseDir: string): string[] {
   return readdirSync(baseDir).filter((d) => existsSync(path.join(baseDir, d, 'launch.json')));

@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config';
 import { devServerPaths, startDevServer, stopDevServer, type DevServerOptions } from '../src/server';
 import type { BatchResult } from '../src/shared';
 import { createWorker } from '../src/worker';
-import { makeRepo, processesIn, renderConfig, waitFor } from './helpers/env';
+import { agentStartsIn, makeRepo, processesIn, renderConfig, waitFor } from './helpers/env';
 import { freePorts } from './helpers/server';
 
 let dir: string;
@@ -66,12 +66,7 @@ test('cycle survives a dev server SIGKILL and restart', async () => {
   const client = new Client({ connection: clientConnection, namespace: 'default' });
 
   const handle = await startBatch(client, config, 'cycle', {});
-  const starts = () =>
-    existsSync(stamps)
-      ? readFileSync(stamps, 'utf8')
-          .split('\n')
-          .filter((l) => l.includes('"start"')).length
-      : 0;
+  const starts = () => agentStartsIn(stamps);
   await waitFor('all three agents running', () => starts() === 3, 30_000);
 
   // Kill the server hard, then bring it back on the same database.

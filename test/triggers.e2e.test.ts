@@ -2,13 +2,13 @@
 // CLI and the cycle schedule's trigger. However they interleave, exactly one agent runs in the repo: the job's
 // fixed workflow ID refuses a second job, a cycle skips a project whose job runs, and a second cycle stands down.
 import execa from 'execa';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startBatch } from '../src/client';
 import { loadConfig } from '../src/config';
 import { applySchedules } from '../src/schedules';
 import { jobWorkflowId, scheduleIds, type BatchResult } from '../src/shared';
-import { makeEnv, processesIn, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
+import { agentStartsIn, makeEnv, processesIn, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 let env: TestEnv;
@@ -32,12 +32,7 @@ afterAll(async () => {
   await env?.stop();
 });
 
-const agentStarts = () =>
-  existsSync(stamps)
-    ? readFileSync(stamps, 'utf8')
-        .split('\n')
-        .filter((l) => l.includes('"start"')).length
-    : 0;
+const agentStarts = () => agentStartsIn(stamps);
 
 async function workflowsOfThisQueue(): Promise<
   Array<{ workflowId: string; runId: string; type: string; status: string }>

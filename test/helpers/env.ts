@@ -5,7 +5,16 @@ import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import execa from 'execa';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config';
@@ -181,4 +190,13 @@ export function processesIn(dir: string): Array<{ pid: number; cmd: string }> {
     }
   }
   return found;
+}
+
+/** How many agent runs the fake agent stamped into FAKE_CLAUDE_STAMPS's file (0 before the first). */
+export function agentStartsIn(stamps: string): number {
+  return existsSync(stamps)
+    ? readFileSync(stamps, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"start"')).length
+    : 0;
 }
