@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import path from 'node:path';
 import { jobResult, startJob, AlreadyRunningError } from '../src/client';
 import { RESULT_MAX_CHARS, jobWorkflowId, type JobResult } from '../src/shared';
-import { makeEnv, processesIn, waitFor, type TestEnv } from './helpers/env';
+import { makeEnv, processesIn, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 
 let env: TestEnv;
 
@@ -89,10 +89,7 @@ describe('outcomes', () => {
 
   test('usage limit: the job waits durably (shown in the Web UI), then runs again and succeeds', async () => {
     const { handle } = await startJob(env.client, env.config, { project: 'limited', kind: 'run' });
-    const details = await waitFor('usage-limit wait in current details', async () => {
-      const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-      return meta.currentDetails?.startsWith('waiting for usage limit reset until') ? meta.currentDetails : null;
-    });
+    const details = await waitForDetails(handle, /^waiting for usage limit reset until/);
     expect(details).toMatch(/until \d\d:\d\d \(Europe\/London\) — reset time not given, backing off/);
     const r = await jobResult(handle, 'limited');
     expect(r.outcome).toBe('succeeded');
@@ -104,10 +101,7 @@ describe('outcomes', () => {
 
   test('cancel during a usage-limit wait: cancelled at once, no agent running', async () => {
     const { handle } = await startJob(env.client, env.config, { project: 'alwayslimited', kind: 'run' });
-    await waitFor('usage-limit wait', async () => {
-      const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-      return meta.currentDetails?.startsWith('waiting for usage limit reset') ?? false;
-    });
+    await waitForDetails(handle, /^waiting for usage limit reset/);
     await handle.cancel();
     const r = await jobResult(handle, 'alwayslimited');
     expect(r.outcome).toBe('cancelled');
@@ -245,10 +239,7 @@ describe('one job per project', () => {
       return p.length >= 3 && p.every(alive) ? p : null;
     });
     // The Web UI's current details name the agent's process (the activity signals its pid to the workflow).
-    const details = await waitFor('current details with the pid', async () => {
-      const meta = await first.handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-      return /^running agent pid \d+ in /.test(meta.currentDetails ?? '') ? meta.currentDetails! : null;
-    });
+    const details = await waitForDetails(first.handle, /^running agent pid \d+ in /);
     const shownPid = Number(/pid (\d+)/.exec(details)![1]);
     expect(processesIn(env.projectPath('beta')).map((p) => p.pid)).toContain(shownPid);
     expect(details).toContain(env.projectPath('beta'));

@@ -23,11 +23,25 @@ test('formatElapsed', () => {
   expect(formatElapsed(3_723_000)).toBe('1h02m');
 });
 
-test('on a terminal: a spinner with label and elapsed time, redrawn in place, cleared by stop', () => {
-  const saved = { NO_COLOR: process.env.NO_COLOR, TERM: process.env.TERM };
-  delete process.env.NO_COLOR;
-  process.env.TERM = 'xterm';
+/** Runs fn with these variables set (undefined: unset), then puts the old values back. */
+function withEnv(vars: Record<string, string | undefined>, fn: () => void): void {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const apply = (v: Record<string, string | undefined>) => {
+    for (const [k, x] of Object.entries(v)) {
+      if (x === undefined) delete process.env[k];
+      else process.env[k] = x;
+    }
+  };
+  apply(vars);
   try {
+    fn();
+  } finally {
+    apply(saved);
+  }
+}
+
+test('on a terminal: a spinner with label and elapsed time, redrawn in place, cleared by stop', () => {
+  withEnv({ NO_COLOR: undefined, TERM: 'xterm' }, () => {
     const out = stream(true);
     const p = new Progress(out);
     p.start('running authexis');
@@ -44,10 +58,7 @@ test('on a terminal: a spinner with label and elapsed time, redrawn in place, cl
     const drawn = text.split(`\r${ESC}[2K`).filter(Boolean).length;
     jest.advanceTimersByTime(5_000);
     expect(out.text().split(`\r${ESC}[2K`).filter(Boolean).length).toBe(drawn); // stopped: no more frames
-  } finally {
-    Object.assign(process.env, saved);
-    if (saved.NO_COLOR === undefined) delete process.env.NO_COLOR;
-  }
+  });
 });
 
 test('on a pipe (or with NO_COLOR): plain lines, one at the start and one a minute later, no escapes', () => {
@@ -61,19 +72,14 @@ test('on a pipe (or with NO_COLOR): plain lines, one at the start and one a minu
   expect(out.text()).toBe('waiting for job/authexis ...\nwaiting for job/authexis ... 1m00s\n');
   expect(out.text()).not.toContain(ESC);
 
-  const saved = process.env.NO_COLOR;
-  process.env.NO_COLOR = '1';
-  try {
+  withEnv({ NO_COLOR: '1' }, () => {
     const tty = stream(true);
     const q = new Progress(tty);
     q.start('quiet');
     jest.advanceTimersByTime(1_000);
     q.stop();
     expect(tty.text()).toBe('quiet ...\n');
-  } finally {
-    if (saved === undefined) delete process.env.NO_COLOR;
-    else process.env.NO_COLOR = saved;
-  }
+  });
 });
 
 test('disabled (e.g. --json): writes nothing', () => {

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { jobResult, startBatch, startJob } from '../src/client';
 import type { BatchResult, JobResult } from '../src/shared';
 import { Tmux } from '../src/tmux';
-import { makeEnv, waitFor, type TestEnv } from './helpers/env';
+import { makeEnv, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 
 const HISTORIES_DIR = path.join(__dirname, 'histories');
 const FAKE_TUI = path.resolve(__dirname, 'fixtures/fake-claude-tui.js');
@@ -148,10 +148,7 @@ test('agentJob: a transient API error (529), a durable back-off, then succeeded'
 
 test('agentJob: cancelled while it waits for the usage limit to reset', async () => {
   const { handle } = await startJob(env.client, env.config, { project: 'rpwait', kind: 'run' });
-  await waitFor('the usage-limit wait', async () => {
-    const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-    return meta.currentDetails?.startsWith('waiting for usage limit reset') ?? false;
-  });
+  await waitForDetails(handle, /^waiting for usage limit reset/);
   await handle.cancel();
   await expect(handle.result()).rejects.toThrow();
   const json = await save('agentJob-cancelled_wait', handle);

@@ -200,3 +200,19 @@ export function agentStartsIn(stamps: string): number {
         .filter((l) => l.includes('"start"')).length
     : 0;
 }
+
+/** Waits until a running workflow's current details (what the Web UI shows) match `pattern`; returns them. */
+export function waitForDetails(
+  handle: { query: <T>(name: string) => Promise<T> },
+  pattern: RegExp,
+  timeoutMs?: number,
+): Promise<string> {
+  return waitFor(
+    `current details matching ${pattern}`,
+    async () => {
+      const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      return meta.currentDetails && pattern.test(meta.currentDetails) ? meta.currentDetails : null;
+    },
+    timeoutMs,
+  );
+}
