@@ -12,11 +12,11 @@ import execa from 'execa';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { groupMembers } from '../src/agent/process';
-import { jobResult, startBatch, startJob } from '../src/client';
-import { startDevServer, stopDevServer, type DevServerOptions } from '../src/server';
-import { BATCH_PROGRESS_QUERY, type BatchResult } from '../src/shared';
-import { findTemporalCli } from '../src/temporalBin';
+import { groupMembers } from '../src/runner/process';
+import { jobResult, startBatch, startJob } from '../src/temporal/client';
+import { startDevServer, stopDevServer, type DevServerOptions } from '../src/devserver/server';
+import { BATCH_PROGRESS_QUERY, type BatchResult } from '../src/temporal/types';
+import { findTemporalCli } from '../src/devserver/temporalBin';
 import {
   FAKE_CLAUDE,
   REPO_ROOT,

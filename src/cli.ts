@@ -3,17 +3,29 @@
 // 2 usage, config or setup error, 3 refused because a job for that project is already running.
 import { Command, CommanderError, Option } from 'commander';
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { AlreadyRunningError, connectClient, jobResult, queuePollers, startBatch, startJob } from './client';
-import { setPaused } from './activities/gates';
-import { applySchedules, describeSchedules, plannedSchedules, scheduleIdFor, temporalCliCommand } from './schedules';
+import { AlreadyRunningError, connectClient, jobResult, queuePollers, startBatch, startJob } from './temporal/client';
+import { setPaused } from './gates';
+import {
+  applySchedules,
+  describeSchedules,
+  plannedSchedules,
+  scheduleIdFor,
+  temporalCliCommand,
+} from './temporal/schedules';
 import { watchBatch } from './cli/watch';
 import { batchFailed, renderBatch, renderTable } from './cli/table';
 import { ConfigError, type Config } from './config';
 import { EXIT, UserError, getConfig, print, requireProject } from './cli/common';
-import { webUiUrl } from './connection';
-import { formatDuration } from './duration';
-import { devServerStatus, startDevServer, stopDevServer, uiWorkflowUrl, type DevServerOptions } from './server';
-import { taskQueueFor, type JobResult } from './shared';
+import { webUiUrl } from './temporal/connection';
+import { formatDuration } from './lib/duration';
+import {
+  devServerStatus,
+  startDevServer,
+  stopDevServer,
+  uiWorkflowUrl,
+  type DevServerOptions,
+} from './devserver/server';
+import { taskQueueFor, type JobResult } from './temporal/types';
 import { runWorker } from './worker';
 import { Progress } from './cli/progress';
 import { registerStatusCommands } from './cli/status';

@@ -11,9 +11,9 @@ import {
 import { createActivities, type Activities } from './activities';
 import { prebuiltWorkflowBundle } from './bundle';
 import { loadConfig, type Config } from './config';
-import { temporalTarget } from './connection';
-import { taskQueueFor } from './shared';
-import { dataConverterFromEnv } from './codec';
+import { temporalTarget } from './temporal/connection';
+import { taskQueueFor } from './temporal/types';
+import { dataConverterFromEnv } from './temporal/codec';
 import type { DataConverter } from '@temporalio/common';
 
 export interface CreateWorkerOptions {

@@ -1,8 +1,8 @@
 // One agent job end to end on the real dev server: client → agentJob workflow → activities → fake agent.
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { jobResult, startJob, AlreadyRunningError } from '../src/client';
-import { RESULT_MAX_CHARS, jobWorkflowId, type JobResult } from '../src/shared';
+import { jobResult, startJob, AlreadyRunningError } from '../src/temporal/client';
+import { RESULT_MAX_CHARS, jobWorkflowId, type JobResult } from '../src/temporal/types';
 import { makeEnv, processesIn, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 
 let env: TestEnv;

@@ -5,8 +5,8 @@ import {
   truncateText,
   type ParseInput,
   type ResultFormat,
-} from '../src/agent/result';
-import { RESULT_MAX_CHARS } from '../src/shared';
+} from '../src/agents/result';
+import { RESULT_MAX_CHARS } from '../src/temporal/types';
 
 const NOW = new Date('2026-01-15T10:00:00Z');
 const SESSION = '0b9d3a6e-4c1f-4f57-9a51-2f0c1c7c1e11';

@@ -2,12 +2,12 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import path from 'node:path';
-import { batchProgress, startBatch, startJob, jobResult, AlreadyRunningError } from '../src/client';
-import { setPaused } from '../src/activities/gates';
-import { appendLedger } from '../src/ledger';
-import { addDays, dayBounds, localDate, localTime, minutesOfDay } from '../src/dates';
-import { applySchedules, describeSchedules } from '../src/schedules';
-import { scheduleIds, type BatchResult, type BatchRow } from '../src/shared';
+import { batchProgress, startBatch, startJob, jobResult, AlreadyRunningError } from '../src/temporal/client';
+import { setPaused } from '../src/gates';
+import { appendLedger } from '../src/lib/ledger';
+import { addDays, dayBounds, localDate, localTime, minutesOfDay } from '../src/lib/dates';
+import { applySchedules, describeSchedules } from '../src/temporal/schedules';
+import { scheduleIds, type BatchResult, type BatchRow } from '../src/temporal/types';
 import { makeEnv, waitFor, type TestEnv } from './helpers/env';
 import { loadConfig } from '../src/config';
 

@@ -5,8 +5,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeEnv, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 import { freePorts } from './helpers/server';
-import { localTime } from '../src/dates';
-import { jobWorkflowId, scheduleIds } from '../src/shared';
+import { localTime } from '../src/lib/dates';
+import { jobWorkflowId, scheduleIds } from '../src/temporal/types';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 let env: TestEnv;

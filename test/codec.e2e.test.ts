@@ -1,8 +1,8 @@
 // Payload encryption: with a key configured, prompts and results are encrypted at rest in the server.
 import { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
-import { AesGcmCodec, dataConverterFromEnv } from '../src/codec';
-import { jobResult, startJob } from '../src/client';
+import { AesGcmCodec, dataConverterFromEnv } from '../src/temporal/codec';
+import { jobResult, startJob } from '../src/temporal/client';
 import { makeEnv, type TestEnv } from './helpers/env';
 
 const key = randomBytes(32);

@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { stringify } from 'smol-toml';
 import { ConfigError, configKeys, loadConfig, parseConfig } from '../src/config';
-import { tryParseDuration } from '../src/duration';
+import { tryParseDuration } from '../src/lib/duration';
 
 const CFG = '/cfg/props/workspaces.toml';
 /** A value that must never be echoed back in an error (it sits in [agent] env, like an API key). */

@@ -16,7 +16,7 @@ import {
   projectOrThrow,
   resolveConfigPath,
 } from '../src/config';
-import { formatDuration, parseDuration, tryParseDuration } from '../src/duration';
+import { formatDuration, parseDuration, tryParseDuration } from '../src/lib/duration';
 
 const CFG = '/cfg/workspaces.toml';
 const HOME = os.homedir();
@@ -771,7 +771,7 @@ describe('workspaces.example.toml', () => {
   });
 
   test('documents every key of the schema', () => {
-    // From the schema itself: a key added to src/config.ts fails here until the example documents it.
+    // From the schema itself: a key added to src/config/ fails here until the example documents it.
     const { 'projects.<name>': projectKeys, ...tables } = configKeys();
     expect(tables.orchestrator).toContain('transient_backoff');
     tables['projects.authexis'] = projectKeys.filter((k) => k !== 'agent' && k !== 'gates');

@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { temporalTarget, webUiUrl } from '../src/connection';
-import { SEARCH_ATTRIBUTE_REGISTRATIONS, jobWorkflowId } from '../src/shared';
+import { temporalTarget, webUiUrl } from '../src/temporal/connection';
+import { SEARCH_ATTRIBUTE_REGISTRATIONS, jobWorkflowId } from '../src/temporal/types';
 import { makeRepo, processesIn, renderConfig, waitFor } from './helpers/env';
 import { testServer } from './helpers/server';
 

@@ -9,8 +9,8 @@ import {
   monthLabel,
   previousMonthLabel,
   yesterday,
-} from '../src/dates';
-import { renderPrompt } from '../src/prompts';
+} from '../src/lib/dates';
+import { renderPrompt } from '../src/lib/prompts';
 
 describe('calendar days', () => {
   test.each([

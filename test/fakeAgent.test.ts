@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs, readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseAgentOutput, type ParsedOutput, type ResultFormat } from '../src/agent/result';
+import { parseAgentOutput, type ParsedOutput, type ResultFormat } from '../src/agents/result';
 
 const FAKE = path.resolve(__dirname, 'fixtures', 'fake-claude.js');
 

@@ -4,7 +4,7 @@ import execa from 'execa';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decide } from '../src/activities/gates';
+import { decide } from '../src/gates';
 import { parseConfig } from '../src/config';
 import { makeRepo } from './helpers/env';
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startDevServer, stopDevServer, type DevServerOptions } from '../src/server';
+import { startDevServer, stopDevServer, type DevServerOptions } from '../src/devserver/server';
 import { freePorts } from './helpers/server';
 
 export interface GlobalTestState {

@@ -1,6 +1,6 @@
 // Stops the shared dev server started by test/globalSetup.ts and removes its temp folder.
 import fs from 'node:fs';
-import { stopDevServer } from '../src/server';
+import { stopDevServer } from '../src/devserver/server';
 import type { GlobalTestState } from './globalSetup';
 
 export default async function globalTeardown(): Promise<void> {

@@ -2,9 +2,9 @@
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { jobResult, startBatch, startJob } from '../src/client';
+import { jobResult, startBatch, startJob } from '../src/temporal/client';
 import { loadConfig, type Config } from '../src/config';
-import type { BatchResult, BatchRow } from '../src/shared';
+import type { BatchResult, BatchRow } from '../src/temporal/types';
 import { createWorker } from '../src/worker';
 import execa from 'execa';
 import { makeEnv, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';

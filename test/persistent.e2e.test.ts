@@ -12,10 +12,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { createAgentJobActivities } from '../src/activities/agentJob';
-import { ensureSession, runPersistentAgent } from '../src/activities/persistent';
-import { jobResult, startBatch, startJob } from '../src/client';
+import { ensureSession, runPersistentAgent } from '../src/persistent/job';
+import { jobResult, startBatch, startJob } from '../src/temporal/client';
 import { loadConfig, type Config } from '../src/config';
-import { Semaphore } from '../src/semaphore';
+import { Semaphore } from '../src/lib/semaphore';
 import { createWorker } from '../src/worker';
 import {
   AGENT_CRASHED,
@@ -24,8 +24,8 @@ import {
   type AgentRunResult,
   type BatchResult,
   type JobPlan,
-} from '../src/shared';
-import { Tmux } from '../src/tmux';
+} from '../src/temporal/types';
+import { Tmux } from '../src/persistent/tmux';
 import { makeEnv, renderConfig, waitFor, type EnvOptions, type TestEnv } from './helpers/env';
 
 const FAKE_TUI = path.resolve(__dirname, 'fixtures/fake-claude-tui.js');

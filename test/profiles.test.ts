@@ -4,11 +4,11 @@ import execa from 'execa';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseProfileOutput, parseCodexUsageLimit, parseGeminiUsageLimit } from '../src/agent/profiles';
-import type { ParseInput, ParsedOutput, ResultFormat } from '../src/agent/result';
-import { jobResult, startJob } from '../src/client';
+import { parseProfileOutput, parseCodexUsageLimit, parseGeminiUsageLimit } from '../src/agents/profiles';
+import type { ParseInput, ParsedOutput, ResultFormat } from '../src/agents/result';
+import { jobResult, startJob } from '../src/temporal/client';
 import { ConfigError, parseConfig, type AgentProfile } from '../src/config';
-import type { JobResult } from '../src/shared';
+import type { JobResult } from '../src/temporal/types';
 import { FAKE_CLAUDE, makeEnv, makeRepo, type TestEnv } from './helpers/env';
 
 const FAKE_CODEX = path.resolve(__dirname, 'fixtures/fake-codex.js');

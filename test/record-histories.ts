@@ -11,9 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { jobResult, startBatch, startJob } from '../src/client';
-import type { BatchResult, JobResult } from '../src/shared';
-import { Tmux } from '../src/tmux';
+import { jobResult, startBatch, startJob } from '../src/temporal/client';
+import type { BatchResult, JobResult } from '../src/temporal/types';
+import { Tmux } from '../src/persistent/tmux';
 import { makeEnv, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 
 const HISTORIES_DIR = path.join(__dirname, 'histories');

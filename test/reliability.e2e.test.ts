@@ -3,7 +3,7 @@
 import execa from 'execa';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { jobResult, startJob } from '../src/client';
+import { jobResult, startJob } from '../src/temporal/client';
 import { loadConfig } from '../src/config';
 import { makeEnv, processesIn, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 

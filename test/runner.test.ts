@@ -17,10 +17,10 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { buildArgs } from '../src/activities/agentJob';
-import { groupAlive } from '../src/agent/process';
-import { processStartTicks, runAttempt, type AttemptContext, type AttemptOptions } from '../src/activities/runner';
+import { groupAlive } from '../src/runner/process';
+import { processStartTicks, runAttempt, type AttemptContext, type AttemptOptions } from '../src/runner/attempt';
 import { parseConfig } from '../src/config';
-import { SETUP_ERROR, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../src/shared';
+import { SETUP_ERROR, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../src/temporal/types';
 import { agentStartsIn, makeRepo, renderConfig } from './helpers/env';
 
 let dir: string;

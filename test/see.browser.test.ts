@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { jobResult, startBatch, startJob } from '../src/client';
-import { uiWorkflowUrl } from '../src/server';
-import { jobWorkflowId, type BatchResult } from '../src/shared';
+import { jobResult, startBatch, startJob } from '../src/temporal/client';
+import { uiWorkflowUrl } from '../src/devserver/server';
+import { jobWorkflowId, type BatchResult } from '../src/temporal/types';
 import { makeEnv, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -5,10 +5,10 @@ import execa from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { watchBatch } from '../src/cli/watch';
-import { startBatch } from '../src/client';
+import { startBatch } from '../src/temporal/client';
 import { loadConfig } from '../src/config';
-import { localDate, localTime } from '../src/dates';
-import { jobWorkflowId } from '../src/shared';
+import { localDate, localTime } from '../src/lib/dates';
+import { jobWorkflowId } from '../src/temporal/types';
 import { makeEnv, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');

@@ -7,7 +7,7 @@ import { parseSince } from '../src/cli/format';
 import { describeLine } from '../src/cli/inspect';
 import { projectName } from '../src/cli/init';
 import { renderStatus, type StatusReport } from '../src/cli/status';
-import { eventText, jobFailedEvent, notify, type UsageLimitWaitEvent } from '../src/notify';
+import { eventText, jobFailedEvent, notify, type UsageLimitWaitEvent } from '../src/lib/notify';
 
 let dir: string;
 beforeAll(() => {

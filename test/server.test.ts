@@ -15,9 +15,9 @@ import {
   uiWorkflowUrl,
   waitForServer,
   type DevServerOptions,
-} from '../src/server';
-import { SEARCH_ATTRIBUTE_REGISTRATIONS, SearchAttr } from '../src/shared';
-import { findTemporalCli, repoRoot } from '../src/temporalBin';
+} from '../src/devserver/server';
+import { SEARCH_ATTRIBUTE_REGISTRATIONS, SearchAttr } from '../src/temporal/types';
+import { findTemporalCli, repoRoot } from '../src/devserver/temporalBin';
 import { freePorts, testServer, testWorkflowBundle } from './helpers/server';
 
 /** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD */

@@ -7,13 +7,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureSession, sessionDirFor } from '../src/activities/persistent';
-import { listSessions, reapSessions, jobRunningCheck } from '../src/activities/sessions';
+import { ensureSession, sessionDirFor } from '../src/persistent/job';
+import { listSessions, reapSessions, jobRunningCheck } from '../src/persistent/sessions';
 import { main } from '../src/cli';
 import { formatAge } from '../src/cli/sessions';
 import { loadConfig, type Config } from '../src/config';
-import { jobWorkflowId } from '../src/shared';
-import { Tmux } from '../src/tmux';
+import { jobWorkflowId } from '../src/temporal/types';
+import { Tmux } from '../src/persistent/tmux';
 import { makeEnv, waitFor, type TestEnv } from './helpers/env';
 
 const FAKE_TUI = path.resolve(__dirname, 'fixtures/fake-claude-tui.js');

@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MissingSkillError, SKILLS_DIR, readSkills, withSkills } from '../src/skills';
+import { MissingSkillError, SKILLS_DIR, readSkills, withSkills } from '../src/lib/skills';
 
 const project = mkdtempSync(path.join(os.tmpdir(), 'skills-'));
 afterAll(() => rmSync(project, { recursive: true, force: true }));

@@ -4,10 +4,10 @@
 import execa from 'execa';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startBatch } from '../src/client';
+import { startBatch } from '../src/temporal/client';
 import { loadConfig } from '../src/config';
-import { applySchedules } from '../src/schedules';
-import { jobWorkflowId, scheduleIds, type BatchResult } from '../src/shared';
+import { applySchedules } from '../src/temporal/schedules';
+import { jobWorkflowId, scheduleIds, type BatchResult } from '../src/temporal/types';
 import { agentStartsIn, makeEnv, processesIn, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');

@@ -5,11 +5,11 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, projectOrThrow, type Config, type ProjectConfig } from '../config';
-import { resolveExecutable } from '../agent/process';
-import { firstLine, renderPrompt } from '../prompts';
-import { localDate } from '../dates';
-import { appendLedger } from '../ledger';
-import { jobFailedEvent, notify } from '../notify';
+import { resolveExecutable } from '../runner/process';
+import { firstLine, renderPrompt } from '../lib/prompts';
+import { localDate } from '../lib/dates';
+import { appendLedger } from '../lib/ledger';
+import { jobFailedEvent, notify } from '../lib/notify';
 import {
   AGENT_STARTED_SIGNAL,
   CONFIG_ERROR,
@@ -19,11 +19,11 @@ import {
   type AgentRunResult,
   type JobPlan,
   type RunAgentInput,
-} from '../shared';
-import { Semaphore } from '../semaphore';
-import { acquireSlot, runAttempt, runFolderFailure } from './runner';
-import { MissingSkillError, readSkills, withSkills } from '../skills';
-import { runPersistentAgent } from './persistent';
+} from '../temporal/types';
+import { Semaphore } from '../lib/semaphore';
+import { acquireSlot, runAttempt, runFolderFailure } from '../runner/attempt';
+import { MissingSkillError, readSkills, withSkills } from '../lib/skills';
+import { runPersistentAgent } from '../persistent/job';
 
 export interface AgentJobDeps {
   /** Config file the worker was started with (every activity re-reads it, so edits apply to the next job). */

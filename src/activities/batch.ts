@@ -4,11 +4,11 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { dayBounds, localDate, localTime } from '../dates';
-import { formatDuration } from '../duration';
-import { readLedger } from '../ledger';
-import { notify } from '../notify';
-import { firstLine, worklogPathFor } from '../prompts';
+import { dayBounds, localDate, localTime } from '../lib/dates';
+import { formatDuration } from '../lib/duration';
+import { readLedger } from '../lib/ledger';
+import { notify } from '../lib/notify';
+import { firstLine, worklogPathFor } from '../lib/prompts';
 import {
   CONFIG_ERROR,
   jobWorkflowId,
@@ -16,9 +16,9 @@ import {
   type BatchRow,
   type ConfigSnapshot,
   type GateDecision,
-} from '../shared';
+} from '../temporal/types';
 import { loadConfigOrFail } from './agentJob';
-import { decideAll } from './gates';
+import { decideAll } from '../gates';
 
 export function createBatchActivities(deps: { configPath?: string }) {
   async function snapshotConfig(): Promise<ConfigSnapshot> {

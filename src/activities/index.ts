@@ -2,8 +2,8 @@
 import { createAgentJobActivities } from './agentJob';
 import { createBatchActivities } from './batch';
 import { createNotifyActivities } from './notify';
-import { createSessionActivities } from './sessions';
-import { Semaphore } from '../semaphore';
+import { createSessionActivities } from '../persistent/sessions';
+import { Semaphore } from '../lib/semaphore';
 
 export interface ActivityDeps {
   configPath?: string;

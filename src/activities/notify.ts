@@ -1,7 +1,7 @@
 // The notification hook as an activity, for workflows (a workflow cannot run a shell command itself):
 // e.g. `await sendNotification({ type: 'usage_limit_wait', project, until })` before a usage-limit wait.
 import { Context } from '@temporalio/activity';
-import { notify, type NotifyEvent } from '../notify';
+import { notify, type NotifyEvent } from '../lib/notify';
 import { loadConfigOrFail } from './agentJob';
 
 export function createNotifyActivities(deps: { configPath?: string }) {

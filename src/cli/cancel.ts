@@ -2,8 +2,8 @@
 // process group (within ~2 s) before the workflow reports "cancelled".
 import type { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { connectClient } from '../client';
-import { batchWorkflowId, jobWorkflowId } from '../shared';
+import { connectClient } from '../temporal/client';
+import { batchWorkflowId, jobWorkflowId } from '../temporal/types';
 import { EXIT, UserError, getConfig, print } from './common';
 
 export function registerCancelCommands(program: Command): void {

@@ -1,8 +1,8 @@
 // `orchestrate costs`: agent spend per project per day (in the configured timezone), from the cost ledger.
 import type { Command } from 'commander';
-import { localDate } from '../dates';
-import { formatDuration } from '../duration';
-import { readLedgers, type LedgerEntry } from '../ledger';
+import { localDate } from '../lib/dates';
+import { formatDuration } from '../lib/duration';
+import { readLedgers, type LedgerEntry } from '../lib/ledger';
 import { getConfig, print } from './common';
 import { formatCount, formatUsd, formatWhen, parseSince } from './format';
 import { selectProjects } from './history';

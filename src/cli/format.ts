@@ -1,7 +1,7 @@
 // Small formatters shared by the status, history and costs commands: times in the configured timezone,
 // relative times, money, token counts, and `--since` parsing.
-import { dayBounds, localDate, localTime } from '../dates';
-import { tryParseDuration } from '../duration';
+import { dayBounds, localDate, localTime } from '../lib/dates';
+import { tryParseDuration } from '../lib/duration';
 import { UserError } from './common';
 import { formatElapsed } from './progress';
 

@@ -5,10 +5,10 @@
 // (`OrchestrateOutcome = "setup_error"`).
 import type { Command } from 'commander';
 import type { Config } from '../config';
-import { webUiUrl } from '../connection';
-import { formatDuration } from '../duration';
-import { ledgerProjects, readLedgers, type LedgerEntry } from '../ledger';
-import { uiWorkflowUrl } from '../server';
+import { webUiUrl } from '../temporal/connection';
+import { formatDuration } from '../lib/duration';
+import { ledgerProjects, readLedgers, type LedgerEntry } from '../lib/ledger';
+import { uiWorkflowUrl } from '../devserver/server';
 import { UserError, getConfig, print } from './common';
 import { formatUsd, formatWhen, parseSince } from './format';
 import { renderTable } from './table';

@@ -2,7 +2,7 @@
 // agent's pid and phase (from the activity's heartbeat and the workflow's current details), running
 // batches, and each project's last outcome (from visibility, filtered on this orchestrator's task queue).
 import type { Client, Connection, WorkflowExecutionInfo } from '@temporalio/client';
-import { BATCH_PROGRESS_QUERY, SearchAttr, type BatchResult, type JobKind } from '../shared';
+import { BATCH_PROGRESS_QUERY, SearchAttr, type BatchResult, type JobKind } from '../temporal/types';
 
 /** A string literal in a visibility query. */
 export function q(value: string): string {

@@ -5,9 +5,9 @@ import type { Command } from 'commander';
 import { WorkflowNotFoundError, type Client, type Connection } from '@temporalio/client';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { connectClient, jobResult } from '../client';
+import { connectClient, jobResult } from '../temporal/client';
 import type { Config } from '../config';
-import { jobWorkflowId } from '../shared';
+import { jobWorkflowId } from '../temporal/types';
 import { EXIT, UserError, getConfig, print } from './common';
 
 const POLL_MS = 300;

@@ -1,7 +1,7 @@
 // `orchestrate sessions list|reap`: the persistent tmux sessions on the orchestrator's socket.
 import type { Command } from 'commander';
-import { jobRunningCheck, listSessions, reapSessions, type SessionInfo } from '../activities/sessions';
-import { connectClient, type Connected } from '../client';
+import { jobRunningCheck, listSessions, reapSessions, type SessionInfo } from '../persistent/sessions';
+import { connectClient, type Connected } from '../temporal/client';
 import type { Config } from '../config';
 import { EXIT, UserError, getConfig, print } from './common';
 import { renderTable } from './table';

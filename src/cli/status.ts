@@ -2,17 +2,17 @@
 // running batches, each project's state and last outcome, today's spend, the schedules' next runs, and
 // where the server and the Web UI are.
 import type { Command } from 'commander';
-import { taskQueueFor } from '../shared';
+import { taskQueueFor } from '../temporal/types';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { PAUSE_FILE, pausedMarker } from '../activities/gates';
-import { connectClient, queuePollers } from '../client';
+import { PAUSE_FILE, pausedMarker } from '../gates';
+import { connectClient, queuePollers } from '../temporal/client';
 import type { Config } from '../config';
-import { temporalTarget, webUiUrl } from '../connection';
-import { dayBounds, localDate } from '../dates';
-import { spentUsd } from '../ledger';
-import { describeSchedules, type ScheduleRow } from '../schedules';
-import { uiWorkflowUrl } from '../server';
+import { temporalTarget, webUiUrl } from '../temporal/connection';
+import { dayBounds, localDate } from '../lib/dates';
+import { spentUsd } from '../lib/ledger';
+import { describeSchedules, type ScheduleRow } from '../temporal/schedules';
+import { uiWorkflowUrl } from '../devserver/server';
 import { EXIT, getConfig, print } from './common';
 import { formatRelative, formatUsd, formatWhen } from './format';
 import {

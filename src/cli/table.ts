@@ -1,6 +1,6 @@
 // Plain-text tables for the terminal: the cycle / EOD / rollover result, history, costs.
-import { formatDuration } from '../duration';
-import type { BatchResult, BatchRow } from '../shared';
+import { formatDuration } from '../lib/duration';
+import type { BatchResult, BatchRow } from '../temporal/types';
 
 export function renderTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

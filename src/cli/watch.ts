@@ -1,8 +1,8 @@
 // Live view of a running cycle / EOD / rollover: one line per project, redrawn in place on a terminal;
 // on a pipe, one plain line each time a project's status changes.
 import type { WorkflowHandle } from '@temporalio/client';
-import { batchProgress } from '../client';
-import type { BatchResult } from '../shared';
+import { batchProgress } from '../temporal/client';
+import type { BatchResult } from '../temporal/types';
 import { formatElapsed } from './progress';
 import { BATCH_HEADERS, batchRowCells, renderTable } from './table';
 

@@ -16,7 +16,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { localTime } from '../dates';
+import { localTime } from '../lib/dates';
 import {
   AGENT_STARTED_SIGNAL,
   CONFIG_ERROR,
@@ -29,7 +29,7 @@ import {
   type AgentRunResult,
   type JobPlan,
   type JobResult,
-} from '../shared';
+} from '../temporal/types';
 
 const prepareJobFor = (project: string) =>
   proxyActivities<Activities>({

@@ -26,8 +26,8 @@ import {
   defineSearchAttributeKey,
 } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { localDate } from '../dates';
-import { fillTemplate, firstLine, promptVars } from '../prompts';
+import { localDate } from '../lib/dates';
+import { fillTemplate, firstLine, promptVars } from '../lib/prompts';
 import {
   BATCH_PROGRESS_QUERY,
   JOB_FAILED,
@@ -42,8 +42,8 @@ import {
   type ConfigSnapshot,
   type GateDecision,
   type JobResult,
-} from '../shared';
-import { Semaphore } from '../semaphore';
+} from '../temporal/types';
+import { Semaphore } from '../lib/semaphore';
 import { agentJob } from './agentJob';
 
 /** Live progress of a cycle / EOD / rollover: the result table as it fills in. */

@@ -6,11 +6,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import type { Config } from './config';
-import { webUiUrl } from './connection';
+import type { Config } from '../config';
+import { webUiUrl } from '../temporal/connection';
 import { formatDuration } from './duration';
-import { uiWorkflowUrl } from './server';
-import type { AgentRunResult, JobKind, JobPlan, Outcome } from './shared';
+import { uiWorkflowUrl } from '../devserver/server';
+import type { AgentRunResult, JobKind, JobPlan, Outcome } from '../temporal/types';
 
 /** A hook still running after this is killed (process group). Short: it runs inside the job's activity. */
 export const NOTIFY_TIMEOUT_MS = 10_000;

@@ -8,8 +8,8 @@ import {
   type ScheduleOptions,
   type ScheduleSpec,
 } from '@temporalio/client';
-import type { Config } from './config';
-import { DEFAULT_TASK_QUEUE, SearchAttr, batchWorkflowId, scheduleIds, type BatchKind } from './shared';
+import type { Config } from '../config';
+import { DEFAULT_TASK_QUEUE, SearchAttr, batchWorkflowId, scheduleIds, type BatchKind } from './types';
 
 export interface PlannedSchedule {
   id: string;

@@ -11,10 +11,10 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import type { Config } from './config';
+import type { Config } from '../config';
 import { temporalTarget } from './connection';
 import { dataConverterFromEnv } from './codec';
-import { firstLine } from './prompts';
+import { firstLine } from '../lib/prompts';
 import {
   BATCH_PROGRESS_QUERY,
   JOB_FAILED,
@@ -29,8 +29,8 @@ import {
   type BatchKind,
   type BatchResult,
   type JobResult,
-} from './shared';
-import type { agentJob } from './workflows';
+} from './types';
+import type { agentJob } from '../workflows';
 
 export interface Connected {
   client: Client;

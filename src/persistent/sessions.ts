@@ -11,10 +11,10 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
-import { jobWorkflowId } from '../shared';
-import { TmuxError } from '../tmux';
-import { loadConfigOrFail } from './agentJob';
-import { SESSION_OPTIONS, SESSION_OPTION_NAMES, attachCommand, tmuxFor } from './persistent';
+import { jobWorkflowId } from '../temporal/types';
+import { TmuxError } from './tmux';
+import { loadConfigOrFail } from '../activities/agentJob';
+import { SESSION_OPTIONS, SESSION_OPTION_NAMES, attachCommand, tmuxFor } from './job';
 
 export interface SessionInfo {
   session: string;

@@ -3,7 +3,7 @@
 // no database server; the budget gate, the EOD digest and `orchestrate costs` read it.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { JobKind, Outcome, TokenUsage } from './shared';
+import type { JobKind, Outcome, TokenUsage } from '../temporal/types';
 
 export interface LedgerEntry {
   finishedAt: string;

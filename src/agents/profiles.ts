@@ -1,4 +1,4 @@
-// Reads the output of each agent profile's CLI into the same ParsedOutput as Claude Code's (src/agent/result.ts).
+// Reads the output of each agent profile's CLI into the same ParsedOutput as Claude Code's (src/agents/result.ts).
 // Pure: no I/O, no clock reads (the caller passes `now`), and it never throws on odd output.
 //
 // - claude, custom: parseAgentOutput (Claude Code's result object; for custom, `output_format` picks json,
@@ -12,7 +12,7 @@
 //   API error, 41 authentication, 42 bad input, 44 sandbox, 52 config, 53 turn limit. `--output-format
 //   stream-json` (JSONL ending in a `result` event) and plain text are read too.
 import type { AgentProfile } from '../config';
-import { RESULT_MAX_CHARS, type TokenUsage } from '../shared';
+import { RESULT_MAX_CHARS, type TokenUsage } from '../temporal/types';
 import {
   parseAgentOutput,
   parseUsageLimitReset,

@@ -27,12 +27,12 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Config, ProjectConfig } from '../config';
-import { formatDuration } from '../duration';
-import { parseUsageLimitReset, stripAnsi, truncateText } from '../agent/result';
-import { readTail, resolveExecutable } from '../agent/process';
-import { Tmux, TmuxError, sanitizeSessionName } from '../tmux';
-import { AGENT_CRASHED, SETUP_ERROR, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../shared';
-import { HEARTBEAT_EVERY_MS } from './runner';
+import { formatDuration } from '../lib/duration';
+import { parseUsageLimitReset, stripAnsi, truncateText } from '../agents/result';
+import { readTail, resolveExecutable } from '../runner/process';
+import { Tmux, TmuxError, sanitizeSessionName } from './tmux';
+import { AGENT_CRASHED, SETUP_ERROR, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../temporal/types';
+import { HEARTBEAT_EVERY_MS } from '../runner/attempt';
 
 export interface PersistentRunOptions {
   config: Config;

@@ -4,7 +4,7 @@
 // workspaces.toml's [server].
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
-import type { Config } from './config';
+import type { Config } from '../config';
 
 export interface TemporalTarget {
   connectionOptions: NativeConnectionOptions & { address: string };

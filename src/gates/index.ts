@@ -6,11 +6,11 @@ import execa from 'execa';
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config, ProjectConfig } from '../config';
-import { dayBounds, inWindow, localDate } from '../dates';
-import { formatDuration } from '../duration';
-import { spentUsd } from '../ledger';
-import { jobWorkflowId, type GateDecision } from '../shared';
-import { groupAlive, killGroup } from '../agent/process';
+import { dayBounds, inWindow, localDate } from '../lib/dates';
+import { formatDuration } from '../lib/duration';
+import { spentUsd } from '../lib/ledger';
+import { jobWorkflowId, type GateDecision } from '../temporal/types';
+import { groupAlive, killGroup } from '../runner/process';
 
 /** A file a person can touch in the project folder to pause it without editing config. */
 export const PAUSE_FILE = '.orchestrate-paused';

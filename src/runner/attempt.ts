@@ -14,10 +14,10 @@ import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Config, ProjectConfig } from '../config';
-import { formatDuration } from '../duration';
-import { stripAnsi } from '../agent/result';
-import { parseProfileOutput } from '../agent/profiles';
-import { groupAlive, killGroup, readTail, signalGroup, startAgentProcess, type AgentExit } from '../agent/process';
+import { formatDuration } from '../lib/duration';
+import { stripAnsi } from '../agents/result';
+import { parseProfileOutput } from '../agents/profiles';
+import { groupAlive, killGroup, readTail, signalGroup, startAgentProcess, type AgentExit } from './process';
 import {
   AGENT_CRASHED,
   SETUP_ERROR,
@@ -25,7 +25,7 @@ import {
   bareRunResult,
   type AgentRunResult,
   type JobPlan,
-} from '../shared';
+} from '../temporal/types';
 
 /** How often a running job reports progress; cancellation is noticed on the next one. */
 export const HEARTBEAT_EVERY_MS = 500;

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_REGISTRATIONS } from './shared';
+import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../temporal/types';
 import { findTemporalCli } from './temporalBin';
 
 export interface DevServerOptions {

@@ -1,5 +1,5 @@
 // Renders a job's prompt for its kind and day. Pure: used by the prepareJob activity.
-import type { JobKind } from './shared';
+import type { JobKind } from '../temporal/types';
 import { isFirstOfMonth, monthLabel, previousMonthLabel, yesterday } from './dates';
 
 export interface PromptSources {

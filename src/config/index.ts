@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
-import { DURATION_EXAMPLES, tryParseDuration } from './duration';
+import { DURATION_EXAMPLES, tryParseDuration } from '../lib/duration';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Public types

@@ -4,7 +4,7 @@
 // in front, invalid UTF-8, a huge stream of which only the tail is available, and `is_error`/exit codes
 // that contradict the subtype. Every outcome comes with a one-sentence message naming the project and what
 // to do about it.
-import { RESULT_MAX_CHARS, type TokenUsage } from '../shared';
+import { RESULT_MAX_CHARS, type TokenUsage } from '../temporal/types';
 
 export type ResultFormat = 'auto' | 'json' | 'stream-json' | 'text';
 
