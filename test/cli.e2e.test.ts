@@ -74,7 +74,7 @@ test('a second trigger is refused with exit 3 while a job runs', async () => {
 test('usage and config errors exit 2 with a message, never a stack trace', async () => {
   const unknown = await cli(['run', '-p', 'nope']);
   expect(unknown.exitCode).toBe(2);
-  expect(unknown.stderr).toMatch(/unknown project "nope" — known projects: clia, clib/);
+  expect(unknown.stderr).toMatch(/Unknown project "nope"\. Projects in .*: clia, clib\./);
 
   const bad = path.join(env.dir, 'bad.toml');
   writeFileSync(bad, '[orchestrator]\ntimezone = "Mars/Olympus"\n[projects.x]\npth = "/tmp"\n');

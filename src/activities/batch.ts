@@ -19,6 +19,7 @@ import {
 } from '../temporal/types';
 import { loadConfigOrFail } from './agentJob';
 import { decideAll } from '../gates';
+import { unknownProjectMessage } from '../config';
 
 export function createBatchActivities(deps: { configPath?: string }) {
   async function snapshotConfig(): Promise<ConfigSnapshot> {
@@ -52,7 +53,7 @@ export function createBatchActivities(deps: { configPath?: string }) {
       throw ApplicationFailure.create({
         type: CONFIG_ERROR,
         nonRetryable: true,
-        message: `unknown project(s): ${unknown.join(', ')} — known: ${Object.keys(config.projects).join(', ') || '(none)'}`,
+        message: unknownProjectMessage(config, unknown),
       });
     }
     const client = Context.current().client;

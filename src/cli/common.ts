@@ -1,7 +1,7 @@
 // Helpers shared by the CLI's command modules: config loading, output, errors and exit codes.
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { loadConfig, parseConfig, resolveConfigPath, type Config } from '../config';
+import { loadConfig, parseConfig, resolveConfigPath, unknownProjectMessage, type Config } from '../config';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, alreadyRunning: 3 } as const;
 
@@ -38,8 +38,5 @@ export function print(line = ''): void {
 /** The project must exist in the config; the error lists the known ones. */
 export function requireProject(config: Config, name: string): void {
   if (config.projects[name]) return;
-  const known = Object.keys(config.projects);
-  throw new UserError(
-    `unknown project "${name}" — known projects: ${known.length ? known.join(', ') : '(none: add [projects.<name>] to ' + config.configPath + ')'}`,
-  );
+  throw new UserError(unknownProjectMessage(config, name));
 }
