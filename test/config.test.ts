@@ -15,6 +15,7 @@ import {
   parseConfig,
   projectOrThrow,
   resolveConfigPath,
+  unknownProjectMessage,
 } from '../src/config';
 import { formatDuration, parseDuration, tryParseDuration } from '../src/lib/duration';
 
@@ -734,6 +735,13 @@ describe('projectOrThrow', () => {
     expect(errorOf(() => projectOrThrow(parse(''), 'x')).message).toBe(
       `Unknown project "x": ${CFG} defines no projects (add a [projects.<name>] table with a path).`,
     );
+  });
+
+  test('several unknown projects: one message, a hint for each', () => {
+    expect(unknownProjectMessage(c, ['authexsi', 'zzzzzzzzzz', 'paulo'])).toBe(
+      `Unknown projects "authexsi" (did you mean "authexis"?), "zzzzzzzzzz", "paulo" (did you mean "paulos"?). Projects in ${CFG}: authexis, paulos.`,
+    );
+    expect(unknownProjectMessage(c, ['paulo'])).toBe(unknownProjectMessage(c, 'paulo'));
   });
 });
 
