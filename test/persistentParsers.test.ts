@@ -24,15 +24,11 @@ describe('parseScreen', () => {
     expect(inputView(s)).toBe('fix the tests');
   });
 
-  test('an input box with borders and a wrapped second line', () => {
-    const raw = [
-      '╭' + '─'.repeat(20) + '╮',
-      '│ > first half of     │',
-      '│   the prompt         │',
-      '╰' + '─'.repeat(20) + '╯',
-    ];
-    const s = parseScreen(raw.join('\n'));
-    expect(s.input).toBe('first half of\nthe prompt');
+  test('an input box with borders; a prompt wrapped onto a second line', () => {
+    const boxed = ['╭' + '─'.repeat(20) + '╮', '│ > inside the box   │', '╰' + '─'.repeat(20) + '╯'];
+    expect(parseScreen(boxed.join('\n')).input).toBe('inside the box');
+    const wrapped = [RULE, '> first half of', '  the prompt', RULE, '  ? for shortcuts'];
+    expect(parseScreen(wrapped.join('\n')).input).toBe('first half of\nthe prompt');
   });
 
   test('escape sequences are stripped; a spinner saying "esc to interrupt" means busy', () => {
