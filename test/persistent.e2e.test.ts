@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { createAgentJobActivities } from '../src/activities/agentJob';
-import { ensureSession, runPersistentAgent } from '../src/persistent/job';
+import { runPersistentAgent } from '../src/persistent/job';
+import { ensureSession } from '../src/persistent/projectSession';
 import { jobResult, startBatch, startJob } from '../src/temporal/client';
 import { loadConfig, type Config } from '../src/config';
 import { Semaphore } from '../src/lib/semaphore';

@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureSession, sessionDirFor } from '../src/persistent/job';
+import { ensureSession, sessionDirFor } from '../src/persistent/projectSession';
 import { listSessions, reapSessions, jobRunningCheck } from '../src/persistent/sessions';
 import { main } from '../src/cli';
 import { formatAge } from '../src/cli/sessions';

@@ -14,7 +14,7 @@ import type { Config } from '../config';
 import { jobWorkflowId } from '../temporal/types';
 import { TmuxError } from './tmux';
 import { loadConfigOrFail } from '../activities/agentJob';
-import { SESSION_OPTIONS, SESSION_OPTION_NAMES, attachCommand, tmuxFor } from './job';
+import { SESSION_OPTIONS, SESSION_OPTION_NAMES, attachCommand, tmuxFor } from './projectSession';
 
 export interface SessionInfo {
   session: string;

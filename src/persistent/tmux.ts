@@ -147,6 +147,11 @@ export class Tmux {
     return e instanceof TmuxError && /can't find session|no such session|session not found/i.test(e.stderr);
   }
 
+  /** True when new-session failed because a session of that name exists already (made in the meantime). */
+  static isDuplicateSession(e: unknown): boolean {
+    return e instanceof TmuxError && /duplicate session/i.test(e.stderr);
+  }
+
   /** Every session on this socket's server; [] when no server runs. `optionNames`: user options to read. */
   async listSessions(optionNames: string[] = []): Promise<TmuxSession[]> {
     const fields = [

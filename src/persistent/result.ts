@@ -1,0 +1,104 @@
+// The result of a persistent job: the agent's answer (from the transcript the Stop hook names, else from the
+// pane), the AgentRunResult the workflow gets, and the run folder's pane.log, result.txt and session.json.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { ProjectConfig } from '../config';
+import { parseUsageLimitReset, stripAnsi, truncateText } from '../agents/result';
+import type { AgentRunResult } from '../temporal/types';
+import { answerFromPane } from './screen';
+import type { Marker } from './sessionFiles';
+import { answerFromTranscript } from './transcript';
+
+/** How a job that reached its end was detected to be done. */
+export type Completion = 'hook' | 'idle';
+
+/** What is known of a job from its start. */
+export interface JobFacts {
+  project: ProjectConfig;
+  idleSeconds: number;
+  session: string;
+  socket: string;
+  attach: string;
+  runDir: string;
+  prompt: string;
+  nonce: string;
+  startedAt: number;
+  created: boolean;
+  adopted: boolean;
+  panePid: number | null;
+}
+
+/** How it ended. */
+export interface JobEnding {
+  outcome: AgentRunResult['outcome'];
+  message?: string;
+  /** The whole pane with its scrollback (ANSI escapes are stripped here). */
+  pane: string;
+  marker: Marker | null;
+  completion: Completion;
+  /** The prompt may have reached the agent: without a transcript, the answer is read off the pane. */
+  promptMayBeSent: boolean;
+}
+
+/** The agent's answer, and where it was read. */
+async function answerOf(facts: JobFacts, ending: JobEnding): Promise<{ answer: string; source: string }> {
+  const { marker } = ending;
+  if (marker && typeof marker.transcript_path === 'string') {
+    const answer = await answerFromTranscript(marker.transcript_path, facts.prompt);
+    if (answer !== null) return { answer, source: `transcript ${marker.transcript_path}` };
+  }
+  return { answer: ending.promptMayBeSent ? answerFromPane(ending.pane, facts.prompt) : '', source: 'pane' };
+}
+
+/** Writes the run folder's files (best effort) and returns the job's result. */
+export async function writeJobResult(facts: JobFacts, ending: JobEnding): Promise<AgentRunResult> {
+  const { project, runDir, session } = facts;
+  let { outcome, message } = ending;
+  await fs.writeFile(path.join(runDir, 'pane.log'), stripAnsi(ending.pane)).catch(() => undefined);
+  const { answer, source } = await answerOf(facts, ending);
+  await fs.writeFile(path.join(runDir, 'result.txt'), answer).catch(() => undefined);
+  const { text, truncated } = truncateText(answer);
+  let usageLimitResetsAt: string | null = null;
+  if (outcome === 'succeeded') {
+    const limit = parseUsageLimitReset(answer, new Date());
+    if (limit) {
+      outcome = 'usage_limit';
+      usageLimitResetsAt = limit.resetsAt;
+      message = `${project.name}: Claude usage limit reached ("${limit.text}"; ${limit.resetsAt ? `resets at ${limit.resetsAt}` : 'reset time not given'}) — wait for the reset or raise the plan's limit`;
+    }
+  }
+  const how = ending.completion === 'hook' ? 'Stop hook' : `quiet at its prompt for ${facts.idleSeconds}s`;
+  const result: AgentRunResult = {
+    outcome,
+    message: message ?? `${project.name}: done in tmux session ${session} (${how})`,
+    exitCode: null,
+    signal: null,
+    durationMs: Date.now() - facts.startedAt,
+    costUsd: null,
+    numTurns: null,
+    sessionId: ending.marker && typeof ending.marker.session_id === 'string' ? ending.marker.session_id : null,
+    subtype: null,
+    result: text,
+    resultTruncated: truncated,
+    logPath: runDir,
+    pid: facts.panePid,
+    usageLimitResetsAt,
+  };
+  const record = {
+    session,
+    socket: facts.socket,
+    attach: facts.attach,
+    project: project.name,
+    nonce: facts.nonce,
+    created: facts.created,
+    adopted: facts.adopted,
+    startedAt: new Date(facts.startedAt).toISOString(),
+    finishedAt: new Date().toISOString(),
+    outcome,
+    completion: outcome === 'succeeded' ? ending.completion : null,
+    resultSource: source,
+    marker: ending.marker,
+  };
+  await fs.writeFile(path.join(runDir, 'session.json'), JSON.stringify(record, null, 2)).catch(() => undefined);
+  return result;
+}

@@ -1,0 +1,195 @@
+// The files in a session's folder (`<state_dir>/sessions/<socket>/<session>`):
+//   start.sh          run by tmux in the pane: reads env.sh once, runs the interactive agent, saves exit-status
+//   env.sh            the agent's environment (private; deleted by start.sh as soon as it has read it)
+//   settings.json     passed with --settings: a Stop hook that runs hook-stop.sh
+//   hook-stop.sh      saves the hook's input as stop-<nonce>.json, the nonce read from ./nonce
+//   nonce             the nonce of the job in progress ("idle" between jobs)
+//   stop-<nonce>.json the completion marker of that job (session_id, transcript_path, ...)
+//   exit-status       the agent has exited (with that status): the session is of no use any more
+//   job.json          the job in progress (jobState.ts)
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Config, ProjectConfig } from '../config';
+
+function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Environment variables that describe the caller's terminal, not the session's: never passed on. */
+const TERMINAL_ENV = new Set([
+  'TMUX',
+  'TMUX_PANE',
+  'TERM',
+  'TERM_PROGRAM',
+  'TERM_PROGRAM_VERSION',
+  'COLORTERM',
+  'COLUMNS',
+  'LINES',
+  'SHLVL',
+  'PWD',
+  'OLDPWD',
+  '_',
+]);
+
+/**
+ * The agent's environment, as an ephemeral job's: the worker's (only the variables in [agent] env_allow, when
+ * set), then [agent] env, then ours.
+ */
+function sessionEnv(config: Config, project: ProjectConfig, session: string, dir: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  const allow = project.agent.envAllow ? new Set(project.agent.envAllow) : null;
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !TERMINAL_ENV.has(k) && (!allow || allow.has(k))) env[k] = v;
+  }
+  Object.assign(env, project.agent.env, {
+    ORCHESTRATE_PROJECT: project.name,
+    ORCHESTRATE_SESSION: session,
+    ORCHESTRATE_SESSION_DIR: dir,
+    ORCHESTRATE_TASK_QUEUE: config.orchestrator.taskQueue,
+  });
+  for (const k of Object.keys(env)) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) delete env[k];
+  return env;
+}
+
+/**
+ * With env_allow, the start script first sheds the environment tmux gave it (the tmux server's, inherited from
+ * whichever process started that server): it starts itself again under `env -i`, keeping only what describes
+ * the pane's terminal, and then reads env.sh. Empty without env_allow.
+ */
+function clearEnvLines(project: ProjectConfig): string[] {
+  if (!project.agent.envAllow) return [];
+  const keep = ['TERM', 'TMUX', 'TMUX_PANE', 'COLORTERM'].map((k) => `\${${k}+${k}="$${k}"}`).join(' ');
+  return [
+    "# env_allow: only the allowed variables (in env.sh) and the pane's terminal reach the agent.",
+    `if [ -z "\${ORCHESTRATE_ENV_CLEARED-}" ]; then exec env -i ORCHESTRATE_ENV_CLEARED=1 ${keep} /bin/sh "$0" "$@"; fi`,
+    'unset ORCHESTRATE_ENV_CLEARED',
+  ];
+}
+
+/** The interactive command with the settings file: at `{settings}` if the command has it, else appended. */
+export function interactiveShellCommand(command: string, settingsPath: string): string {
+  const quoted = shQuote(settingsPath);
+  return command.includes('{settings}') ? command.split('{settings}').join(quoted) : `${command} --settings ${quoted}`;
+}
+
+/** The Stop hook and the settings that install it. */
+async function writeStopHook(project: ProjectConfig, session: string, dir: string): Promise<string> {
+  const hook = path.join(dir, 'hook-stop.sh');
+  const settings = path.join(dir, 'settings.json');
+  // The Stop hook saves its input (session_id, transcript_path, ...) as the marker of the job whose nonce is
+  // current; written to a temporary name first, so a marker is never read half-written.
+  await fs.writeFile(
+    hook,
+    [
+      '#!/bin/sh',
+      `# Written by orchestrate: Claude Code's Stop hook for tmux session ${session} (project ${project.name}).`,
+      '# Saves the hook input as the completion marker of the job in progress (its nonce is in ./nonce).',
+      `d=${shQuote(dir)}`,
+      'n=$(cat "$d/nonce" 2>/dev/null)',
+      '[ -n "$n" ] || n=none',
+      't="$d/.stop-$n.$$"',
+      'cat > "$t" && mv -f "$t" "$d/stop-$n.json"',
+      'exit 0',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  await fs.writeFile(
+    settings,
+    // `|| true`: a Stop hook exiting 2 would tell Claude Code to keep going; ours must never block a stop.
+    JSON.stringify(
+      { hooks: { Stop: [{ hooks: [{ type: 'command', command: `sh ${shQuote(hook)} || true` }] }] } },
+      null,
+      2,
+    ),
+  );
+  return settings;
+}
+
+/** Every file a new session starts with; returns the start script and the environment file it deletes. */
+export async function writeSessionFiles(config: Config, project: ProjectConfig, session: string, dir: string) {
+  await fs.mkdir(dir, { recursive: true });
+  const settings = await writeStopHook(project, session, dir);
+  const start = path.join(dir, 'start.sh');
+  const envFile = path.join(dir, 'env.sh');
+  const env = sessionEnv(config, project, session, dir);
+  await fs.writeFile(
+    envFile,
+    Object.entries(env)
+      .map(([k, v]) => `export ${k}=${shQuote(v)}\n`)
+      .join(''),
+    { mode: 0o600 },
+  );
+  await fs.writeFile(
+    start,
+    [
+      '#!/bin/sh',
+      `# Written by orchestrate: starts the agent in tmux session ${session} (project ${project.name}).`,
+      ...clearEnvLines(project),
+      `d=${shQuote(dir)}`,
+      '# The environment comes from a private file, read once and deleted (never on a command line).',
+      'if [ -f "$d/env.sh" ]; then . "$d/env.sh"; rm -f "$d/env.sh"; fi',
+      interactiveShellCommand(project.agent.interactiveCommand, settings),
+      'status=$?',
+      'echo "$status" > "$d/exit-status"',
+      '# Keep a failure on screen for a moment, so it can be read (and captured).',
+      'if [ "$status" -ne 0 ]; then printf \'\\n[orchestrate] the agent exited with status %s\\n\' "$status"; sleep 3; fi',
+      'exit "$status"',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  await fs.rm(exitStatusPath(dir), { force: true });
+  await writeNonce(dir, 'idle');
+  return { start, envFile };
+}
+
+export function exitStatusPath(dir: string): string {
+  return path.join(dir, 'exit-status');
+}
+
+/** The agent's exit status, when it has exited; else null. */
+export async function readExitStatus(dir: string): Promise<string | null> {
+  const status = await fs.readFile(exitStatusPath(dir), 'utf8').catch(() => null);
+  return status === null ? null : status.trim();
+}
+
+/** Tells the Stop hook whose turn ends (`idle` between jobs). */
+export async function writeNonce(dir: string, nonce: string): Promise<void> {
+  await fs.writeFile(path.join(dir, 'nonce'), `${nonce}\n`);
+}
+
+/** What the Stop hook saved: the fields read from Claude Code's hook input. */
+export interface Marker {
+  session_id?: unknown;
+  transcript_path?: unknown;
+}
+
+export function markerPath(dir: string, nonce: string): string {
+  return path.join(dir, `stop-${nonce}.json`);
+}
+
+/** The job's completion marker; null while there is none, {} when it cannot be parsed. */
+export async function readMarker(file: string): Promise<Marker | null> {
+  try {
+    const v: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? null : {};
+  }
+}
+
+/** Markers of earlier jobs (and half-written ones) are of no use to a new job. */
+export async function removeMarkers(dir: string): Promise<void> {
+  for (const f of await fs.readdir(dir).catch(() => [] as string[]))
+    if (/^stop-[0-9a-z]+\.json$|^\.stop-/.test(f)) await fs.rm(path.join(dir, f), { force: true });
+}

@@ -1,0 +1,65 @@
+// Reading the agent's answer from a Claude Code transcript (JSONL, one entry per line; its path is in the Stop
+// hook's input): the assistant text after the user turn holding the prompt.
+import { readTail } from '../runner/process';
+import { withoutSpace } from './screen';
+
+/** Only the end of a long transcript is read: the prompt's turn is among its last entries. */
+const TRANSCRIPT_TAIL_BYTES = 8 * 1024 * 1024;
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function textOf(content: unknown): string | null {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return null;
+  const texts = content.filter((b) => isObject(b) && b.type === 'text' && typeof b.text === 'string');
+  return texts.length ? texts.map((b) => (b as { text: string }).text).join('\n') : null;
+}
+
+/**
+ * The agent's text after the last user turn holding `prompt`, in transcript text (JSONL; torn lines and
+ * sidechain entries skipped), or null when the turn is not found or has no text. Pure.
+ */
+export function answerInTranscript(jsonl: string, prompt: string): string | null {
+  const entries: Json[] = [];
+  for (const line of jsonl.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const v: unknown = JSON.parse(line);
+      if (isObject(v) && !v.isSidechain) entries.push(v);
+    } catch {
+      // a torn line: skip
+    }
+  }
+  const target = withoutSpace(prompt).slice(0, 200);
+  let anchor = -1;
+  for (let i = entries.length - 1; i >= 0 && anchor < 0; i--) {
+    const e = entries[i];
+    if (e.type !== 'user' || e.isMeta || !isObject(e.message)) continue;
+    const t = textOf(e.message.content);
+    if (t !== null && withoutSpace(t).includes(target)) anchor = i;
+  }
+  if (anchor < 0) return null;
+  const parts = entries
+    .slice(anchor + 1)
+    .filter((e) => e.type === 'assistant' && isObject(e.message))
+    .map((e) => textOf((e.message as Json).content))
+    .filter((t): t is string => t !== null && t.trim() !== '');
+  return parts.length ? parts.join('\n\n').trim() : null;
+}
+
+/** answerInTranscript on the file's last 8 MiB (its first, partial line dropped); null when unreadable. */
+export async function answerFromTranscript(file: string, prompt: string): Promise<string | null> {
+  let tail;
+  try {
+    tail = await readTail(file, TRANSCRIPT_TAIL_BYTES);
+  } catch {
+    return null;
+  }
+  let text = tail.data.toString('utf8');
+  if (tail.headTruncated) text = text.slice(text.indexOf('\n') + 1);
+  return answerInTranscript(text, prompt);
+}
