@@ -6,14 +6,14 @@ import * as os from 'os';
 import * as path from 'path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
+import { AGENT_PROFILES, INTERACTIVE_AGENT, PROFILES, type AgentProfile } from '../agents/profiles';
 import { DURATION_EXAMPLES, tryParseDuration } from '../lib/duration';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Public types
 
 export type OutputFormat = 'auto' | 'json' | 'stream-json' | 'text';
-/** Which agent CLI runs the jobs: supplies the default command and args and picks the result parser. */
-export type AgentProfile = 'claude' | 'codex' | 'gemini' | 'custom';
+export type { AgentProfile };
 export type OnShutdown = 'detach' | 'kill';
 
 export interface AgentConfig {
@@ -142,7 +142,7 @@ export const CONFIG_ENV_VAR = 'ORCHESTRATE_CONFIG';
 /** Project names become workflow IDs and tmux session names. */
 export const PROJECT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const OUTPUT_FORMATS = ['auto', 'json', 'stream-json', 'text'] as const;
-export const AGENT_PROFILES = ['claude', 'codex', 'gemini', 'custom'] as const;
+export { AGENT_PROFILES };
 export const ON_SHUTDOWN_MODES = ['detach', 'kill'] as const;
 
 export const DEFAULT_PROJECT_PROMPT = 'Pick the next open issue in this repository and work on it.';
@@ -171,13 +171,6 @@ If there is no work log for {yesterday}, use the most recent earlier one. Commit
 
 export const DEFAULT_MONTH_PROMPT = `It is also the first day of {month}. Close {last_month}'s release progress: in today's work log under "Release progress", write the final tally as "{last_month}: N/N closed" (items closed out of items planned for the month) and list anything unfinished that moves into {month}. Then open {month}'s release progress with its planned items and "{month}: 0/N closed".`;
 
-const DEFAULT_AGENT_ARGS = ['-p', '{prompt}', '--output-format', 'json'];
-/** What each profile runs unless command/args are set explicitly. `custom` has no defaults: both are required. */
-export const PROFILE_DEFAULTS: Record<Exclude<AgentProfile, 'custom'>, { command: string; args: readonly string[] }> = {
-  claude: { command: 'claude', args: DEFAULT_AGENT_ARGS },
-  codex: { command: 'codex', args: ['exec', '--json', '{prompt}'] },
-  gemini: { command: 'gemini', args: ['-p', '{prompt}', '--output-format', 'json'] },
-};
 const DEFAULTS = {
   taskQueue: 'orchestrate',
   stateDir: '~/.orchestrate',
@@ -197,7 +190,7 @@ const DEFAULTS = {
   namespace: 'default',
   agentTimeoutMs: 45 * 60_000,
   outputFormat: 'auto' as OutputFormat,
-  interactiveCommand: 'claude',
+  interactiveCommand: INTERACTIVE_AGENT.command,
   gateTimeoutMs: 60_000,
   eod: '23:00',
   rollover: '06:00',
@@ -635,7 +628,7 @@ function mergeAgent(base: PartialAgent, o: AgentOverrides | undefined): PartialA
 
 /** Fills in the profile's defaults; null (with the problem recorded) when a custom profile lacks command or args. */
 function resolveAgent(a: PartialAgent, at: (string | number)[], problems: ConfigProblem[]): AgentConfig | null {
-  const defaults = a.profile === 'custom' ? null : PROFILE_DEFAULTS[a.profile];
+  const defaults = PROFILES[a.profile].defaults;
   const missing = [a.command === null && !defaults ? 'command' : '', a.args === null && !defaults ? 'args' : '']
     .filter(Boolean)
     .join(' and ');

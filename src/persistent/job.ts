@@ -28,6 +28,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Config, ProjectConfig } from '../config';
 import { formatDuration } from '../lib/duration';
+import { INTERACTIVE_AGENT } from '../agents/profiles';
 import { parseUsageLimitReset, stripAnsi, truncateText } from '../agents/result';
 import { readTail, resolveExecutable } from '../runner/process';
 import { Tmux, TmuxError, sanitizeSessionName } from './tmux';
@@ -179,7 +180,9 @@ function clearEnvLines(project: ProjectConfig): string[] {
 /** The interactive command with the settings file: at `{settings}` if the command has it, else appended. */
 export function interactiveShellCommand(command: string, settingsPath: string): string {
   const quoted = shQuote(settingsPath);
-  return command.includes('{settings}') ? command.split('{settings}').join(quoted) : `${command} --settings ${quoted}`;
+  return command.includes('{settings}')
+    ? command.split('{settings}').join(quoted)
+    : `${command} ${INTERACTIVE_AGENT.settingsFlag} ${quoted}`;
 }
 
 async function writeSessionFiles(config: Config, project: ProjectConfig, session: string, dir: string) {
