@@ -4,7 +4,9 @@ import execa from 'execa';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseProfileOutput, parseCodexUsageLimit, parseGeminiUsageLimit } from '../src/agents/profiles';
+import { parseCodexUsageLimit } from '../src/agents/codex';
+import { parseGeminiUsageLimit } from '../src/agents/gemini';
+import { installHint, parseProfileOutput, PROFILES } from '../src/agents/profiles';
 import type { ParseInput, ParsedOutput, ResultFormat } from '../src/agents/result';
 import { jobResult, startJob } from '../src/temporal/client';
 import { ConfigError, parseConfig, type AgentProfile } from '../src/config';
@@ -261,6 +263,43 @@ describe('gemini: `gemini -p … --output-format json`', () => {
         expect(r.message).toMatch(/^prfunit: /);
       }
     }
+  });
+});
+
+describe('the profile table: each profile its own hints', () => {
+  const notLoggedIn = {
+    stdout: 'Not logged in · Please run /login\n',
+    headTruncated: false,
+    stderrTail: '',
+    exitCode: 1,
+    signal: null,
+    project: 'prfunit',
+    format: 'text' as const,
+    now: NOW,
+  };
+
+  test('a custom agent that is not logged in gets a generic hint, not `claude /login`', () => {
+    const custom = parseProfileOutput('custom', notLoggedIn);
+    expect(custom.outcome).toBe('agent_error');
+    expect(custom.message).toMatch(/^prfunit: agent is not authenticated /);
+    expect(custom.message).not.toContain('claude');
+    expect(custom.message).toContain('log the agent in as the worker user');
+    expect(parseProfileOutput('claude', notLoggedIn).message).toContain('claude /login');
+  });
+
+  test('every profile has a login hint; each default command its install hint', () => {
+    for (const spec of Object.values(PROFILES)) expect(spec.loginHint).not.toBe('');
+    expect(installHint('/usr/local/bin/claude', 'a')).toMatch(/^install Claude Code /);
+    expect(installHint('my-agent', 'a')).toBe(
+      'install it on this worker host, or set [agent] command (or [projects.a.agent] command) to its full path',
+    );
+  });
+
+  test('the config takes its per-profile defaults from the table', () => {
+    const c = parseConfig('[projects.a]\npath = "/a"\n', '/tmp/workspaces.toml');
+    expect(c.projects.a.agent.command).toBe(PROFILES.claude.defaults?.command);
+    expect(c.projects.a.agent.args).toEqual(PROFILES.claude.defaults?.args);
+    expect(c.projects.a.agent.interactiveCommand).toBe(PROFILES.claude.interactive?.command);
   });
 });
 

@@ -5,6 +5,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, projectOrThrow, type Config, type ProjectConfig } from '../config';
+import { installHint } from '../agents/profiles';
 import { resolveExecutable } from '../runner/process';
 import { firstLine, renderPrompt } from '../lib/prompts';
 import { localDate } from '../lib/dates';
@@ -85,12 +86,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       project.agent.env.PATH ?? process.env.PATH,
     );
     if (!exe) {
-      const hint =
-        path.basename(project.agent.command) === 'claude'
-          ? 'install Claude Code (npm install -g @anthropic-ai/claude-code) on this worker host, or set [agent] command to its full path'
-          : 'install it on this worker host, or set [agent] command (or [projects.' +
-            project.name +
-            '.agent] command) to its full path';
+      const hint = installHint(project.agent.command, project.name);
       throw setupError(
         `${project.name}: agent command "${project.agent.command}" not found on the worker's PATH — ${hint}`,
       );

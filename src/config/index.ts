@@ -4,7 +4,6 @@
 // importers use this module, not the files behind it.
 export * from './types';
 export { DEFAULT_EOD_PROMPT, DEFAULT_MONTH_PROMPT, DEFAULT_PROJECT_PROMPT, DEFAULT_ROLLOVER_PROMPT } from './defaults';
-export { PROFILE_DEFAULTS } from './profileDefaults';
 export { ConfigError, didYouMean, projectOrThrow, unknownProjectMessage } from './errors';
 export { configKeys } from './schema';
 export { expandHome } from './resolve';

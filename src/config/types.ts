@@ -2,15 +2,15 @@
 // fully merged. The closed sets of values (profiles, output formats, shutdown modes) are listed once here and
 // both the types and the schema are read off them.
 
+import { AGENT_PROFILES, type AgentProfile } from '../agents/profiles';
+
+export { AGENT_PROFILES, type AgentProfile };
 export const OUTPUT_FORMATS = ['auto', 'json', 'stream-json', 'text'] as const;
-export const AGENT_PROFILES = ['claude', 'codex', 'gemini', 'custom'] as const;
 export const ON_SHUTDOWN_MODES = ['detach', 'kill'] as const;
 /** Project names become workflow IDs and tmux session names. */
 export const PROJECT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-/** Which agent CLI runs the jobs: supplies the default command and args and picks the result parser. */
-export type AgentProfile = (typeof AGENT_PROFILES)[number];
 export type OnShutdown = (typeof ON_SHUTDOWN_MODES)[number];
 
 export interface AgentConfig {

@@ -10,6 +10,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Config, ProjectConfig } from '../config';
+import { INTERACTIVE_AGENT } from '../agents/profiles';
 
 function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -78,7 +79,9 @@ function clearEnvLines(project: ProjectConfig): string[] {
 /** The interactive command with the settings file: at `{settings}` if the command has it, else appended. */
 export function interactiveShellCommand(command: string, settingsPath: string): string {
   const quoted = shQuote(settingsPath);
-  return command.includes('{settings}') ? command.split('{settings}').join(quoted) : `${command} --settings ${quoted}`;
+  return command.includes('{settings}')
+    ? command.split('{settings}').join(quoted)
+    : `${command} ${INTERACTIVE_AGENT.settingsFlag} ${quoted}`;
 }
 
 /** The Stop hook and the settings that install it. */
