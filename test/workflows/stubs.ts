@@ -4,6 +4,7 @@
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
+import type { createActivities } from '../../src/activities';
 import type { WorkflowActivities } from '../../src/temporal/activities';
 import { bareRunResult, type AgentRunResult, type ConfigSnapshot, type JobPlan } from '../../src/temporal/types';
 import { testServer, testWorkflowBundle } from '../helpers/server';
@@ -15,6 +16,10 @@ export interface StubEnv {
   worker: (activities: Partial<WorkflowActivities>, taskQueue?: string) => Promise<{ stop: () => Promise<void> }>;
   close: () => Promise<void>;
 }
+
+/** Compile-time: the worker's activities are the ones the workflows (and these stubs) are typed against. */
+type WorkerImplementsContract = ReturnType<typeof createActivities> extends WorkflowActivities ? true : never;
+export const WORKER_IMPLEMENTS_CONTRACT: WorkerImplementsContract = true;
 
 let quiet = false;
 
