@@ -40,12 +40,8 @@ export async function eod(input: BatchInput = {}): Promise<BatchResult> {
   const batch = await openBatch('eod', input);
   let pending = input.carry?.pending;
   if (!pending) {
-    // Two EODs at once would both write the digest: EOD and rollover stand down like cycles.
-    // (patched: EODs and rollovers already running when this shipped replay without the check.)
-    if (patched('batch-overlap-all-kinds')) {
-      const refused = await standDownIfAnotherRuns(batch);
-      if (refused) return refused;
-    }
+    const refused = await dailyStandsDown(batch);
+    if (refused) return refused;
     pending = plan(batch, await decideDaily(batch, selectedProjects(batch)));
   }
   await runJobs(batch, pending, verifyWorklog);
@@ -58,15 +54,20 @@ export async function rollover(input: BatchInput = {}): Promise<BatchResult> {
   const batch = await openBatch('rollover', input);
   let pending = input.carry?.pending;
   if (!pending) {
-    // (patched 'batch-overlap-all-kinds', as in eod.)
-    if (patched('batch-overlap-all-kinds')) {
-      const refused = await standDownIfAnotherRuns(batch);
-      if (refused) return refused;
-    }
+    const refused = await dailyStandsDown(batch);
+    if (refused) return refused;
     pending = plan(batch, await decideDaily(batch, selectedProjects(batch)));
   }
   await runJobs(batch, pending);
   return close(batch);
+}
+
+/**
+ * EOD and rollover stand down like cycles when another of their kind runs: two EODs at once would both write
+ * the digest. (patched: EODs and rollovers already running when this shipped replay without the check.)
+ */
+async function dailyStandsDown(batch: Batch): Promise<BatchResult | null> {
+  return patched('batch-overlap-all-kinds') ? standDownIfAnotherRuns(batch) : null;
 }
 
 /** The projects asked for (default: every project in the config). */
