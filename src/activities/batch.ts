@@ -17,11 +17,12 @@ import {
   type ConfigSnapshot,
   type GateDecision,
 } from '../temporal/types';
+import type { BatchActivities, WorklogCheck } from '../temporal/activities';
 import { loadConfigOrFail } from './agentJob';
 import { decideAll } from '../gates';
 import { unknownProjectMessage } from '../config';
 
-export function createBatchActivities(deps: { configPath?: string }) {
+export function createBatchActivities(deps: { configPath?: string }): BatchActivities {
   async function snapshotConfig(): Promise<ConfigSnapshot> {
     const config = await loadConfigOrFail(deps.configPath);
     return {
@@ -76,11 +77,7 @@ export function createBatchActivities(deps: { configPath?: string }) {
   }
 
   /** EOD: the work log must exist and have been written after the job started. */
-  async function verifyWorklog(input: {
-    project: string;
-    date: string;
-    since: string;
-  }): Promise<{ ok: boolean; path: string; reason: string }> {
+  async function verifyWorklog(input: { project: string; date: string; since: string }): Promise<WorklogCheck> {
     const config = await loadConfigOrFail(deps.configPath);
     const project = config.projects[input.project];
     const rel = worklogPathFor(project.worklogPath, input.date);

@@ -15,7 +15,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { AgentJobActivities, NotifyActivities } from '../temporal/activities';
 import { localTime } from '../lib/dates';
 import {
   AGENT_STARTED_SIGNAL,
@@ -32,12 +32,12 @@ import {
 } from '../temporal/types';
 
 const prepareJobFor = (project: string) =>
-  proxyActivities<Activities>({
+  proxyActivities<AgentJobActivities & NotifyActivities>({
     startToCloseTimeout: '1 minute',
     retry: { maximumAttempts: 3, nonRetryableErrorTypes: [CONFIG_ERROR, SETUP_ERROR] },
     summary: `prepare job · ${project}`,
   }).prepareJob;
-const { sendNotification } = proxyActivities<Activities>({
+const { sendNotification } = proxyActivities<AgentJobActivities & NotifyActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 2 },
   summary: 'notify',
@@ -95,7 +95,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   }
   if (plan.host) upsertSearchAttributes([{ key: SearchAttr.host, value: plan.host }]);
 
-  const { runAgentJob } = proxyActivities<Activities>({
+  const { runAgentJob } = proxyActivities<AgentJobActivities & NotifyActivities>({
     startToCloseTimeout: plan.timeoutMs + plan.killGraceMs + ACTIVITY_TIMEOUT_MARGIN_MS,
     // A dead worker is noticed within this; the next attempt adopts the agent if it still runs.
     heartbeatTimeout: plan.heartbeatTimeoutMs,

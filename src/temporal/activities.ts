@@ -1,0 +1,52 @@
+// The activities as the workflows see them: names, inputs and results, types only. Workflows proxy these;
+// src/activities implements them (its factories are checked against these interfaces), and workflow tests
+// stub them. Type imports only, so the workflow bundle never pulls in Node code.
+import type { NotifyEvent } from '../lib/notify';
+import type {
+  AgentJobInput,
+  AgentRunResult,
+  BatchKind,
+  BatchRow,
+  ConfigSnapshot,
+  GateDecision,
+  JobPlan,
+  RunAgentInput,
+} from './types';
+
+/** The one agent job: resolve its plan, run the agent once. */
+export interface AgentJobActivities {
+  prepareJob(input: AgentJobInput): Promise<JobPlan>;
+  runAgentJob(input: RunAgentInput): Promise<AgentRunResult>;
+}
+
+/** The outcome of the EOD work-log check: where it looked and whether the job wrote it. */
+export interface WorklogCheck {
+  ok: boolean;
+  path: string;
+  reason: string;
+}
+
+/** What the cycle, EOD and rollover workflows ask of the outside world. */
+export interface BatchActivities {
+  snapshotConfig(): Promise<ConfigSnapshot>;
+  evaluateGates(input: { projects: string[]; at: string }): Promise<GateDecision[]>;
+  verifyWorklog(input: { project: string; date: string; since: string }): Promise<WorklogCheck>;
+  writeDigest(input: { date: string; rows: BatchRow[]; kind: BatchKind }): Promise<string>;
+  /** Another batch of this kind running on this task queue that goes first: its workflow ID, else null. */
+  otherRunningBatch(input: { kind: BatchKind; selfWorkflowId: string; selfStartTime: string }): Promise<string | null>;
+  /** Answered by any worker on the queue it is sent to: that it ran is the answer. */
+  hostReady(): Promise<string>;
+}
+
+/** The cycle's housekeeping of persistent sessions; workflows never read its report. */
+export interface SessionActivities {
+  reapStaleSessions(): Promise<unknown>;
+}
+
+export interface NotifyActivities {
+  /** Runs the notification hook; true when it ran and succeeded (or none is configured). */
+  sendNotification(event: NotifyEvent): Promise<boolean>;
+}
+
+/** Every activity a workflow may call. */
+export type WorkflowActivities = AgentJobActivities & BatchActivities & SessionActivities & NotifyActivities;

@@ -1,0 +1,94 @@
+// The three batches, each read top to bottom as the process it runs. A cycle gates every project and runs
+// those with work; an EOD runs every enabled project's end-of-day prompt, checks each work log and writes
+// the day's digest; a rollover runs every enabled project's morning prompt. All three run their jobs the
+// same way (runJobs) and carry on over continue-as-new with their rows.
+import { isCancellation, patched, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { SearchAttr, type BatchInput, type BatchResult, type GateDecision } from '../../temporal/types';
+import { decideCycle } from './decideCycle';
+import { decideDaily } from './decideDaily';
+import { openBatch, standDownIfAnotherRuns, type Batch } from './open';
+import { finishedHeadline, progressDetails, rowFailed, rowsFor } from './progress';
+import { reapStaleSessions, writeDigest } from './proxies';
+import { runJobs } from './runJobs';
+import { verifyWorklog } from './worklog';
+
+export { batchProgressQuery } from './open';
+
+export async function cycle(input: BatchInput = {}): Promise<BatchResult> {
+  const batch = await openBatch('cycle', input);
+  let pending = input.carry?.pending;
+  if (!pending) {
+    const refused = await standDownIfAnotherRuns(batch);
+    if (refused) return refused;
+    // Persistent sessions no longer in orchestrator.persistent and not in use go first. Best effort: a reaper
+    // failure never fails the cycle. (patched: cycles already running when this shipped replay unchanged.)
+    if (patched('reap-stale-sessions')) {
+      setCurrentDetails('reaping stale tmux sessions');
+      try {
+        await reapStaleSessions();
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+      }
+    }
+    pending = plan(batch, await decideCycle(batch, selectedProjects(batch)));
+  }
+  await runJobs(batch, pending);
+  return close(batch);
+}
+
+export async function eod(input: BatchInput = {}): Promise<BatchResult> {
+  const batch = await openBatch('eod', input);
+  let pending = input.carry?.pending;
+  if (!pending) {
+    const refused = await dailyStandsDown(batch);
+    if (refused) return refused;
+    pending = plan(batch, await decideDaily(batch, selectedProjects(batch)));
+  }
+  await runJobs(batch, pending, verifyWorklog);
+  setCurrentDetails('writing the digest');
+  batch.state.digestPath = await writeDigest({ date: batch.date, rows: batch.state.rows, kind: 'eod' });
+  return close(batch);
+}
+
+export async function rollover(input: BatchInput = {}): Promise<BatchResult> {
+  const batch = await openBatch('rollover', input);
+  let pending = input.carry?.pending;
+  if (!pending) {
+    const refused = await dailyStandsDown(batch);
+    if (refused) return refused;
+    pending = plan(batch, await decideDaily(batch, selectedProjects(batch)));
+  }
+  await runJobs(batch, pending);
+  return close(batch);
+}
+
+/**
+ * EOD and rollover stand down like cycles when another of their kind runs: two EODs at once would both write
+ * the digest. (patched: EODs and rollovers already running when this shipped replay without the check.)
+ */
+async function dailyStandsDown(batch: Batch): Promise<BatchResult | null> {
+  return patched('batch-overlap-all-kinds') ? standDownIfAnotherRuns(batch) : null;
+}
+
+/** The projects asked for (default: every project in the config). */
+function selectedProjects({ input, snap }: Batch): string[] {
+  return input.projects ?? snap.projects.map((p) => p.name);
+}
+
+/** Fills in the result table from the decisions; the projects to run. */
+function plan(batch: Batch, decisions: GateDecision[]): string[] {
+  batch.state.rows = rowsFor(decisions);
+  return decisions.filter((d) => d.decision === 'run').map((d) => d.project);
+}
+
+/** Every job has finished: the batch's outcome in the Web UI's list, its final table in current details. */
+function close({ kind, date, state }: Batch): BatchResult {
+  state.finishedAt = new Date().toISOString();
+  const failed = state.rows.some(rowFailed);
+  upsertSearchAttributes([{ key: SearchAttr.outcome, value: failed ? 'agent_error' : 'succeeded' }]);
+  setCurrentDetails(
+    progressDetails(kind, date, state.rows, 0, new Map(), finishedHeadline(state.rows)) +
+      (state.digestPath ? `\n\n**digest** \`${state.digestPath}\`` : ''),
+  );
+  return state;
+}

@@ -1,0 +1,97 @@
+// How every batch begins: its kind in the Web UI's list, the config snapshot, the day it acts for, its live
+// result table; and how it stands down when another batch of its kind already runs.
+import {
+  defineQuery,
+  patched,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import { localDate } from '../../lib/dates';
+import {
+  BATCH_PROGRESS_QUERY,
+  SearchAttr,
+  type BatchInput,
+  type BatchKind,
+  type BatchResult,
+  type ConfigSnapshot,
+} from '../../temporal/types';
+import { otherRunningBatchOf, otherRunningCycle, snapshotConfig } from './proxies';
+
+/** Live progress of a cycle / EOD / rollover: the result table as it fills in. */
+export const batchProgressQuery = defineQuery<BatchResult>(BATCH_PROGRESS_QUERY);
+
+/** [orchestrator] host_wait for snapshots taken before it existed. */
+const DEFAULT_HOST_WAIT_MS = 120_000;
+
+/** Set by the server on workflows a schedule starts: the time the run was due (not when it started). */
+const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
+/** A batch in flight: what it read at its start and the result table it fills in (what the query returns). */
+export interface Batch {
+  kind: BatchKind;
+  input: BatchInput;
+  snap: ConfigSnapshot;
+  /** The day it acts for (YYYY-MM-DD in the orchestrator's timezone). */
+  date: string;
+  hostWaitMs: number;
+  state: BatchResult;
+}
+
+export async function openBatch(kind: BatchKind, input: BatchInput): Promise<Batch> {
+  upsertSearchAttributes([{ key: SearchAttr.kind, value: kind }]);
+  setCurrentDetails('reading config');
+  const snap = await snapshotConfig();
+  // A scheduled run's day is the day it was due: an EOD due at 23:00 that runs at 01:00 (catch-up window)
+  // is still yesterday's EOD. (patched: runs already going when this shipped keep the day they chose.)
+  const scheduledAt = input.carry || input.date ? null : scheduledStartTime();
+  const date =
+    input.carry?.date ??
+    input.date ??
+    (scheduledAt && patched('scheduled-date')
+      ? localDate(scheduledAt, snap.timezone)
+      : localDate(new Date(), snap.timezone));
+  const state: BatchResult = {
+    kind,
+    date,
+    startedAt: input.carry?.startedAt ?? new Date().toISOString(),
+    finishedAt: '',
+    rows: input.carry?.rows ?? [],
+    digestPath: null,
+    refused: null,
+  };
+  setHandler(batchProgressQuery, () => state);
+  return { kind, input, snap, date, hostWaitMs: snap.hostWaitMs ?? DEFAULT_HOST_WAIT_MS, state };
+}
+
+/**
+ * Another batch of this kind already running on this task queue (a schedule's run while the CLI's runs): this
+ * one does nothing and returns the result that says so; null when it goes on.
+ */
+export async function standDownIfAnotherRuns(batch: Batch): Promise<BatchResult | null> {
+  const info = workflowInfo();
+  const check = batch.kind === 'cycle' ? otherRunningCycle : otherRunningBatchOf(batch.kind);
+  const other = await check({
+    kind: batch.kind,
+    selfWorkflowId: info.workflowId,
+    selfStartTime: info.startTime.toISOString(),
+  });
+  if (!other) return null;
+  batch.state.refused = `another ${batch.kind} is already running (${other}); this one did nothing`;
+  setCurrentDetails(batch.state.refused);
+  return { ...batch.state, finishedAt: new Date().toISOString() };
+}
+
+/** When a schedule started this run, the time it was due; null for runs started by hand. */
+function scheduledStartTime(): Date | null {
+  const info = workflowInfo();
+  const typed = info.typedSearchAttributes.get(SCHEDULED_START_TIME);
+  if (typed instanceof Date && !Number.isNaN(typed.getTime())) return typed;
+  // Older servers may send it without the type metadata the typed view needs.
+  const raw = info.searchAttributes?.TemporalScheduledStartTime?.[0];
+  if (raw === undefined) return null;
+  const at = raw instanceof Date ? raw : new Date(String(raw));
+  return Number.isNaN(at.getTime()) ? null : at;
+}

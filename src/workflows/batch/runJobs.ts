@@ -1,0 +1,173 @@
+// Running a batch's jobs: one child agentJob per project, at most `concurrency` at once, one project's
+// failure never stopping the others; past the history limit the rest goes on in a fresh run.
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  ChildWorkflowCancellationType,
+  ChildWorkflowFailure,
+  ParentClosePolicy,
+  continueAsNew,
+  isCancellation,
+  setCurrentDetails,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { fillTemplate, firstLine, promptVars } from '../../lib/prompts';
+import { Semaphore } from '../../lib/semaphore';
+import {
+  JOB_FAILED,
+  SearchAttr,
+  jobStaticDetails,
+  jobWorkflowId,
+  taskQueueFor,
+  type BatchInput,
+  type BatchKind,
+  type BatchResult,
+  type BatchRow,
+  type ConfigSnapshot,
+  type JobResult,
+} from '../../temporal/types';
+import { agentJob } from '../agentJob';
+import type { Batch } from './open';
+import { firstLineOf, progressDetails } from './progress';
+
+/** Past this many history events, finish the running children and continue as new. */
+const HISTORY_EVENTS_LIMIT = 8000;
+
+/** Shows what a job is doing in the batch's current details (null: it is done). */
+export type SetPhase = (phase: string | null) => void;
+
+/** A step after a job succeeded (EOD: check its work log); it may turn the row into a failure. */
+export type AfterSuccess = (batch: Batch, row: BatchRow, job: JobResult, setPhase: SetPhase) => Promise<void>;
+
+/** Runs the pending projects' jobs into the batch's rows; returns when every one has finished. */
+export async function runJobs(batch: Batch, pending: string[], afterSuccess?: AfterSuccess): Promise<void> {
+  const { kind, date, state, input } = batch;
+  // At most `concurrency` children at once (the semaphore is FIFO and deterministic).
+  const slots = new Semaphore(batch.snap.concurrency);
+  let running = 0;
+  let stopStarting = false;
+  const left: string[] = [];
+  const phases = new Map<string, string>();
+  const showProgress = () => setCurrentDetails(progressDetails(kind, date, state.rows, running, phases));
+  await Promise.all(
+    pending.map(async (project) => {
+      const release = await slots.acquire();
+      if (stopStarting || workflowInfo().historyLength > (input.historyEventsLimit ?? HISTORY_EVENTS_LIMIT)) {
+        stopStarting = true;
+        left.push(project);
+        release();
+        return;
+      }
+      running++;
+      showProgress();
+      const setPhase: SetPhase = (phase) => {
+        if (phase) phases.set(project, phase);
+        else phases.delete(project);
+        showProgress();
+      };
+      try {
+        await runOne(batch, rowOf(state, project), setPhase, afterSuccess);
+      } finally {
+        running--;
+        setPhase(null);
+        release();
+      }
+    }),
+  );
+  if (left.length > 0) {
+    // Keep one history bounded over hundreds of projects: the rest goes on in a fresh run.
+    await continueAsNew<(input: BatchInput) => Promise<BatchResult>>({
+      projects: input.projects,
+      historyEventsLimit: input.historyEventsLimit,
+      carry: { rows: state.rows, pending: left, date, startedAt: state.startedAt },
+    });
+  }
+}
+
+function rowOf(state: BatchResult, project: string): BatchRow {
+  const row = state.rows.find((r) => r.project === project);
+  if (!row) throw ApplicationFailure.nonRetryable(`internal: no row for ${project}`);
+  return row;
+}
+
+async function runOne(batch: Batch, row: BatchRow, setPhase: SetPhase, afterSuccess?: AfterSuccess): Promise<void> {
+  row.status = 'running';
+  setPhase('running agent');
+  const job = await runChildJob(batch, row);
+  if (!job) return;
+  Object.assign(row, {
+    status: job.outcome,
+    reason: job.outcome === 'succeeded' ? firstLineOf(job.result) : job.message,
+    durationMs: job.durationMs,
+    costUsd: job.costUsd,
+    numTurns: job.numTurns,
+    logPath: job.logPath || null,
+    finishedAt: new Date().toISOString(),
+  });
+  if (afterSuccess && job.outcome === 'succeeded') await afterSuccess(batch, row, job, setPhase);
+}
+
+/**
+ * Starts the project's agentJob as a child and waits for it: its result, failed or not. Null when there is no
+ * result to record and the row already says why (a job already running, cancelled, crashed).
+ */
+async function runChildJob({ kind, date, snap }: Batch, row: BatchRow): Promise<JobResult | null> {
+  const project = snap.projects.find((p) => p.name === row.project);
+  try {
+    const child = await startChild(agentJob, {
+      taskQueue: taskQueueFor(snap.taskQueue, project?.host),
+      workflowId: jobWorkflowId(row.project),
+      args: [{ project: row.project, kind, date }],
+      typedSearchAttributes: [
+        { key: SearchAttr.project, value: row.project },
+        { key: SearchAttr.kind, value: kind },
+        ...(project?.host ? [{ key: SearchAttr.host, value: project.host }] : []),
+      ],
+      staticSummary: `${kind} · ${row.project}`,
+      ...(project?.path ? { staticDetails: jobStaticDetails(project.path, jobPromptLine(project, kind, date)) } : {}),
+      // Cancelling the batch cancels its jobs, and waits until their agents are stopped.
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+    });
+    row.workflowId = child.workflowId;
+    return await child.result();
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      Object.assign(row, {
+        decision: 'skip',
+        status: 'skipped',
+        reason: `a job is already running (${jobWorkflowId(row.project)})`,
+      });
+      return null;
+    }
+    if (err instanceof ChildWorkflowFailure) {
+      const cause = err.cause;
+      if (cause instanceof ApplicationFailure && cause.type === JOB_FAILED && cause.details?.[0]) {
+        return cause.details[0] as JobResult;
+      }
+      if (cause instanceof CancelledFailure) {
+        Object.assign(row, { status: 'cancelled', reason: 'job cancelled', finishedAt: new Date().toISOString() });
+        return null;
+      }
+      Object.assign(row, {
+        status: 'crashed',
+        reason: cause?.message ?? err.message,
+        finishedAt: new Date().toISOString(),
+      });
+      return null;
+    }
+    if (isCancellation(err)) {
+      row.status = 'cancelled';
+      row.reason = 'batch cancelled';
+    }
+    throw err;
+  }
+}
+
+/** The first line of the prompt a batch's job will get (rendered for the day), for the Web UI. */
+function jobPromptLine(project: ConfigSnapshot['projects'][number], kind: BatchKind, date: string): string {
+  const template = project.promptFirstLines?.[kind] ?? '';
+  return firstLine(fillTemplate(template, promptVars(date, project.worklogPath ?? '')));
+}

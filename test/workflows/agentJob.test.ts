@@ -1,0 +1,218 @@
+// The agent job's rules, with stubbed activities: usage-limit waits, transient retries, cancels, setup errors.
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
+import type { NotifyEvent } from '../../src/lib/notify';
+import {
+  JOB_FAILED,
+  SETUP_ERROR,
+  bareRunResult,
+  type AgentJobInput,
+  type AgentRunResult,
+  type JobPlan,
+  type JobResult,
+  type RunAgentInput,
+} from '../../src/temporal/types';
+import { waitFor, waitForDetails } from '../helpers/env';
+import { outcomeOf, plan, stubEnv, succeeded, timersOf, type StubEnv } from './stubs';
+
+/** What the stubs do for one project's job, and what they were asked. */
+interface Job {
+  prepareJob: (input: AgentJobInput) => Promise<JobPlan>;
+  runAgentJob: (input: RunAgentInput, n: number) => Promise<AgentRunResult>;
+  sendNotification: (event: NotifyEvent) => Promise<boolean>;
+  prepared: number;
+  runs: RunAgentInput[];
+  events: NotifyEvent[];
+}
+const jobs = new Map<string, Job>();
+const jobOf = (project: string): Job => {
+  const job = jobs.get(project);
+  if (!job) throw new Error(`no stubs for ${project}`);
+  return job;
+};
+
+let env: StubEnv;
+let worker: { stop: () => Promise<void> };
+beforeAll(async () => {
+  env = await stubEnv();
+  // One worker for the file: each test's job finds its own stubs by project.
+  worker = await env.worker({
+    prepareJob: async (input) => {
+      const job = jobOf(input.project);
+      job.prepared++;
+      return job.prepareJob(input);
+    },
+    runAgentJob: async (input) => {
+      const job = jobOf(input.plan.project);
+      job.runs.push(input);
+      return job.runAgentJob(input, job.runs.length);
+    },
+    sendNotification: async (event) => {
+      const job = jobOf((event as { project: string }).project);
+      job.events.push(event);
+      return job.sendNotification(event);
+    },
+  });
+});
+afterAll(async () => {
+  await worker?.stop();
+  await env?.close();
+});
+
+const usageLimit = (resetsAt: string | null = null) =>
+  bareRunResult('usage_limit', 'usage limit reached', { usageLimitResetsAt: resetsAt });
+const transient = () => bareRunResult('agent_error', 'API overloaded (529)', { transient: true });
+
+/** Starts one agentJob with these stubs; its handle, and what the stubs were asked. */
+async function runJob(
+  runAgentJob: Job['runAgentJob'],
+  more: Partial<Pick<Job, 'prepareJob' | 'sendNotification'>> = {},
+) {
+  const project = `p-${randomUUID().slice(0, 8)}`;
+  const job: Job = {
+    prepareJob: more.prepareJob ?? (async () => plan(project)),
+    runAgentJob,
+    sendNotification: more.sendNotification ?? (async () => true),
+    prepared: 0,
+    runs: [],
+    events: [],
+  };
+  jobs.set(project, job);
+  const handle = await env.client.workflow.start('agentJob', {
+    taskQueue: env.taskQueue,
+    workflowId: `job/${project}`,
+    args: [{ project, kind: 'run' } satisfies AgentJobInput],
+  });
+  return { handle, runs: job.runs, events: job.events, project, job };
+}
+
+/** The JobResult a failed job carries in its failure's details. */
+async function failedJob(result: Promise<unknown>): Promise<JobResult> {
+  const err = await result.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  expect((cause as ApplicationFailure).type).toBe(JOB_FAILED);
+  return (cause as ApplicationFailure).details?.[0] as JobResult;
+}
+
+test('a succeeded run is the job result; one run, no notification', async () => {
+  const { handle, runs, events, project } = await runJob(async () => succeeded());
+  const job = (await handle.result()) as JobResult;
+  expect(job).toMatchObject({ outcome: 'succeeded', project, kind: 'run', workflowId: `job/${project}` });
+  expect(runs).toHaveLength(1);
+  expect(runs[0].transientRetriesLeft).toBe(3);
+  expect(events).toEqual([]);
+  expect(await outcomeOf(handle)).toBe('succeeded');
+});
+
+test('at most 6 usage-limit waits, each announced; then the job reports usage_limit', async () => {
+  const { handle, runs, events } = await runJob(async () => usageLimit());
+  const job = await failedJob(handle.result());
+  expect(job.outcome).toBe('usage_limit');
+  expect(runs).toHaveLength(7);
+  // Each run after a wait gets its own run folder.
+  expect(new Set(runs.map((r) => r.runKey)).size).toBe(7);
+  expect(runs.slice(1).every((r, i) => r.runKey === `${runs[0].runKey}-r${i + 1}`)).toBe(true);
+  expect(events.map((e) => e.type)).toEqual(Array(6).fill('usage_limit_wait'));
+  // Each wait is a durable timer.
+  expect(await timersOf(handle)).toHaveLength(6);
+  expect(await outcomeOf(handle)).toBe('usage_limit');
+});
+
+test('a usage limit that resets: the job waits once and runs again', async () => {
+  const { handle, runs } = await runJob(async (_, n) =>
+    n === 1 ? usageLimit(new Date(Date.now() + 50).toISOString()) : succeeded(),
+  );
+  expect(((await handle.result()) as JobResult).outcome).toBe('succeeded');
+  expect(runs).toHaveLength(2);
+  expect(await timersOf(handle)).toHaveLength(1);
+});
+
+test('transient errors are retried up to 3 times with doubling back-off, then reported', async () => {
+  const { handle, runs, events } = await runJob(async () => transient());
+  const job = await failedJob(handle.result());
+  expect(job.outcome).toBe('agent_error');
+  expect(job.message).toBe('API overloaded (529) (still failing after 3 retries)');
+  expect(runs.map((r) => r.transientRetriesLeft)).toEqual([3, 2, 1, 0]);
+  expect(await timersOf(handle)).toEqual([10, 20, 40]);
+  // Transient retries are not usage-limit waits: nothing is announced.
+  expect(events).toEqual([]);
+});
+
+test('a transient error that passes: the job succeeds after one back-off', async () => {
+  const { handle, runs } = await runJob(async (_, n) => (n === 1 ? transient() : succeeded()));
+  expect(((await handle.result()) as JobResult).outcome).toBe('succeeded');
+  expect(runs).toHaveLength(2);
+  expect(await timersOf(handle)).toEqual([10]);
+});
+
+test('a job cancelled during its usage-limit wait is marked cancelled', async () => {
+  // The reset is an hour away: the job is cancelled while it waits.
+  const { handle, runs } = await runJob(async () => usageLimit(new Date(Date.now() + 3600_000).toISOString()));
+  await waitForDetails(handle, /waiting for usage limit reset/);
+  expect(await outcomeOf(handle)).toBe('usage_limit');
+  await handle.cancel();
+  await expect(handle.result()).rejects.toThrow();
+  expect((await handle.describe()).status.name).toBe('CANCELLED');
+  expect(await outcomeOf(handle)).toBe('cancelled');
+  expect(runs).toHaveLength(1);
+});
+
+test('a setup error is reported once, never retried, with a job_failed notification', async () => {
+  const {
+    handle,
+    runs,
+    events,
+    project,
+    job: stubs,
+  } = await runJob(async () => succeeded(), {
+    prepareJob: async () => {
+      throw ApplicationFailure.create({ type: SETUP_ERROR, message: 'x: project path does not exist' });
+    },
+  });
+  const job = await failedJob(handle.result());
+  expect(job.outcome).toBe('setup_error');
+  expect(job.message).toBe('x: project path does not exist');
+  expect(stubs.prepared).toBe(1);
+  expect(runs).toEqual([]);
+  expect(events).toMatchObject([{ type: 'job_failed', project, outcome: 'setup_error' }]);
+});
+
+test('a failing notification hook never changes the job', async () => {
+  const { handle, runs, events } = await runJob(async (_, n) => (n === 1 ? usageLimit() : succeeded()), {
+    sendNotification: async () => {
+      throw ApplicationFailure.create({ message: 'hook exited 1', nonRetryable: true });
+    },
+  });
+  expect(((await handle.result()) as JobResult).outcome).toBe('succeeded');
+  expect(runs).toHaveLength(2);
+  expect(events.map((e) => e.type)).toEqual(['usage_limit_wait']);
+});
+
+test("an activity failure that carries the agent's result reports that result", async () => {
+  const { handle } = await runJob(async () => {
+    throw ApplicationFailure.create({
+      type: 'AgentCrashed',
+      message: 'agent died',
+      nonRetryable: true,
+      details: [bareRunResult('crashed', 'p: the agent was killed by SIGKILL', { signal: 'SIGKILL' })],
+    });
+  });
+  const job = await failedJob(handle.result());
+  expect(job).toMatchObject({ outcome: 'crashed', message: 'p: the agent was killed by SIGKILL', signal: 'SIGKILL' });
+});
+
+test('a failure without a result: crashed, naming the project', async () => {
+  const { handle, project } = await runJob(async () => {
+    throw ApplicationFailure.create({ message: 'boom', nonRetryable: true });
+  });
+  const job = await failedJob(handle.result());
+  expect(job.outcome).toBe('crashed');
+  expect(job.message).toBe(`${project}: boom`);
+  await waitFor('search attribute', async () => (await outcomeOf(handle)) === 'crashed');
+});

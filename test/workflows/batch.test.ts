@@ -1,0 +1,288 @@
+// The batches' rules, with stubbed activities: what a cycle gates and runs, how EOD and rollover decide,
+// check work logs and write the digest, when a batch stands down, and that every project is accounted for.
+import { Context } from '@temporalio/activity';
+import { randomUUID } from 'node:crypto';
+import type { WorkflowActivities, WorklogCheck } from '../../src/temporal/activities';
+import {
+  bareRunResult,
+  type AgentRunResult,
+  type BatchInput,
+  type BatchKind,
+  type BatchResult,
+  type BatchRow,
+  type ConfigSnapshot,
+  type GateDecision,
+} from '../../src/temporal/types';
+import { plan, snapshot, stubEnv, succeeded, type StubEnv } from './stubs';
+
+/** What the stubs do for one batch (and the jobs it starts), and what they were asked. */
+interface Scenario {
+  snap: ConfigSnapshot;
+  gates?: (projects: string[]) => GateDecision[];
+  otherRunning?: string | null;
+  run?: (project: string) => AgentRunResult;
+  verify?: (project: string) => WorklogCheck;
+  /** Activity names in the order they were called (job activities as `<name> <project>`). */
+  calls: string[];
+  gated: string[][];
+  digests: Array<{ date: string; rows: BatchRow[]; kind: BatchKind }>;
+  running: number;
+  peak: number;
+}
+const byBatch = new Map<string, Scenario>();
+const byProject = new Map<string, Scenario>();
+
+/** The scenario of the workflow this activity runs for: its batch, or the batch of its job. */
+function scenario(): Scenario {
+  const id = Context.current().info.workflowExecution?.workflowId ?? '';
+  const s = id.startsWith('job/') ? byProject.get(id.slice('job/'.length)) : byBatch.get(id);
+  if (!s) throw new Error(`no scenario for ${id}`);
+  return s;
+}
+
+const activities: Partial<WorkflowActivities> = {
+  snapshotConfig: async () => {
+    const s = scenario();
+    s.calls.push('snapshotConfig');
+    return s.snap;
+  },
+  otherRunningBatch: async () => {
+    const s = scenario();
+    s.calls.push('otherRunningBatch');
+    return s.otherRunning ?? null;
+  },
+  reapStaleSessions: async () => {
+    scenario().calls.push('reapStaleSessions');
+    return { reaped: [] };
+  },
+  evaluateGates: async ({ projects }) => {
+    const s = scenario();
+    s.calls.push('evaluateGates');
+    s.gated.push(projects);
+    return s.gates
+      ? s.gates(projects)
+      : projects.map((project) => ({ project, decision: 'run', gate: 'all', reason: 'has work' }));
+  },
+  hostReady: async () => Context.current().info.taskQueue,
+  verifyWorklog: async ({ project }) => {
+    const s = scenario();
+    s.calls.push(`verifyWorklog ${project}`);
+    return s.verify?.(project) ?? { ok: true, path: `/logs/${project}.md`, reason: 'work log written' };
+  },
+  writeDigest: async (input) => {
+    const s = scenario();
+    s.calls.push('writeDigest');
+    s.digests.push(input);
+    return `/digests/${input.date}.md`;
+  },
+  prepareJob: async (input) => plan(input.project, { kind: input.kind }),
+  runAgentJob: async ({ plan: p }) => {
+    const s = scenario();
+    s.calls.push(`runAgentJob ${p.project}`);
+    s.running++;
+    s.peak = Math.max(s.peak, s.running);
+    try {
+      // Long enough for the jobs the semaphore lets through to overlap.
+      await new Promise((r) => setTimeout(r, 200));
+      return s.run?.(p.project) ?? succeeded(`Done: ${p.project}`);
+    } finally {
+      s.running--;
+    }
+  },
+  sendNotification: async () => true,
+};
+
+let env: StubEnv;
+let worker: { stop: () => Promise<void> };
+beforeAll(async () => {
+  env = await stubEnv();
+  worker = await env.worker(activities);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await env?.close();
+});
+
+/** Unique project names for one test (jobs have one workflow ID per project). */
+function names(...short: string[]): string[] {
+  const tag = randomUUID().slice(0, 6);
+  return short.map((s) => `${s}-${tag}`);
+}
+
+type ProjectSpec = Partial<ConfigSnapshot['projects'][number]> & { name: string };
+
+async function runBatch(
+  kind: BatchKind,
+  projects: ProjectSpec[],
+  opts: Partial<Omit<Scenario, 'snap' | 'calls' | 'gated' | 'digests' | 'running' | 'peak'>> & {
+    input?: BatchInput;
+    concurrency?: number;
+  } = {},
+) {
+  const s: Scenario = {
+    snap: snapshot(env.taskQueue, projects, opts.concurrency ? { concurrency: opts.concurrency } : {}),
+    ...opts,
+    calls: [],
+    gated: [],
+    digests: [],
+    running: 0,
+    peak: 0,
+  };
+  const workflowId = `${kind}-${randomUUID()}`;
+  byBatch.set(workflowId, s);
+  for (const p of projects) byProject.set(p.name, s);
+  const handle = await env.client.workflow.start(kind, {
+    taskQueue: env.taskQueue,
+    workflowId,
+    args: [opts.input ?? {}],
+  });
+  const result = (await handle.result()) as BatchResult;
+  const row = (project: string) => {
+    const r = result.rows.find((x) => x.project === project);
+    if (!r) throw new Error(`no row for ${project}`);
+    return r;
+  };
+  return { result, row, s, handle };
+}
+
+test('cycle: disabled projects skip the gates, gated ones run or skip, one failure never stops the others', async () => {
+  const [ok, fails, nowork, off] = names('ok', 'fails', 'nowork', 'off');
+  const { result, row, s } = await runBatch(
+    'cycle',
+    [{ name: ok }, { name: fails }, { name: nowork }, { name: off, enabled: false }],
+    {
+      gates: (projects) =>
+        projects.map((project) =>
+          project === nowork
+            ? { project, decision: 'skip', gate: 'command', reason: 'no work (gate command exit 1)' }
+            : { project, decision: 'run', gate: 'all', reason: 'has work' },
+        ),
+      run: (project) => (project === fails ? bareRunResult('agent_error', `${project}: max turns`) : succeeded()),
+    },
+  );
+  expect(result.refused).toBeNull();
+  expect(s.gated).toEqual([[ok, fails, nowork]]);
+  expect(s.calls.slice(0, 4)).toEqual(['snapshotConfig', 'otherRunningBatch', 'reapStaleSessions', 'evaluateGates']);
+  expect(row(ok)).toMatchObject({ decision: 'run', status: 'succeeded', reason: 'Done: it works', costUsd: 0.01 });
+  expect(row(ok).workflowId).toBe(`job/${ok}`);
+  expect(row(fails)).toMatchObject({ decision: 'run', status: 'agent_error', reason: `${fails}: max turns` });
+  expect(row(nowork)).toMatchObject({ decision: 'skip', status: 'skipped', reason: /no work/ });
+  expect(row(off)).toMatchObject({
+    decision: 'skip',
+    status: 'skipped',
+    reason: `disabled in config (enabled = false in [projects.${off}])`,
+  });
+  // A cycle writes no digest.
+  expect(s.digests).toEqual([]);
+  expect(result.digestPath).toBeNull();
+});
+
+test('a batch runs at most `concurrency` jobs at once', async () => {
+  const projects = names('c1', 'c2', 'c3', 'c4', 'c5');
+  const { result, s } = await runBatch(
+    'rollover',
+    projects.map((name) => ({ name })),
+    { concurrency: 2 },
+  );
+  expect(result.rows.map((r) => r.status)).toEqual(Array(5).fill('succeeded'));
+  expect(s.calls.filter((c) => c.startsWith('runAgentJob'))).toHaveLength(5);
+  expect(s.peak).toBeLessThanOrEqual(2);
+});
+
+test('cycle: a host without a worker skips its projects, saying why; the others are gated and run', async () => {
+  const [here, there] = names('here', 'there');
+  const { row, s } = await runBatch('cycle', [{ name: here }, { name: there, host: 'nohost' }]);
+  expect(s.gated).toEqual([[here]]);
+  expect(row(here).status).toBe('succeeded');
+  expect(row(there)).toMatchObject({
+    decision: 'error',
+    status: 'skipped',
+    reason: 'no worker for host nohost (start `orchestrate worker --host nohost` on it)',
+  });
+});
+
+test.each(['cycle', 'eod', 'rollover'] as const)(
+  'a %s stands down when another of its kind runs: nothing decided, run or written',
+  async (kind) => {
+    const [p] = names('p');
+    const { result, s } = await runBatch(kind, [{ name: p }], { otherRunning: `${kind}-other` });
+    expect(result.refused).toBe(`another ${kind} is already running (${kind}-other); this one did nothing`);
+    expect(result.rows).toEqual([]);
+    expect(result.digestPath).toBeNull();
+    expect(s.calls).toEqual(['snapshotConfig', 'otherRunningBatch']);
+  },
+);
+
+test("EOD: every enabled project runs without gates; a succeeded job's work log is checked; the digest lists all", async () => {
+  const [writer, lazy, fails, off] = names('writer', 'lazy', 'fails', 'off');
+  const { result, row, s } = await runBatch(
+    'eod',
+    [{ name: writer }, { name: lazy }, { name: fails }, { name: off, enabled: false }],
+    {
+      input: { date: '2026-03-14' },
+      run: (project) => (project === fails ? bareRunResult('agent_error', `${project}: failed`) : succeeded()),
+      verify: (project) =>
+        project === lazy
+          ? { ok: false, path: `/logs/${project}.md`, reason: 'work log not written: it does not exist' }
+          : { ok: true, path: `/logs/${project}.md`, reason: 'work log written' },
+    },
+  );
+  expect(result.date).toBe('2026-03-14');
+  expect(s.gated).toEqual([]);
+  expect(row(writer)).toMatchObject({ status: 'succeeded', worklogPath: `/logs/${writer}.md` });
+  expect(row(lazy)).toMatchObject({ status: 'agent_error', reason: 'work log not written: it does not exist' });
+  // A failed job's work log is not checked.
+  expect(row(fails).status).toBe('agent_error');
+  expect(s.calls).not.toContain(`verifyWorklog ${fails}`);
+  expect(row(off)).toMatchObject({
+    decision: 'skip',
+    status: 'skipped',
+    reason: 'disabled in config (enabled = false)',
+  });
+  // The digest comes last, from the finished rows.
+  expect(s.calls[s.calls.length - 1]).toBe('writeDigest');
+  expect(s.digests).toHaveLength(1);
+  expect(s.digests[0]).toMatchObject({ date: '2026-03-14', kind: 'eod' });
+  expect(s.digests[0].rows).toEqual(result.rows);
+  expect(result.digestPath).toBe('/digests/2026-03-14.md');
+});
+
+test('EOD: a project pinned to a host without a worker is skipped after host_wait, saying why', async () => {
+  const [here, there] = names('here', 'there');
+  const { row, s } = await runBatch('eod', [{ name: here }, { name: there, host: 'nohost' }]);
+  expect(row(here).status).toBe('succeeded');
+  expect(row(there)).toMatchObject({
+    decision: 'error',
+    status: 'skipped',
+    reason: 'no worker for host nohost (start `orchestrate worker --host nohost` on it)',
+  });
+  expect(s.calls).not.toContain(`runAgentJob ${there}`);
+});
+
+test('rollover: an unknown project is an error row; no work log check, no digest', async () => {
+  const [p] = names('p');
+  const { row, s, result } = await runBatch('rollover', [{ name: p }], { input: { projects: [p, 'nosuch'] } });
+  expect(row(p).status).toBe('succeeded');
+  expect(row('nosuch')).toMatchObject({ decision: 'error', status: 'skipped', reason: 'unknown project "nosuch"' });
+  expect(s.calls.some((c) => c.startsWith('verifyWorklog'))).toBe(false);
+  expect(s.digests).toEqual([]);
+  expect(result.digestPath).toBeNull();
+});
+
+test('past its history limit a batch continues as new and still accounts for every project', async () => {
+  const projects = names('h1', 'h2', 'h3', 'h4', 'h5');
+  const { result, handle, s } = await runBatch(
+    'eod',
+    projects.map((name) => ({ name })),
+    { input: { historyEventsLimit: 30, date: '2026-03-15' }, concurrency: 1 },
+  );
+  expect(result.rows.map((r) => [r.project, r.status])).toEqual(projects.map((p) => [p, 'succeeded']));
+  // Decided once (the fresh run carries the rows), the digest written once, by the last run.
+  expect(s.calls.filter((c) => c === 'otherRunningBatch')).toHaveLength(1);
+  expect(s.digests).toHaveLength(1);
+  expect(s.digests[0].rows.map((r) => r.project)).toEqual(projects);
+  const runs: string[] = [];
+  for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` }))
+    runs.push(wf.runId);
+  expect(runs.length).toBeGreaterThan(1);
+});
