@@ -69,6 +69,10 @@ export default tseslint.config(
       'src/lib/prompts.ts',
       'src/lib/semaphore.ts',
       'src/temporal/types.ts',
+      'src/temporal/ids.ts',
+      'src/temporal/failures.ts',
+      'src/temporal/patches.ts',
+      'src/temporal/ui.ts',
     ],
     rules: {
       'no-restricted-imports': [

@@ -31,7 +31,8 @@ import { formatDuration } from '../lib/duration';
 import { parseUsageLimitReset, stripAnsi, truncateText } from '../agents/result';
 import { readTail, resolveExecutable } from '../runner/process';
 import { Tmux, TmuxError, sanitizeSessionName } from './tmux';
-import { AGENT_CRASHED, SETUP_ERROR, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../temporal/types';
+import type { AgentHeartbeatWriter, AgentRunResult, JobPlan } from '../temporal/types';
+import { AGENT_CRASHED, WORKER_SHUTDOWN, setupError } from '../temporal/failures';
 import { HEARTBEAT_EVERY_MS } from '../runner/attempt';
 
 export interface PersistentRunOptions {
@@ -40,7 +41,7 @@ export interface PersistentRunOptions {
   plan: JobPlan;
   /** Run folder, already created: the transcript/capture files go there. */
   runDir: string;
-  heartbeat: (details: unknown) => void;
+  heartbeat: AgentHeartbeatWriter;
   /** Abort = cancel the job. */
   cancelSignal: AbortSignal;
 }
@@ -93,10 +94,6 @@ export function sessionDirFor(config: Config, session: string): string {
 
 export function attachCommand(config: Config, session: string): string {
   return `tmux -L ${config.orchestrator.tmuxSocket} attach -t ${session}`;
-}
-
-function setupError(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: SETUP_ERROR, message, nonRetryable: true });
 }
 
 function shQuote(s: string): string {

@@ -30,11 +30,7 @@ import { localDate } from '../lib/dates';
 import { fillTemplate, firstLine, promptVars } from '../lib/prompts';
 import {
   BATCH_PROGRESS_QUERY,
-  JOB_FAILED,
   SearchAttr,
-  jobStaticDetails,
-  jobWorkflowId,
-  taskQueueFor,
   type BatchInput,
   type BatchKind,
   type BatchResult,
@@ -43,6 +39,16 @@ import {
   type GateDecision,
   type JobResult,
 } from '../temporal/types';
+import { failedJobResult } from '../temporal/failures';
+import { jobWorkflowId, taskQueueFor } from '../temporal/ids';
+import {
+  BATCH_HOST_WAIT_PATCH,
+  BATCH_OVERLAP_ALL_KINDS_PATCH,
+  EOD_VERIFY_ON_HOST_PATCH,
+  REAP_STALE_SESSIONS_PATCH,
+  SCHEDULED_DATE_PATCH,
+} from '../temporal/patches';
+import { jobStaticDetails } from '../temporal/ui';
 import { Semaphore } from '../lib/semaphore';
 import { agentJob } from './agentJob';
 
@@ -56,7 +62,7 @@ const { otherRunningBatch } = proxyActivities<Activities>({
   ...SHORT_ACTIVITY,
   summary: 'check that no other cycle is running',
 });
-/** The same check for EOD and rollover (patched 'batch-overlap-all-kinds'). */
+/** The same check for EOD and rollover (patched: BATCH_OVERLAP_ALL_KINDS_PATCH). */
 const otherRunningBatchOf = (kind: BatchKind) =>
   proxyActivities<Activities>({ ...SHORT_ACTIVITY, summary: `check that no other ${kind} is running` })
     .otherRunningBatch;
@@ -158,7 +164,7 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
   const date =
     input.carry?.date ??
     input.date ??
-    (scheduledAt && patched('scheduled-date')
+    (scheduledAt && patched(SCHEDULED_DATE_PATCH)
       ? localDate(scheduledAt, snap.timezone)
       : localDate(new Date(), snap.timezone));
   const hostWaitMs = snap.hostWaitMs ?? DEFAULT_HOST_WAIT_MS;
@@ -180,7 +186,7 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
   } else {
     // Two EODs at once would both write the digest: EOD and rollover stand down like cycles.
     // (patched: EODs and rollovers already running when this shipped replay without the check.)
-    if (kind === 'cycle' || patched('batch-overlap-all-kinds')) {
+    if (kind === 'cycle' || patched(BATCH_OVERLAP_ALL_KINDS_PATCH)) {
       const check = kind === 'cycle' ? otherRunningBatch : otherRunningBatchOf(kind);
       const other = await check({
         kind,
@@ -196,7 +202,7 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
     if (kind === 'cycle') {
       // Persistent sessions no longer in orchestrator.persistent and not in use go first. Best effort: a reaper
       // failure never fails the cycle. (patched: cycles already running when this shipped replay unchanged.)
-      if (patched('reap-stale-sessions')) {
+      if (patched(REAP_STALE_SESSIONS_PATCH)) {
         setCurrentDetails('reaping stale tmux sessions');
         try {
           await reapStaleSessions();
@@ -252,7 +258,7 @@ async function runBatch(kind: BatchKind, input: BatchInput): Promise<BatchResult
       // why, as in cycles. (patched: EODs and rollovers already running when this shipped replay unchanged.)
       const hostOf = (name: string) => snap.projects.find((p) => p.name === name)?.host ?? null;
       const hosts = [...new Set(decisions.filter((d) => d.decision === 'run').flatMap((d) => hostOf(d.project) ?? []))];
-      if (hosts.length > 0 && patched('batch-host-wait')) {
+      if (hosts.length > 0 && patched(BATCH_HOST_WAIT_PATCH)) {
         setCurrentDetails(`checking that hosts ${hosts.join(', ')} have a worker`);
         const missing = new Set<string>();
         await Promise.all(
@@ -393,8 +399,9 @@ async function runOne(
     }
     if (err instanceof ChildWorkflowFailure) {
       const cause = err.cause;
-      if (cause instanceof ApplicationFailure && cause.type === JOB_FAILED && cause.details?.[0]) {
-        job = cause.details[0] as JobResult;
+      const failed = failedJobResult(cause);
+      if (failed) {
+        job = failed;
       } else if (cause instanceof CancelledFailure) {
         Object.assign(row, { status: 'cancelled', reason: 'job cancelled', finishedAt: new Date().toISOString() });
         return;
@@ -428,7 +435,7 @@ async function runOne(
     setPhase('verifying work log');
     const host = project?.host ?? null;
     // (patched: EODs already running when this shipped verify on the shared queue, as they did.)
-    const verify = patched('eod-verify-on-host')
+    const verify = patched(EOD_VERIFY_ON_HOST_PATCH)
       ? verifyWorklogOn(taskQueueFor(snap.taskQueue, host), row.project, host, hostWaitMs)
       : verifyWorklogOf(row.project);
     let check: Awaited<ReturnType<typeof verify>>;
