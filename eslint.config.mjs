@@ -69,6 +69,10 @@ export default tseslint.config(
       'src/lib/prompts.ts',
       'src/lib/semaphore.ts',
       'src/temporal/types.ts',
+      'src/temporal/ids.ts',
+      'src/temporal/failures.ts',
+      'src/temporal/patches.ts',
+      'src/temporal/ui.ts',
     ],
     rules: {
       'no-restricted-imports': [
@@ -99,8 +103,14 @@ export default tseslint.config(
                 '../gates',
                 '../gates/*',
                 '../temporal/client',
+                '../temporal/codec',
                 '../temporal/connection',
                 '../temporal/schedules',
+                // The workflow-safe files of src/temporal/ import each other, never its client-side modules.
+                './client',
+                './codec',
+                './connection',
+                './schedules',
                 '../lib/ledger',
                 '../lib/notify',
                 '../lib/skills',

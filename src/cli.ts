@@ -18,14 +18,10 @@ import { ConfigError, type Config } from './config';
 import { EXIT, UserError, getConfig, print, requireProject } from './cli/common';
 import { webUiUrl } from './temporal/connection';
 import { formatDuration } from './lib/duration';
-import {
-  devServerStatus,
-  startDevServer,
-  stopDevServer,
-  uiWorkflowUrl,
-  type DevServerOptions,
-} from './devserver/server';
-import { taskQueueFor, type JobResult } from './temporal/types';
+import { devServerStatus, startDevServer, stopDevServer, type DevServerOptions } from './devserver/server';
+import { uiWorkflowUrl } from './temporal/ui';
+import { type JobResult } from './temporal/types';
+import { taskQueueFor } from './temporal/ids';
 import { runWorker } from './worker';
 import { Progress } from './cli/progress';
 import { registerStatusCommands } from './cli/status';

@@ -12,7 +12,7 @@ import { createActivities, type Activities } from './activities';
 import { prebuiltWorkflowBundle } from './bundle';
 import { loadConfig, type Config } from './config';
 import { temporalTarget } from './temporal/connection';
-import { taskQueueFor } from './temporal/types';
+import { taskQueueFor } from './temporal/ids';
 import { dataConverterFromEnv } from './temporal/codec';
 import type { DataConverter } from '@temporalio/common';
 

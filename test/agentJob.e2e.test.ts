@@ -2,7 +2,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { jobResult, startJob, AlreadyRunningError } from '../src/temporal/client';
-import { RESULT_MAX_CHARS, jobWorkflowId, type JobResult } from '../src/temporal/types';
+import { RESULT_MAX_CHARS, type JobResult } from '../src/temporal/types';
+import { jobWorkflowId } from '../src/temporal/ids';
 import { makeEnv, processesIn, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 
 let env: TestEnv;

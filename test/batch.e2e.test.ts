@@ -7,7 +7,8 @@ import { setPaused } from '../src/gates';
 import { appendLedger } from '../src/lib/ledger';
 import { addDays, dayBounds, localDate, localTime, minutesOfDay } from '../src/lib/dates';
 import { applySchedules, describeSchedules } from '../src/temporal/schedules';
-import { scheduleIds, type BatchResult, type BatchRow } from '../src/temporal/types';
+import { type BatchResult, type BatchRow } from '../src/temporal/types';
+import { scheduleIds } from '../src/temporal/ids';
 import { makeEnv, waitFor, type TestEnv } from './helpers/env';
 import { loadConfig } from '../src/config';
 

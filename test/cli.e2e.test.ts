@@ -6,7 +6,7 @@ import path from 'node:path';
 import { makeEnv, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 import { freePorts } from './helpers/server';
 import { localTime } from '../src/lib/dates';
-import { jobWorkflowId, scheduleIds } from '../src/temporal/types';
+import { jobWorkflowId, scheduleIds } from '../src/temporal/ids';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 let env: TestEnv;

@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { temporalTarget, webUiUrl } from '../src/temporal/connection';
-import { SEARCH_ATTRIBUTE_REGISTRATIONS, jobWorkflowId } from '../src/temporal/types';
+import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../src/temporal/types';
+import { jobWorkflowId } from '../src/temporal/ids';
 import { makeRepo, processesIn, renderConfig, waitFor } from './helpers/env';
 import { testServer } from './helpers/server';
 

@@ -18,14 +18,8 @@ import { jobResult, startBatch, startJob } from '../src/temporal/client';
 import { loadConfig, type Config } from '../src/config';
 import { Semaphore } from '../src/lib/semaphore';
 import { createWorker } from '../src/worker';
-import {
-  AGENT_CRASHED,
-  RESULT_MAX_CHARS,
-  SETUP_ERROR,
-  type AgentRunResult,
-  type BatchResult,
-  type JobPlan,
-} from '../src/temporal/types';
+import { RESULT_MAX_CHARS, type AgentRunResult, type BatchResult, type JobPlan } from '../src/temporal/types';
+import { AGENT_CRASHED, SETUP_ERROR } from '../src/temporal/failures';
 import { Tmux } from '../src/persistent/tmux';
 import { makeEnv, renderConfig, waitFor, type EnvOptions, type TestEnv } from './helpers/env';
 

@@ -20,7 +20,8 @@ import { buildArgs } from '../src/activities/agentJob';
 import { groupAlive } from '../src/runner/process';
 import { processStartTicks, runAttempt, type AttemptContext, type AttemptOptions } from '../src/runner/attempt';
 import { parseConfig } from '../src/config';
-import { SETUP_ERROR, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../src/temporal/types';
+import { type AgentRunResult, type JobPlan } from '../src/temporal/types';
+import { SETUP_ERROR, WORKER_SHUTDOWN } from '../src/temporal/failures';
 import { agentStartsIn, makeRepo, renderConfig } from './helpers/env';
 
 let dir: string;

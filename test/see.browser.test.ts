@@ -7,8 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { jobResult, startBatch, startJob } from '../src/temporal/client';
-import { uiWorkflowUrl } from '../src/devserver/server';
-import { jobWorkflowId, type BatchResult } from '../src/temporal/types';
+import { uiWorkflowUrl } from '../src/temporal/ui';
+import { type BatchResult } from '../src/temporal/types';
+import { jobWorkflowId } from '../src/temporal/ids';
 import { makeEnv, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -8,7 +8,7 @@ import { watchBatch } from '../src/cli/watch';
 import { startBatch } from '../src/temporal/client';
 import { loadConfig } from '../src/config';
 import { localDate, localTime } from '../src/lib/dates';
-import { jobWorkflowId } from '../src/temporal/types';
+import { jobWorkflowId } from '../src/temporal/ids';
 import { makeEnv, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');

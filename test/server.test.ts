@@ -12,10 +12,10 @@ import {
   startDevArgs,
   startDevServer,
   stopDevServer,
-  uiWorkflowUrl,
   waitForServer,
   type DevServerOptions,
 } from '../src/devserver/server';
+import { uiWorkflowUrl } from '../src/temporal/ui';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS, SearchAttr } from '../src/temporal/types';
 import { findTemporalCli, repoRoot } from '../src/devserver/temporalBin';
 import { freePorts, testServer, testWorkflowBundle } from './helpers/server';

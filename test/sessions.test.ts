@@ -12,7 +12,7 @@ import { listSessions, reapSessions, jobRunningCheck } from '../src/persistent/s
 import { main } from '../src/cli';
 import { formatAge } from '../src/cli/sessions';
 import { loadConfig, type Config } from '../src/config';
-import { jobWorkflowId } from '../src/temporal/types';
+import { jobWorkflowId } from '../src/temporal/ids';
 import { Tmux } from '../src/persistent/tmux';
 import { makeEnv, waitFor, type TestEnv } from './helpers/env';
 

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { startBatch } from '../src/temporal/client';
 import { loadConfig } from '../src/config';
 import { applySchedules } from '../src/temporal/schedules';
-import { jobWorkflowId, scheduleIds, type BatchResult } from '../src/temporal/types';
+import { type BatchResult } from '../src/temporal/types';
+import { jobWorkflowId, scheduleIds } from '../src/temporal/ids';
 import { agentStartsIn, makeEnv, processesIn, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');

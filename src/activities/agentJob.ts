@@ -13,14 +13,15 @@ import { appendLedger } from '../lib/ledger';
 import { jobFailedEvent, notify } from '../lib/notify';
 import {
   AGENT_STARTED_SIGNAL,
-  CONFIG_ERROR,
-  SETUP_ERROR,
+  DEFAULT_TRANSIENT_BACKOFF_MS,
+  type AgentHeartbeatWriter,
   type AgentJobInput,
   type AgentStarted,
   type AgentRunResult,
   type JobPlan,
   type RunAgentInput,
 } from '../temporal/types';
+import { configError, reportedRunResult, setupError } from '../temporal/failures';
 import { Semaphore } from '../lib/semaphore';
 import { acquireSlot, runAttempt, runFolderFailure } from '../runner/attempt';
 import { MissingSkillError, readSkills, withSkills } from '../lib/skills';
@@ -37,8 +38,7 @@ export async function loadConfigOrFail(configPath?: string): Promise<Config> {
   try {
     return await loadConfig(configPath);
   } catch (e) {
-    if (e instanceof ConfigError)
-      throw ApplicationFailure.create({ type: CONFIG_ERROR, message: e.messageWithoutExcerpt, nonRetryable: true });
+    if (e instanceof ConfigError) throw configError(e.messageWithoutExcerpt);
     throw e;
   }
 }
@@ -47,17 +47,9 @@ export function projectOrFail(config: Config, name: string): ProjectConfig {
   try {
     return projectOrThrow(config, name);
   } catch (e) {
-    if (e instanceof ConfigError)
-      throw ApplicationFailure.create({ type: CONFIG_ERROR, message: e.messageWithoutExcerpt, nonRetryable: true });
+    if (e instanceof ConfigError) throw configError(e.messageWithoutExcerpt);
     throw e;
   }
-}
-
-/** First back-off after a transient API error, unless orchestrator.transient_backoff says otherwise. */
-export const DEFAULT_TRANSIENT_BACKOFF_MS = 60_000;
-
-function setupError(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: SETUP_ERROR, message, nonRetryable: true });
 }
 
 /** Substitutes `{prompt}` inside each argument; the prompt stays one argv entry, never shell-parsed. */
@@ -150,9 +142,9 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     // The first heartbeat with a pid (a new agent, or one adopted from an earlier worker) tells the workflow, so
     // the Web UI's current details say which process runs. Best effort: a lost signal only loses that line.
     let announcedPid: number | null = null;
-    const heartbeat = (details: unknown) => {
+    const heartbeat: AgentHeartbeatWriter = (details) => {
       ctx.heartbeat(details);
-      const pid = (details as { pid?: unknown } | null)?.pid;
+      const pid = details.pid;
       if (typeof pid !== 'number' || pid === announcedPid) return;
       announcedPid = pid;
       const execution = ctx.info.workflowExecution;
@@ -207,10 +199,10 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
           );
     const result = await run().catch(async (e: unknown) => {
       if (redelivered) throw e;
-      const details = e instanceof ApplicationFailure ? (e.details?.[0] as AgentRunResult | undefined) : undefined;
+      const details = reportedRunResult(e);
       if (e instanceof CancelledFailure) await record(config, plan, { outcome: 'cancelled' });
       // A crash that will be launched again is not final: no failure notification for it yet.
-      else if (details?.outcome)
+      else if (details)
         await record(config, plan, details, { final: (e as ApplicationFailure).nonRetryable ?? undefined });
       throw e;
     });

@@ -1,7 +1,6 @@
 // Activities behind the cycle, EOD and rollover workflows: config snapshot, gates, work-log check,
 // the day's digest. Thin adapters over config, gates and the ledger.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { dayBounds, localDate, localTime } from '../lib/dates';
@@ -9,14 +8,9 @@ import { formatDuration } from '../lib/duration';
 import { readLedger } from '../lib/ledger';
 import { notify } from '../lib/notify';
 import { firstLine, worklogPathFor } from '../lib/prompts';
-import {
-  CONFIG_ERROR,
-  jobWorkflowId,
-  type BatchKind,
-  type BatchRow,
-  type ConfigSnapshot,
-  type GateDecision,
-} from '../temporal/types';
+import { type BatchKind, type BatchRow, type ConfigSnapshot, type GateDecision } from '../temporal/types';
+import { configError } from '../temporal/failures';
+import { jobWorkflowId } from '../temporal/ids';
 import type { BatchActivities, WorklogCheck } from '../temporal/activities';
 import { loadConfigOrFail } from './agentJob';
 import { decideAll } from '../gates';
@@ -51,11 +45,7 @@ export function createBatchActivities(deps: { configPath?: string }): BatchActiv
     const config = await loadConfigOrFail(deps.configPath);
     const unknown = input.projects.filter((p) => !config.projects[p]);
     if (unknown.length) {
-      throw ApplicationFailure.create({
-        type: CONFIG_ERROR,
-        nonRetryable: true,
-        message: unknownProjectMessage(config, unknown),
-      });
+      throw configError(unknownProjectMessage(config, unknown));
     }
     const client = Context.current().client;
     return decideAll(

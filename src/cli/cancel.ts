@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { connectClient } from '../temporal/client';
-import { batchWorkflowId, jobWorkflowId } from '../temporal/types';
+import { batchWorkflowId, jobWorkflowId } from '../temporal/ids';
 import { EXIT, UserError, getConfig, print } from './common';
 
 export function registerCancelCommands(program: Command): void {

@@ -8,7 +8,7 @@ import type { Config } from '../config';
 import { webUiUrl } from '../temporal/connection';
 import { formatDuration } from '../lib/duration';
 import { ledgerProjects, readLedgers, type LedgerEntry } from '../lib/ledger';
-import { uiWorkflowUrl } from '../devserver/server';
+import { uiWorkflowUrl } from '../temporal/ui';
 import { UserError, getConfig, print } from './common';
 import { formatUsd, formatWhen, parseSince } from './format';
 import { renderTable } from './table';

@@ -3,6 +3,7 @@
 // batches, and each project's last outcome (from visibility, filtered on this orchestrator's task queue).
 import type { Client, Connection, WorkflowExecutionInfo } from '@temporalio/client';
 import { BATCH_PROGRESS_QUERY, SearchAttr, type BatchResult, type JobKind } from '../temporal/types';
+import { pendingAgentHeartbeat } from '../temporal/client';
 
 /** A string literal in a visibility query. */
 export function q(value: string): string {
@@ -81,17 +82,6 @@ export async function currentDetails(
   }
 }
 
-function decodeHeartbeat(client: Client, payloads: unknown): Record<string, unknown> | null {
-  const list = (payloads as { payloads?: unknown[] } | null | undefined)?.payloads;
-  if (!list?.length) return null;
-  try {
-    const v = client.options.loadedDataConverter.payloadConverter.fromPayload(list[list.length - 1] as never);
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * The agent's last output line, readable: stream-json lines (possibly cut short by the heartbeat) become
  * "says: …", "tool: Edit" or their type; plain text stays as it is.
@@ -129,17 +119,17 @@ export async function inspectJob(
   const agent = pending.find((a) => a.activityType?.name === 'runAgentJob');
   const other = pending.find((a) => a !== agent);
   if (agent) {
-    const hb = decodeHeartbeat(client, agent.heartbeatDetails);
-    const pid = typeof hb?.pid === 'number' ? hb.pid : null;
+    const hb = pendingAgentHeartbeat(client, agent.heartbeatDetails);
+    const pid = hb?.pid ?? null;
     const attempt = agent.attempt && agent.attempt > 1 ? agent.attempt : null;
     let phase: string;
     if (agent.state === ACTIVITY_CANCEL_REQUESTED) phase = 'cancelling: stopping the agent';
-    else if (str(hb?.phase)) phase = str(hb?.phase) as string;
+    else if (hb?.phase) phase = hb.phase;
     else if (pid !== null) phase = 'running agent';
     else if (agent.state === ACTIVITY_SCHEDULED)
       phase = attempt ? `agent retry ${attempt} scheduled` : 'waiting for a worker';
     else phase = 'starting agent';
-    const lastLine = describeLine(str(hb?.lastLine));
+    const lastLine = describeLine(hb?.lastLine ?? null);
     return { pid, phase, lastLine, attempt };
   }
   if (other) {

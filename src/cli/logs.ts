@@ -7,7 +7,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { connectClient, jobResult } from '../temporal/client';
 import type { Config } from '../config';
-import { jobWorkflowId } from '../temporal/types';
+import { jobWorkflowId } from '../temporal/ids';
 import { EXIT, UserError, getConfig, print } from './common';
 
 const POLL_MS = 300;

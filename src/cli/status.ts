@@ -2,7 +2,7 @@
 // running batches, each project's state and last outcome, today's spend, the schedules' next runs, and
 // where the server and the Web UI are.
 import type { Command } from 'commander';
-import { taskQueueFor } from '../temporal/types';
+import { taskQueueFor } from '../temporal/ids';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PAUSE_FILE, pausedMarker } from '../gates';
@@ -12,7 +12,7 @@ import { temporalTarget, webUiUrl } from '../temporal/connection';
 import { dayBounds, localDate } from '../lib/dates';
 import { spentUsd } from '../lib/ledger';
 import { describeSchedules, type ScheduleRow } from '../temporal/schedules';
-import { uiWorkflowUrl } from '../devserver/server';
+import { uiWorkflowUrl } from '../temporal/ui';
 import { EXIT, getConfig, print } from './common';
 import { formatRelative, formatUsd, formatWhen } from './format';
 import {

@@ -75,12 +75,6 @@ function uiUrlOf(opts: DevServerOptions): string {
   return `http://${hostPort(dialHost(opts.ip), opts.uiPort)}`;
 }
 
-/** Deep link to a workflow (or one run of it) in the Web UI. */
-export function uiWorkflowUrl(uiUrl: string, namespace: string, workflowId: string, runId?: string): string {
-  const base = `${uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
-  return runId ? `${base}/${encodeURIComponent(runId)}` : base;
-}
-
 function baseStatus(opts: DevServerOptions): Omit<DevServerStatus, 'running' | 'pid'> {
   const p = devServerPaths(opts.stateDir);
   return { address: addressOf(opts), uiUrl: uiUrlOf(opts), dbPath: p.dbPath, logPath: p.logPath };

@@ -9,7 +9,8 @@ import type { Config, ProjectConfig } from '../config';
 import { dayBounds, inWindow, localDate } from '../lib/dates';
 import { formatDuration } from '../lib/duration';
 import { spentUsd } from '../lib/ledger';
-import { jobWorkflowId, type GateDecision } from '../temporal/types';
+import { type GateDecision } from '../temporal/types';
+import { jobWorkflowId } from '../temporal/ids';
 import { groupAlive, killGroup } from '../runner/process';
 
 /** A file a person can touch in the project folder to pause it without editing config. */

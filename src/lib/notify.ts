@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Config } from '../config';
 import { webUiUrl } from '../temporal/connection';
 import { formatDuration } from './duration';
-import { uiWorkflowUrl } from '../devserver/server';
+import { uiWorkflowUrl } from '../temporal/ui';
 import type { AgentRunResult, JobKind, JobPlan, Outcome } from '../temporal/types';
 
 /** A hook still running after this is killed (process group). Short: it runs inside the job's activity. */

@@ -24,7 +24,8 @@
 // in each phase is read off that table. Sessions are never killed here, except one whose agent has already
 // exited (ensureSession replaces it).
 import { ApplicationFailure } from '@temporalio/common';
-import { AGENT_CRASHED, type AgentRunResult } from '../temporal/types';
+import type { AgentRunResult } from '../temporal/types';
+import { AGENT_CRASHED } from '../temporal/failures';
 import { MAX_SESSION_CRASHES, activityAttempt, readJobState, startJob, writeJobState } from './jobState';
 import { JobMachine } from './phase';
 import { attachCommand, ensureSession, type EnsuredSession } from './projectSession';

@@ -1,11 +1,10 @@
 // A persistent project's tmux session: its name and folder, and ensureSession(), which finds it or creates it
 // (in the project folder, running [agent] interactive_command with the session's settings).
-import { ApplicationFailure } from '@temporalio/common';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Config, ProjectConfig } from '../config';
 import { resolveExecutable } from '../runner/process';
-import { SETUP_ERROR } from '../temporal/types';
+import { setupError } from '../temporal/failures';
 import { exists, exitStatusPath, writeSessionFiles } from './sessionFiles';
 import { Tmux, TmuxError, sanitizeSessionName } from './tmux';
 
@@ -41,10 +40,6 @@ export function sessionDirFor(config: Config, session: string): string {
 
 export function attachCommand(config: Config, session: string): string {
   return `tmux -L ${config.orchestrator.tmuxSocket} attach -t ${session}`;
-}
-
-function setupError(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: SETUP_ERROR, message, nonRetryable: true });
 }
 
 function tmuxSetupError(project: ProjectConfig, e: unknown): unknown {

@@ -7,7 +7,8 @@ import path from 'node:path';
 import type { Config, ProjectConfig } from '../config';
 import { formatDuration } from '../lib/duration';
 import { HEARTBEAT_EVERY_MS } from '../runner/attempt';
-import { AGENT_CRASHED, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../temporal/types';
+import type { AgentHeartbeatWriter, AgentRunResult, JobPlan } from '../temporal/types';
+import { AGENT_CRASHED, WORKER_SHUTDOWN } from '../temporal/failures';
 import { MAX_SESSION_CRASHES, writeJobState, type ActivityAttempt, type JobState } from './jobState';
 import { PaneWatch, Stop } from './paneWatch';
 import type { JobMachine } from './phase';
@@ -32,7 +33,7 @@ export interface PersistentRunOptions {
   plan: JobPlan;
   /** Run folder, already created: the transcript/capture files go there. */
   runDir: string;
-  heartbeat: (details: unknown) => void;
+  heartbeat: AgentHeartbeatWriter;
   /** Abort = cancel the job. */
   cancelSignal: AbortSignal;
 }
@@ -59,7 +60,7 @@ export class Heartbeat {
   watch: PaneWatch | null = null;
 
   constructor(
-    private readonly send: (details: unknown) => void,
+    private readonly send: AgentHeartbeatWriter,
     private readonly socket: string,
     private readonly machine: JobMachine,
   ) {

@@ -11,7 +11,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
-import { jobWorkflowId } from '../temporal/types';
+import { jobWorkflowId } from '../temporal/ids';
 import { TmuxError } from './tmux';
 import { loadConfigOrFail } from '../activities/agentJob';
 import { SESSION_OPTIONS, SESSION_OPTION_NAMES, attachCommand, tmuxFor } from './projectSession';

@@ -18,14 +18,8 @@ import { formatDuration } from '../lib/duration';
 import { stripAnsi } from '../agents/result';
 import { parseProfileOutput } from '../agents/profiles';
 import { groupAlive, killGroup, readTail, signalGroup, startAgentProcess, type AgentExit } from './process';
-import {
-  AGENT_CRASHED,
-  SETUP_ERROR,
-  WORKER_SHUTDOWN,
-  bareRunResult,
-  type AgentRunResult,
-  type JobPlan,
-} from '../temporal/types';
+import { bareRunResult, type AgentHeartbeatWriter, type AgentRunResult, type JobPlan } from '../temporal/types';
+import { AGENT_CRASHED, RUN_FOLDER_ERROR, SETUP_ERROR, WORKER_SHUTDOWN } from '../temporal/failures';
 
 /** How often a running job reports progress; cancellation is noticed on the next one. */
 export const HEARTBEAT_EVERY_MS = 500;
@@ -50,7 +44,7 @@ const WRAPPER =
 
 export interface AttemptContext {
   attempt: number;
-  heartbeat: (details: unknown) => void;
+  heartbeat: AgentHeartbeatWriter;
   cancelSignal: AbortSignal;
   /** True once the cancellation came from this worker shutting down (a deploy), not from a user. */
   isWorkerShutdown: () => boolean;
@@ -196,7 +190,7 @@ export function runFolderFailure(
   const why = err.code ? `${err.code}: ${err.message}` : String(err.message ?? e);
   const disk = err.code !== undefined && DISK_ERRORS.has(err.code);
   return ApplicationFailure.create({
-    type: disk ? SETUP_ERROR : 'RunFolderError',
+    type: disk ? SETUP_ERROR : RUN_FOLDER_ERROR,
     nonRetryable: disk,
     message: `${o.plan.project}: cannot ${what} ${file} (${why}) — make orchestrator.state_dir (${o.config.orchestrator.stateDir}) writable and check free disk space`,
   });
@@ -331,7 +325,7 @@ export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promis
     if (child.pid <= 0) {
       await pendingFile.close().catch(() => undefined);
       throw ApplicationFailure.create({
-        type: 'SetupError',
+        type: SETUP_ERROR,
         nonRetryable: true,
         message: `${plan.project}: could not start the agent`,
       });

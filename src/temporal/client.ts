@@ -9,7 +9,6 @@ import {
   WorkflowFailedError,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { Config } from '../config';
 import { temporalTarget } from './connection';
@@ -17,19 +16,19 @@ import { dataConverterFromEnv } from './codec';
 import { firstLine } from '../lib/prompts';
 import {
   BATCH_PROGRESS_QUERY,
-  JOB_FAILED,
   SearchAttr,
   bareRunResult,
-  batchWorkflowId,
-  taskQueueFor,
-  jobStaticDetails,
-  jobWorkflowId,
+  readAgentHeartbeat,
+  type AgentHeartbeat,
   type AgentJobInput,
   type BatchInput,
   type BatchKind,
   type BatchResult,
   type JobResult,
 } from './types';
+import { failedJobResult } from './failures';
+import { batchWorkflowId, taskQueueFor, jobWorkflowId } from './ids';
+import { jobStaticDetails } from './ui';
 import type { agentJob } from '../workflows';
 
 export interface Connected {
@@ -124,9 +123,8 @@ export async function jobResult(handle: WorkflowHandle, project: string): Promis
 export function jobResultFromError(e: unknown, workflowId: string, project: string): JobResult {
   if (!(e instanceof WorkflowFailedError)) throw e;
   const cause = e.cause;
-  if (cause instanceof ApplicationFailure && cause.type === JOB_FAILED && cause.details?.[0]) {
-    return cause.details[0] as JobResult;
-  }
+  const failed = failedJobResult(cause);
+  if (failed) return failed;
   const cancelled = cause instanceof CancelledFailure;
   const terminated = cause instanceof TerminatedFailure;
   const message = cancelled
@@ -188,6 +186,22 @@ export async function batchProgress(handle: WorkflowHandle): Promise<{ done: boo
     return { done: false, result: await handle.query<BatchResult>(BATCH_PROGRESS_QUERY) };
   } catch {
     return { done: false, result: null }; // not yet past its first workflow task
+  }
+}
+
+/**
+ * The agent activity's last heartbeat, from a pending activity's raw heartbeat details (as `describe()` returns
+ * them), or null when it has sent none that decode.
+ */
+export function pendingAgentHeartbeat(client: Client, heartbeatDetails: unknown): AgentHeartbeat | null {
+  const list = (heartbeatDetails as { payloads?: unknown[] } | null | undefined)?.payloads;
+  if (!list?.length) return null;
+  try {
+    return readAgentHeartbeat(
+      client.options.loadedDataConverter.payloadConverter.fromPayload(list[list.length - 1] as never),
+    );
+  } catch {
+    return null;
   }
 }
 

@@ -9,7 +9,8 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import type { Config } from '../config';
-import { DEFAULT_TASK_QUEUE, SearchAttr, batchWorkflowId, scheduleIds, type BatchKind } from './types';
+import { SearchAttr, type BatchKind } from './types';
+import { DEFAULT_TASK_QUEUE, batchWorkflowId, scheduleIds } from './ids';
 
 export interface PlannedSchedule {
   id: string;

@@ -1,8 +1,7 @@
-// Names and types shared by workflows, activities, the worker and the CLI. Workflow-safe: it imports
-// nothing but @temporalio/common, so the workflow bundle can use it.
+// The shapes that cross Temporal: job plans and results, batch rows, the agent activity's heartbeat, signal
+// and query names, search attributes. Shared by workflows, activities, the worker and the CLI. Workflow-safe:
+// it imports nothing but @temporalio/common, so the workflow bundle can use it.
 import { defineSearchAttributeKey } from '@temporalio/common';
-
-export const DEFAULT_TASK_QUEUE = 'orchestrate';
 
 /** Why a job runs: an ad-hoc `orchestrate run`, a cycle, the nightly end of day, or the morning rollover. */
 export const JOB_KINDS = ['run', 'cycle', 'eod', 'rollover'] as const;
@@ -34,25 +33,14 @@ export const SEARCH_ATTRIBUTE_REGISTRATIONS: Record<string, 'Keyword'> = Object.
   Object.values(SearchAttr).map((k) => [k.name, 'Keyword'] as const),
 );
 
-/** One running job per project: every trigger (CLI, cycle, schedule) uses this ID. */
-export function jobWorkflowId(project: string): string {
-  return `job/${project}`;
-}
-/**
- * The CLI's cycle / EOD / rollover workflow ID: at most one of each kind per orchestrator (task queue).
- * Plain `cycle` on the default queue; `cycle@<queue>` when several orchestrators share a namespace.
- */
-export function batchWorkflowId(kind: 'cycle' | 'eod' | 'rollover', taskQueue: string): string {
-  return taskQueue === DEFAULT_TASK_QUEUE ? kind : `${kind}@${taskQueue}`;
-}
-
-/** A job's static details in the Web UI (Temporal markdown): the project folder and the prompt's first line. */
-export function jobStaticDetails(path: string, promptFirstLine: string): string {
-  return `**project** \`${path}\`\n\n**prompt** ${promptFirstLine || '(empty)'}`;
-}
-
 /** Result text kept in workflow history is capped: the full output stays in the run folder. */
 export const RESULT_MAX_CHARS = 4000;
+
+/**
+ * First back-off after a transient API error (doubles each time), unless orchestrator.transient_backoff says
+ * otherwise; also the workflow's fallback for plans of older runs, which carry none.
+ */
+export const DEFAULT_TRANSIENT_BACKOFF_MS = 60_000;
 
 export interface AgentJobInput {
   project: string;
@@ -140,14 +128,6 @@ export interface JobResult extends AgentRunResult {
   startedAt: string;
 }
 
-/** Error types that must never be retried (ApplicationFailure type). */
-export const SETUP_ERROR = 'SetupError';
-export const CONFIG_ERROR = 'ConfigError';
-/** The agent died from a signal or never printed a result: retried at most once more. */
-export const AGENT_CRASHED = 'AgentCrashed';
-/** The job's workflow failed with this type; details[0] is the JobResult. */
-export const JOB_FAILED = 'AgentJobFailed';
-
 /** A gate's verdict on one project for one cycle. `error` means a gate could not decide: the project is skipped. */
 export interface GateDecision {
   project: string;
@@ -220,37 +200,52 @@ export interface BatchResult {
   refused?: string | null;
 }
 
-/**
- * An orchestrator's schedule IDs: `orchestrate-eod` etc. on the default task queue, `orchestrate-eod@<queue>` on
- * another, so two orchestrators sharing a namespace (say staging and production) never update or delete each
- * other's schedules.
- */
-export function scheduleIds(taskQueue: string): Record<BatchKind, string> {
-  const suffix = taskQueue === DEFAULT_TASK_QUEUE ? '' : `@${taskQueue}`;
-  return {
-    eod: `orchestrate-eod${suffix}`,
-    rollover: `orchestrate-rollover${suffix}`,
-    cycle: `orchestrate-cycle${suffix}`,
-  };
-}
 /** Signal from the agent activity to its job once the agent runs: the Web UI's current details show its pid. */
 export const AGENT_STARTED_SIGNAL = 'agentStarted';
 export interface AgentStarted {
   pid: number;
 }
-/** Query name for a batch's live result table. */
-export const BATCH_PROGRESS_QUERY = 'progress';
-/** The worker stopped while the agent ran (a deploy): retried, and the next worker adopts the agent. */
-export const WORKER_SHUTDOWN = 'WorkerShutdown';
 
 /**
- * Where a project's jobs go: its host's own task queue (`orchestrate@<host>`), served by
- * `orchestrate worker --host <host>` on the machine that has its checkout, or the shared queue.
+ * The runAgentJob activity's heartbeat details: what `orchestrate status` and `logs` show of a running job. Each
+ * heartbeat carries the fields its step knows: a phase while there is no agent to watch yet (waiting for a slot,
+ * a persistent session starting), then the agent's pid and its output so far.
  */
-export function taskQueueFor(baseQueue: string, host: string | null | undefined): string {
-  return host ? `${baseQueue}@${host}` : baseQueue;
+export interface AgentHeartbeat {
+  /** What the activity is doing, when it is not simply running the agent. */
+  phase?: string;
+  pid?: number;
+  /** Bytes of stdout and stderr so far. */
+  bytes?: number;
+  /** The agent's last output line. */
+  lastLine?: string;
+  /** Persistent projects: the tmux session and socket the agent runs in. */
+  session?: string;
+  socket?: string;
 }
 
+/** How the agent activity's steps report progress: one call, one heartbeat. */
+export type AgentHeartbeatWriter = (details: AgentHeartbeat) => void;
+
+/** An AgentHeartbeat from decoded heartbeat details, keeping only fields of the expected type. */
+export function readAgentHeartbeat(details: unknown): AgentHeartbeat | null {
+  if (!details || typeof details !== 'object') return null;
+  const d = details as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const count = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  const read: AgentHeartbeat = {
+    phase: text(d.phase),
+    pid: count(d.pid),
+    bytes: count(d.bytes),
+    lastLine: text(d.lastLine),
+    session: text(d.session),
+    socket: text(d.socket),
+  };
+  return Object.fromEntries(Object.entries(read).filter(([, v]) => v !== undefined)) as AgentHeartbeat;
+}
+
+/** Query name for a batch's live result table. */
+export const BATCH_PROGRESS_QUERY = 'progress';
 /** The result of a job whose agent left nothing to parse (setup error, crash, cancel), with what is known. */
 export function bareRunResult(outcome: Outcome, message: string, known: Partial<AgentRunResult> = {}): AgentRunResult {
   return {

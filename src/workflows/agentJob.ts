@@ -3,7 +3,6 @@ import {
   ActivityCancellationType,
   defineSignal,
   ActivityFailure,
-  ApplicationFailure,
   isCancellation,
   log,
   patched,
@@ -19,9 +18,7 @@ import type { AgentJobActivities, NotifyActivities } from '../temporal/activitie
 import { localTime } from '../lib/dates';
 import {
   AGENT_STARTED_SIGNAL,
-  CONFIG_ERROR,
-  JOB_FAILED,
-  SETUP_ERROR,
+  DEFAULT_TRANSIENT_BACKOFF_MS,
   SearchAttr,
   bareRunResult,
   type AgentJobInput,
@@ -30,11 +27,13 @@ import {
   type JobPlan,
   type JobResult,
 } from '../temporal/types';
+import { SETUP_FAILURE_TYPES, isSetupFailure, jobFailed, reportedRunResult } from '../temporal/failures';
+import { CANCELLED_WAIT_PATCH, TRANSIENT_RETRY_PATCH } from '../temporal/patches';
 
 const prepareJobFor = (project: string) =>
   proxyActivities<AgentJobActivities & NotifyActivities>({
     startToCloseTimeout: '1 minute',
-    retry: { maximumAttempts: 3, nonRetryableErrorTypes: [CONFIG_ERROR, SETUP_ERROR] },
+    retry: { maximumAttempts: 3, nonRetryableErrorTypes: [...SETUP_FAILURE_TYPES] },
     summary: `prepare job · ${project}`,
   }).prepareJob;
 const { sendNotification } = proxyActivities<AgentJobActivities & NotifyActivities>({
@@ -51,10 +50,6 @@ const ACTIVITY_TIMEOUT_MARGIN_MS = 60_000;
 const MAX_USAGE_LIMIT_WAITS = 6;
 /** Runs again after a transient API error (overloaded, 5xx, connection) before the job reports agent_error. */
 const MAX_TRANSIENT_RETRIES = 3;
-/** First back-off after a transient API error when the plan has none (older runs); doubles each time. */
-const DEFAULT_TRANSIENT_BACKOFF_MS = 60_000;
-/** patched() ID: transient API errors run the job again after a durable back-off (jobs before it report them). */
-export const TRANSIENT_RETRY_PATCH = 'retry-transient-agent-errors';
 
 /** A notification is a courtesy: its failure (a bad hook, a config error) never fails or changes the job. */
 async function notifySafely(event: Parameters<typeof sendNotification>[0]): Promise<void> {
@@ -105,7 +100,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     retry: {
       maximumAttempts: 6,
       initialInterval: '2 seconds',
-      nonRetryableErrorTypes: [CONFIG_ERROR, SETUP_ERROR],
+      nonRetryableErrorTypes: [...SETUP_FAILURE_TYPES],
     },
     // Wait for the activity to stop the agent's process group before the workflow reports "cancelled".
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -142,12 +137,9 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
         setCurrentDetails(`cancelled; agent stopped`);
         throw err;
       }
-      const cause = err instanceof ActivityFailure ? err.cause : undefined;
-      const reported =
-        cause instanceof ApplicationFailure ? (cause.details?.[0] as AgentRunResult | undefined) : undefined;
-      result = reported?.outcome
-        ? reported
-        : bareRunResult(isSetup(err) ? 'setup_error' : 'crashed', `${input.project}: ${failureMessage(err)}`);
+      result =
+        reportedRunResult(err instanceof ActivityFailure ? err.cause : undefined) ??
+        bareRunResult(isSetupFailure(err) ? 'setup_error' : 'crashed', `${input.project}: ${failureMessage(err)}`);
     }
     if (result.outcome === 'agent_error' && result.transient) {
       if (transientRetries < MAX_TRANSIENT_RETRIES && patched(TRANSIENT_RETRY_PATCH)) {
@@ -187,9 +179,6 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   return finish(identity, result);
 }
 
-/** patched() ID: a job cancelled while it waits (usage limit, transient back-off) is marked cancelled. */
-export const CANCELLED_WAIT_PATCH = 'cancelled-wait-outcome';
-
 /**
  * A durable wait between agent runs. Cancelled there, the job's outcome attribute says `cancelled` (not the
  * `usage_limit` it showed while waiting), as a cancel during the agent run does: the Web UI's filter and
@@ -227,14 +216,9 @@ function finish(
   setCurrentDetails(`${job.outcome}: ${job.message}`);
   if (job.outcome !== 'succeeded') {
     // Failed in the Web UI, and the structured result still reaches callers (CLI, cycle) in the details.
-    throw ApplicationFailure.create({ type: JOB_FAILED, message: job.message, details: [job], nonRetryable: true });
+    throw jobFailed(job);
   }
   return job;
-}
-
-function isSetup(err: unknown): boolean {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure && (cause.type === SETUP_ERROR || cause.type === CONFIG_ERROR);
 }
 
 function failureMessage(err: unknown): string {

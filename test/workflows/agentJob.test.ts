@@ -4,8 +4,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import type { NotifyEvent } from '../../src/lib/notify';
 import {
-  JOB_FAILED,
-  SETUP_ERROR,
   bareRunResult,
   type AgentJobInput,
   type AgentRunResult,
@@ -13,6 +11,7 @@ import {
   type JobResult,
   type RunAgentInput,
 } from '../../src/temporal/types';
+import { JOB_FAILED, SETUP_ERROR } from '../../src/temporal/failures';
 import { waitFor, waitForDetails } from '../helpers/env';
 import { outcomeOf, plan, stubEnv, succeeded, timersOf, type StubEnv } from './stubs';
 

@@ -1,7 +1,8 @@
 // Which projects a cycle runs: disabled ones are skipped here, the rest are gated on the host that has their
 // checkout; a host without a worker skips its projects, saying why.
 import { isCancellation, setCurrentDetails } from '@temporalio/workflow';
-import { taskQueueFor, type GateDecision } from '../../temporal/types';
+import { taskQueueFor } from '../../temporal/ids';
+import type { GateDecision } from '../../temporal/types';
 import type { Batch } from './open';
 import { evaluateGatesOn, noWorkerReason } from './proxies';
 

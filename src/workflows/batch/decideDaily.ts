@@ -1,9 +1,11 @@
 // Which projects an EOD or rollover runs: every enabled one, no gates; a project pinned to a host without a
 // worker is skipped after host_wait, saying why, as in cycles (its job would otherwise wait forever).
 import { isCancellation, patched, setCurrentDetails } from '@temporalio/workflow';
-import { taskQueueFor, type GateDecision } from '../../temporal/types';
+import { taskQueueFor } from '../../temporal/ids';
+import type { GateDecision } from '../../temporal/types';
 import type { Batch } from './open';
 import { hostReadyOn, isNoWorker, noWorkerReason } from './proxies';
+import { BATCH_HOST_WAIT_PATCH } from '../../temporal/patches';
 
 export async function decideDaily({ kind, snap, hostWaitMs }: Batch, selected: string[]): Promise<GateDecision[]> {
   const decisions = selected.map((name): GateDecision => {
@@ -16,7 +18,7 @@ export async function decideDaily({ kind, snap, hostWaitMs }: Batch, selected: s
   const hostOf = (name: string) => snap.projects.find((p) => p.name === name)?.host ?? null;
   const hosts = [...new Set(decisions.filter((d) => d.decision === 'run').flatMap((d) => hostOf(d.project) ?? []))];
   // (patched: EODs and rollovers already running when the host check shipped replay unchanged.)
-  if (hosts.length === 0 || !patched('batch-host-wait')) return decisions;
+  if (hosts.length === 0 || !patched(BATCH_HOST_WAIT_PATCH)) return decisions;
   setCurrentDetails(`checking that hosts ${hosts.join(', ')} have a worker`);
   const missing = new Set<string>();
   await Promise.all(

@@ -11,6 +11,7 @@ import { finishedHeadline, progressDetails, rowFailed, rowsFor } from './progres
 import { reapStaleSessions, writeDigest } from './proxies';
 import { runJobs } from './runJobs';
 import { verifyWorklog } from './worklog';
+import { BATCH_OVERLAP_ALL_KINDS_PATCH, REAP_STALE_SESSIONS_PATCH } from '../../temporal/patches';
 
 export { batchProgressQuery } from './open';
 
@@ -22,7 +23,7 @@ export async function cycle(input: BatchInput = {}): Promise<BatchResult> {
     if (refused) return refused;
     // Persistent sessions no longer in orchestrator.persistent and not in use go first. Best effort: a reaper
     // failure never fails the cycle. (patched: cycles already running when this shipped replay unchanged.)
-    if (patched('reap-stale-sessions')) {
+    if (patched(REAP_STALE_SESSIONS_PATCH)) {
       setCurrentDetails('reaping stale tmux sessions');
       try {
         await reapStaleSessions();
@@ -67,7 +68,7 @@ export async function rollover(input: BatchInput = {}): Promise<BatchResult> {
  * the digest. (patched: EODs and rollovers already running when this shipped replay without the check.)
  */
 async function dailyStandsDown(batch: Batch): Promise<BatchResult | null> {
-  return patched('batch-overlap-all-kinds') ? standDownIfAnotherRuns(batch) : null;
+  return patched(BATCH_OVERLAP_ALL_KINDS_PATCH) ? standDownIfAnotherRuns(batch) : null;
 }
 
 /** The projects asked for (default: every project in the config). */

@@ -19,6 +19,7 @@ import {
   type ConfigSnapshot,
 } from '../../temporal/types';
 import { otherRunningBatchOf, otherRunningCycle, snapshotConfig } from './proxies';
+import { SCHEDULED_DATE_PATCH } from '../../temporal/patches';
 
 /** Live progress of a cycle / EOD / rollover: the result table as it fills in. */
 export const batchProgressQuery = defineQuery<BatchResult>(BATCH_PROGRESS_QUERY);
@@ -50,7 +51,7 @@ export async function openBatch(kind: BatchKind, input: BatchInput): Promise<Bat
   const date =
     input.carry?.date ??
     input.date ??
-    (scheduledAt && patched('scheduled-date')
+    (scheduledAt && patched(SCHEDULED_DATE_PATCH)
       ? localDate(scheduledAt, snap.timezone)
       : localDate(new Date(), snap.timezone));
   const state: BatchResult = {

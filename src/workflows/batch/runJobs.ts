@@ -16,11 +16,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { fillTemplate, firstLine, promptVars } from '../../lib/prompts';
 import { Semaphore } from '../../lib/semaphore';
 import {
-  JOB_FAILED,
   SearchAttr,
-  jobStaticDetails,
-  jobWorkflowId,
-  taskQueueFor,
   type BatchInput,
   type BatchKind,
   type BatchResult,
@@ -28,6 +24,9 @@ import {
   type ConfigSnapshot,
   type JobResult,
 } from '../../temporal/types';
+import { failedJobResult } from '../../temporal/failures';
+import { jobWorkflowId, taskQueueFor } from '../../temporal/ids';
+import { jobStaticDetails } from '../../temporal/ui';
 import { agentJob } from '../agentJob';
 import type { Batch } from './open';
 import { firstLineOf, progressDetails } from './progress';
@@ -144,8 +143,9 @@ async function runChildJob({ kind, date, snap }: Batch, row: BatchRow): Promise<
     }
     if (err instanceof ChildWorkflowFailure) {
       const cause = err.cause;
-      if (cause instanceof ApplicationFailure && cause.type === JOB_FAILED && cause.details?.[0]) {
-        return cause.details[0] as JobResult;
+      const failed = failedJobResult(cause);
+      if (failed) {
+        return failed;
       }
       if (cause instanceof CancelledFailure) {
         Object.assign(row, { status: 'cancelled', reason: 'job cancelled', finishedAt: new Date().toISOString() });

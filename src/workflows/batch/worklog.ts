@@ -1,16 +1,17 @@
 // EOD's check after each job: exit 0 is no proof of work (an unknown slash command exits 0), the day's work
 // log must be there, written by this job.
 import { patched } from '@temporalio/workflow';
-import { taskQueueFor } from '../../temporal/types';
+import { taskQueueFor } from '../../temporal/ids';
 import type { WorklogCheck } from '../../temporal/activities';
 import type { AfterSuccess } from './runJobs';
 import { isNoWorker, noWorkerReason, verifyWorklogOf, verifyWorklogOn } from './proxies';
+import { EOD_VERIFY_ON_HOST_PATCH } from '../../temporal/patches';
 
 export const verifyWorklog: AfterSuccess = async ({ snap, date, hostWaitMs }, row, job, setPhase) => {
   setPhase('verifying work log');
   const host = snap.projects.find((p) => p.name === row.project)?.host ?? null;
   // (patched: EODs already running when this shipped verify on the shared queue, as they did.)
-  const verify = patched('eod-verify-on-host')
+  const verify = patched(EOD_VERIFY_ON_HOST_PATCH)
     ? verifyWorklogOn(taskQueueFor(snap.taskQueue, host), row.project, host, hostWaitMs)
     : verifyWorklogOf(row.project);
   let check: WorklogCheck;
