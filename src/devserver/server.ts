@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../temporal/types';
 import { findTemporalCli } from './temporalBin';
+import { sleep } from '../lib/sleep';
 
 export interface DevServerOptions {
   stateDir: string;
@@ -84,10 +85,6 @@ export function uiWorkflowUrl(uiUrl: string, namespace: string, workflowId: stri
 function baseStatus(opts: DevServerOptions): Omit<DevServerStatus, 'running' | 'pid'> {
   const p = devServerPaths(opts.stateDir);
   return { address: addressOf(opts), uiUrl: uiUrlOf(opts), dbPath: p.dbPath, logPath: p.logPath };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
 function errorMessage(err: unknown): string {

@@ -33,6 +33,7 @@ import { readTail, resolveExecutable } from '../runner/process';
 import { Tmux, TmuxError, sanitizeSessionName } from './tmux';
 import { AGENT_CRASHED, SETUP_ERROR, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../temporal/types';
 import { HEARTBEAT_EVERY_MS } from '../runner/attempt';
+import { sleep } from '../lib/sleep';
 
 export interface PersistentRunOptions {
   config: Config;
@@ -102,8 +103,6 @@ function setupError(message: string): ApplicationFailure {
 function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function exists(file: string): Promise<boolean> {
   try {

@@ -4,6 +4,7 @@
 import execa from 'execa';
 import { constants as fsConstants, promises as fs, openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { sleep } from '../lib/sleep';
 
 export interface AgentProcessSpec {
   command: string;
@@ -147,8 +148,6 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
     // ESRCH: already gone
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * SIGTERM to the whole group, then SIGKILL after `graceMs`; resolves once no process of the group is
