@@ -17,8 +17,8 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { buildArgs } from '../src/activities/agentJob';
-import { groupAlive } from '../src/runner/process';
-import { processStartTicks, runAttempt, type AttemptContext, type AttemptOptions } from '../src/runner/attempt';
+import { groupAlive, processStartTicks } from '../src/runner/processGroup';
+import { runAttempt, type AttemptContext, type AttemptOptions } from '../src/runner/attempt';
 import { parseConfig } from '../src/config';
 import { SETUP_ERROR, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../src/temporal/types';
 import { agentStartsIn, makeRepo, renderConfig } from './helpers/env';

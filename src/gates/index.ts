@@ -10,7 +10,7 @@ import { dayBounds, inWindow, localDate } from '../lib/dates';
 import { formatDuration } from '../lib/duration';
 import { spentUsd } from '../lib/ledger';
 import { jobWorkflowId, type GateDecision } from '../temporal/types';
-import { groupAlive, killGroup } from '../runner/process';
+import { groupAlive, killGroup } from '../runner/processGroup';
 
 /** A file a person can touch in the project folder to pause it without editing config. */
 export const PAUSE_FILE = '.orchestrate-paused';

@@ -17,7 +17,8 @@ import type { Config, ProjectConfig } from '../config';
 import { formatDuration } from '../lib/duration';
 import { stripAnsi } from '../agents/result';
 import { parseProfileOutput } from '../agents/profiles';
-import { groupAlive, killGroup, readTail, signalGroup, startAgentProcess, type AgentExit } from './process';
+import { readTail, startAgentProcess, type AgentExit } from './process';
+import { groupAlive, killGroup, processStartTicks, signalGroup } from './processGroup';
 import {
   AGENT_CRASHED,
   SETUP_ERROR,
@@ -83,18 +84,6 @@ function pickEnv(env: NodeJS.ProcessEnv, names: string[]): Record<string, string
   const out: Record<string, string> = {};
   for (const name of names) if (env[name] !== undefined) out[name] = env[name];
   return out;
-}
-
-/** Process start time in clock ticks since boot (/proc/<pid>/stat field 22); null if gone or a zombie. */
-export function processStartTicks(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return null;
-    return Number(fields[19]);
-  } catch {
-    return null;
-  }
 }
 
 /** The very process we launched, not a later one that reused its pid. */
