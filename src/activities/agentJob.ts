@@ -21,7 +21,8 @@ import {
   type RunAgentInput,
 } from '../temporal/types';
 import { Semaphore } from '../lib/semaphore';
-import { acquireSlot, runAttempt, runFolderFailure } from '../runner/attempt';
+import { acquireSlot, runAttempt } from '../runner/attempt';
+import { runFolderFailure } from '../runner/runFolder';
 import { MissingSkillError, readSkills, withSkills } from '../lib/skills';
 import { runPersistentAgent } from '../persistent/job';
 
