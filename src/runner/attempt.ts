@@ -13,9 +13,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ProjectConfig } from '../config';
-import { formatDuration } from '../lib/duration';
-import { stripAnsi } from '../agents/result';
-import { parseProfileOutput } from '../agents/profiles';
+import { MAX_LAUNCHES, crashedFailure, finish, lastLines, redeliver, type Ending } from './outcome';
 import { readTail, startAgentProcess, type AgentExit, type AgentProcess } from './process';
 import { groupAlive, killGroup, processStartTicks, signalGroup } from './processGroup';
 import {
@@ -34,20 +32,14 @@ import {
   runFolderFailure,
   type Launch,
   type PendingLaunchRecord,
-  type Reported,
   type RunFolderOwner,
 } from './runFolder';
-import { AGENT_CRASHED, SETUP_ERROR, WORKER_SHUTDOWN, bareRunResult, type AgentRunResult } from '../temporal/types';
+import { SETUP_ERROR, type AgentRunResult } from '../temporal/types';
 
 /** How often a running job reports progress; cancellation is noticed on the next one. */
 export const HEARTBEAT_EVERY_MS = 500;
 /** Cancellation must leave no process behind within 2 s, so its SIGKILL comes sooner than a timeout's. */
 export const CANCEL_GRACE_MS = 1000;
-/** Agent launches per job: the first, and one more after a crash. */
-export const MAX_LAUNCHES = 2;
-/** stdout up to this size is parsed whole; beyond it only the tail is read (the result comes last). */
-const PARSE_WHOLE_MAX_BYTES = 8 * 1024 * 1024;
-const PARSE_TAIL_BYTES = 1024 * 1024;
 
 export interface AttemptContext {
   attempt: number;
@@ -243,16 +235,6 @@ function pickEnv(env: NodeJS.ProcessEnv, names: string[]): Record<string, string
   return out;
 }
 
-/** Delivers a launch's final outcome again, exactly as it was first reported. */
-function redeliver(o: AttemptOptions, l: Launch, reported: Reported): AgentRunResult {
-  const { project } = o.plan;
-  if (reported.outcome === 'cancelled')
-    throw new CancelledFailure(`${project}: job cancelled; agent process group ${l.pid} stopped`);
-  const result = reported.result ?? bareRunResult('crashed', `${project}: the result recorded in ${l.dir} is lost`);
-  if (result.outcome === 'crashed') throw crashedFailure(o, l, result.message, true, result);
-  return result;
-}
-
 /** Waits for a free agent slot on this worker, heartbeating, and gives up on cancellation. */
 export async function acquireSlot(
   ctx: Pick<AttemptContext, 'heartbeat' | 'cancelSignal' | 'acquireSlot'>,
@@ -271,8 +253,6 @@ export async function acquireSlot(
     clearInterval(beat);
   }
 }
-
-type Ending = { kind: 'exited'; exit: AgentExit } | { kind: 'timeout' } | { kind: 'cancel' } | { kind: 'detach' };
 
 /** Heartbeats while the launch runs; stops it on timeout or cancel; leaves it running on a deploy. */
 async function watch(
@@ -349,102 +329,9 @@ async function watch(
   return finish(o, l, launchCount, ending, ctx.isWorkerShutdown());
 }
 
-async function finish(
-  o: AttemptOptions,
-  l: Launch,
-  launchCount: number,
-  ending: Ending,
-  byShutdown = false,
-): Promise<AgentRunResult> {
-  const { plan } = o;
-  const base = { durationMs: Date.now() - l.startedAt, logPath: l.dir, pid: l.pid };
-  if (ending.kind === 'detach') {
-    throw ApplicationFailure.create({
-      type: WORKER_SHUTDOWN,
-      message: `${plan.project}: worker shut down; agent pid ${l.pid} left running for the next worker to adopt`,
-    });
-  }
-  if (ending.kind === 'cancel') {
-    // Killed because this worker shut down (on_shutdown = "kill"): the job itself was not cancelled, and
-    // the next attempt launches the agent again.
-    await markReported(o, l, byShutdown ? 'stopped by worker shutdown' : 'cancelled', !byShutdown);
-    if (byShutdown) {
-      // Not a cancellation (the server never asked for one): a retryable failure, and the next attempt (on
-      // the next worker) launches the agent again.
-      throw ApplicationFailure.create({
-        type: WORKER_SHUTDOWN,
-        message: `${plan.project}: worker shut down with on_shutdown = "kill": agent process group ${l.pid} stopped; the next worker runs the job again`,
-      });
-    }
-    throw new CancelledFailure(`${plan.project}: job cancelled; agent process group ${l.pid} stopped`);
-  }
-  if (ending.kind === 'timeout') {
-    const tail = (await readTail(path.join(l.dir, STDOUT_FILE), 4096)).data.toString('utf8');
-    const timedOut: AgentRunResult = {
-      ...base,
-      outcome: 'timed_out',
-      message: `${plan.project}: agent ran longer than its ${formatDuration(plan.timeoutMs)} timeout and was stopped — raise [agent] timeout (or [projects.${plan.project}.agent] timeout), or split the task; output in ${l.dir}`,
-      exitCode: null,
-      signal: null,
-      costUsd: null,
-      numTurns: null,
-      sessionId: null,
-      subtype: null,
-      result: lastLines(tail),
-      resultTruncated: true,
-      usageLimitResetsAt: null,
-    };
-    await markReported(o, l, 'timed_out', true, timedOut);
-    return timedOut;
-  }
-  // The wrapper's record is the truth (it survives worker restarts); our child's status is the fallback.
-  const exit = readExitFile(l.dir) ?? ending.exit;
-  const stdoutPath = path.join(l.dir, STDOUT_FILE);
-  const whole = await readTail(stdoutPath, PARSE_WHOLE_MAX_BYTES);
-  const stdout = whole.headTruncated ? (await readTail(stdoutPath, PARSE_TAIL_BYTES)).data : whole.data;
-  const stderr = await readTail(path.join(l.dir, STDERR_FILE), 8192);
-  const parsed = parseProfileOutput(o.project.agent.profile, {
-    stdout,
-    headTruncated: whole.headTruncated,
-    stderrTail: stderr.data.toString('utf8'),
-    exitCode: exit.exitCode,
-    signal: exit.signal,
-    project: plan.project,
-    format: o.project.agent.outputFormat,
-    now: new Date(),
-  });
-  const result: AgentRunResult = { ...base, exitCode: exit.exitCode, signal: exit.signal, ...parsed };
-  if (result.outcome !== 'succeeded') result.message = `${result.message} (log: ${l.dir})`;
-  const final = result.outcome !== 'crashed' || launchCount >= MAX_LAUNCHES;
-  await markReported(o, l, result.outcome, final, result);
-  if (result.outcome === 'crashed') throw crashedFailure(o, l, result.message, final, result);
-  return result;
-}
-
-function crashedFailure(
-  o: AttemptOptions,
-  l: Launch,
-  message: string,
-  final: boolean,
-  result?: AgentRunResult,
-): ApplicationFailure {
-  const details =
-    result ?? bareRunResult('crashed', message, { durationMs: Date.now() - l.startedAt, logPath: l.dir, pid: l.pid });
-  return ApplicationFailure.create({ type: AGENT_CRASHED, message, details: [details], nonRetryable: final });
-}
-
 /** Heartbeat payload: bytes written so far and the last line, so the Web UI shows the job is alive. */
 async function progress(stdoutPath: string, stderrPath: string): Promise<{ bytes: number; lastLine: string }> {
   const [out, err] = await Promise.all([readTail(stdoutPath, 2048), readTail(stderrPath, 2048)]);
   const text = out.data.length > 0 ? out.data.toString('utf8') : err.data.toString('utf8');
   return { bytes: out.size + err.size, lastLine: lastLines(text, 1).slice(0, 200) };
-}
-
-function lastLines(text: string, n = 20): string {
-  return stripAnsi(text)
-    .split('\n')
-    .map((l) => l.trimEnd())
-    .filter(Boolean)
-    .slice(-n)
-    .join('\n');
 }
