@@ -4,6 +4,7 @@ import path from 'node:path';
 import { jobResult, startJob, AlreadyRunningError } from '../src/temporal/client';
 import { RESULT_MAX_CHARS, jobWorkflowId, type JobResult } from '../src/temporal/types';
 import { makeEnv, processesIn, waitFor, waitForDetails, type TestEnv } from './helpers/env';
+import { processAlive } from './helpers/process';
 
 let env: TestEnv;
 
@@ -165,7 +166,7 @@ describe('outcomes', () => {
     expect(r.message).toMatch(/slowpoke: .*timeout/);
     const pids = readFileSync(pidsFile, 'utf8').trim().split('\n').map(Number);
     expect(pids.length).toBeGreaterThanOrEqual(3);
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) expect(processAlive(pid)).toBe(false);
     // Timeouts are not retried.
     expect(readdirSync(path.dirname(r.logPath))).toEqual(['attempt-1']);
   });
@@ -236,7 +237,7 @@ describe('one job per project', () => {
     const pids = await waitFor('grandchildren pids', () => {
       if (!existsSync(pidsFile)) return null;
       const p = readFileSync(pidsFile, 'utf8').trim().split('\n').filter(Boolean).map(Number);
-      return p.length >= 3 && p.every(alive) ? p : null;
+      return p.length >= 3 && p.every(processAlive) ? p : null;
     });
     // The Web UI's current details name the agent's process (the activity signals its pid to the workflow).
     const details = await waitForDetails(first.handle, /^running agent pid \d+ in /);
@@ -247,7 +248,7 @@ describe('one job per project', () => {
     await first.handle.cancel();
     const r = await jobResult(first.handle, 'beta');
     expect(r.outcome).toBe('cancelled');
-    await waitFor('process group gone', () => pids.every((p) => !alive(p)), 5000);
+    await waitFor('process group gone', () => pids.every((p) => !processAlive(p)), 5000);
     expect(Date.now() - cancelAt).toBeLessThan(5000);
   });
 });
@@ -269,12 +270,3 @@ describe('workflow history', () => {
     expect(await desc.staticSummary()).toBe('run · alpha');
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/\) [ZX] /.test(stat);
-  } catch {
-    return false;
-  }
-}
