@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildArgs } from '../src/activities/agentJob';
+import { buildArgs } from '../src/runner/invocation';
 import { groupAlive, processStartTicks } from '../src/runner/processGroup';
 import { runAttempt, type AttemptContext, type AttemptOptions } from '../src/runner/attempt';
 import { parseConfig } from '../src/config';
