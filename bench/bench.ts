@@ -12,7 +12,7 @@ import execa from 'execa';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { groupMembers } from '../src/runner/process';
+import { groupMembers } from '../src/runner/processGroup';
 import { jobResult, startBatch, startJob } from '../src/temporal/client';
 import { startDevServer, stopDevServer, type DevServerOptions } from '../src/devserver/server';
 import { BATCH_PROGRESS_QUERY, type BatchResult } from '../src/temporal/types';

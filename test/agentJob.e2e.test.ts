@@ -5,6 +5,7 @@ import { jobResult, startJob, AlreadyRunningError } from '../src/temporal/client
 import { RESULT_MAX_CHARS, type JobResult } from '../src/temporal/types';
 import { jobWorkflowId } from '../src/temporal/ids';
 import { makeEnv, processesIn, waitFor, waitForDetails, type TestEnv } from './helpers/env';
+import { processAlive } from './helpers/process';
 
 let env: TestEnv;
 
@@ -166,7 +167,7 @@ describe('outcomes', () => {
     expect(r.message).toMatch(/slowpoke: .*timeout/);
     const pids = readFileSync(pidsFile, 'utf8').trim().split('\n').map(Number);
     expect(pids.length).toBeGreaterThanOrEqual(3);
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) expect(processAlive(pid)).toBe(false);
     // Timeouts are not retried.
     expect(readdirSync(path.dirname(r.logPath))).toEqual(['attempt-1']);
   });
@@ -237,7 +238,7 @@ describe('one job per project', () => {
     const pids = await waitFor('grandchildren pids', () => {
       if (!existsSync(pidsFile)) return null;
       const p = readFileSync(pidsFile, 'utf8').trim().split('\n').filter(Boolean).map(Number);
-      return p.length >= 3 && p.every(alive) ? p : null;
+      return p.length >= 3 && p.every(processAlive) ? p : null;
     });
     // The Web UI's current details name the agent's process (the activity signals its pid to the workflow).
     const details = await waitForDetails(first.handle, /^running agent pid \d+ in /);
@@ -248,7 +249,7 @@ describe('one job per project', () => {
     await first.handle.cancel();
     const r = await jobResult(first.handle, 'beta');
     expect(r.outcome).toBe('cancelled');
-    await waitFor('process group gone', () => pids.every((p) => !alive(p)), 5000);
+    await waitFor('process group gone', () => pids.every((p) => !processAlive(p)), 5000);
     expect(Date.now() - cancelAt).toBeLessThan(5000);
   });
 });
@@ -270,12 +271,3 @@ describe('workflow history', () => {
     expect(await desc.staticSummary()).toBe('run · alpha');
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/\) [ZX] /.test(stat);
-  } catch {
-    return false;
-  }
-}

@@ -11,6 +11,7 @@ import { type BatchResult, type BatchRow } from '../src/temporal/types';
 import { scheduleIds } from '../src/temporal/ids';
 import { makeEnv, waitFor, type TestEnv } from './helpers/env';
 import { loadConfig } from '../src/config';
+import { processAlive } from './helpers/process';
 
 function hhmm(minutes: number): string {
   const m = ((minutes % 1440) + 1440) % 1440;
@@ -460,11 +461,7 @@ describe('cancel during gates', () => {
     await handle.cancel();
     await expect(handle.result()).rejects.toThrow();
     expect((await handle.describe()).status.name).toBe('CANCELLED');
-    await waitFor(
-      'gate command killed',
-      () => !existsSync(`/proc/${pid}`) || /\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')),
-      5000,
-    );
+    await waitFor('gate command killed', () => !processAlive(pid), 5000);
   });
 });
 

@@ -7,6 +7,7 @@ import { makeEnv, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/e
 import { freePorts } from './helpers/server';
 import { localTime } from '../src/lib/dates';
 import { jobWorkflowId, scheduleIds } from '../src/temporal/ids';
+import { processAlive } from './helpers/process';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 let env: TestEnv;
@@ -143,8 +144,7 @@ test('cancel from the CLI stops the agent (whole process group) and the job repo
   const r = await cli(['cancel', 'clib', '--wait']);
   expect(r.exitCode).toBe(0);
   expect(r.stdout).toContain('cancelled: job/clib');
-  for (const pid of pids)
-    expect(existsSync(`/proc/${pid}`) && !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))).toBe(false);
+  for (const pid of pids) expect(processAlive(pid)).toBe(false);
   const again = await cli(['cancel', 'clib']);
   expect(again.exitCode).toBe(1);
   expect(again.stderr).toMatch(/job\/clib is not running \(cancelled\)/);
@@ -193,15 +193,6 @@ function spawnCli(args: string[], ownEnv: NodeJS.ProcessEnv = env.cliEnv) {
   child.stdout?.on('data', (d: Buffer) => (out.stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out.stderr += d.toString()));
   return { child, out };
-}
-
-/** Alive and not a zombie. */
-function isAlive(pid: number): boolean {
-  try {
-    return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 describe('worker: the host comes from [orchestrator] host unless --host says otherwise', () => {
@@ -308,7 +299,7 @@ test('up: its own dev server, the schedules, the worker; schedule list|pause|unp
     expect(out.stderr).toContain(`"${taskQueue}@uphost" (host uphost, from [orchestrator] host`);
     const status = await upCli(['server', 'status', '--json']);
     serverPid = JSON.parse(status.stdout).pid as number;
-    expect(isAlive(serverPid)).toBe(true);
+    expect(processAlive(serverPid)).toBe(true);
 
     // Schedule IDs carry the task queue unless it is the default one: orchestrate-eod@<queue>.
     const ids = scheduleIds(taskQueue);
@@ -365,7 +356,7 @@ test('up: its own dev server, the schedules, the worker; schedule list|pause|unp
   expect(done.exitCode).toBe(0);
   expect(out.stderr).toContain('worker stopped');
   expect(out.stdout).toContain('Temporal dev server stopped');
-  expect(isAlive(serverPid as number)).toBe(false);
+  expect(processAlive(serverPid as number)).toBe(false);
   const after = await upCli(['server', 'status']);
   expect(after.exitCode).toBe(1);
   expect(after.stdout).toMatch(/^not running/);

@@ -5,6 +5,7 @@ import { promises as fs, readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseAgentOutput, type ParsedOutput, type ResultFormat } from '../src/agents/result';
+import { liveProcess } from './helpers/process';
 
 const FAKE = path.resolve(__dirname, 'fixtures', 'fake-claude.js');
 
@@ -96,18 +97,6 @@ function parseRun(
     format,
     now: over.now ?? new Date(),
   });
-}
-
-/** Live (non-zombie) state of a pid from /proc: its process group, or null when it is gone. */
-function procInfo(pid: number): { pgid: number; state: string } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return null;
-    return { state: fields[0], pgid: Number(fields[2]) };
-  } catch {
-    return null;
-  }
 }
 
 /** The pids in a pids file once it has at least `n` of them. */
@@ -393,11 +382,11 @@ describe('fake claude: scenarios through parseAgentOutput', () => {
   it('hang ignores SIGTERM and never exits; SIGKILL ends it → crashed', async () => {
     let pid = 0;
     const done = run(['-p', '[scenario:hang]', ...STREAM_ARGS], { onStart: (p) => (pid = p) });
-    await waitFor(() => procInfo(pid));
+    await waitFor(() => liveProcess(pid));
     await sleep(300);
     process.kill(pid, 'SIGTERM');
     await sleep(500);
-    expect(procInfo(pid)).not.toBeNull();
+    expect(liveProcess(pid)).not.toBeNull();
     process.kill(pid, 'SIGKILL');
     const r = await done;
     expect(r.signal).toBe('SIGKILL');
@@ -419,18 +408,18 @@ describe('fake claude: scenarios through parseAgentOutput', () => {
       expect(pids).toContain(pid);
       const grandchildren = pids.filter((p) => p !== pid);
       expect(grandchildren).toHaveLength(2);
-      for (const p of pids) expect(procInfo(p)?.pgid).toBe(pid);
+      for (const p of pids) expect(liveProcess(p)?.pgid).toBe(pid);
 
       // SIGTERM to the whole group: everybody ignores it.
       process.kill(-pid, 'SIGTERM');
       await sleep(500);
-      for (const p of pids) expect(procInfo(p)).not.toBeNull();
+      for (const p of pids) expect(liveProcess(p)).not.toBeNull();
     } finally {
       process.kill(-pid, 'SIGKILL');
     }
     const r = await done;
     expect(r.signal).toBe('SIGKILL');
-    await waitFor(() => pids.every((p) => procInfo(p) === null));
+    await waitFor(() => pids.every((p) => liveProcess(p) === null));
   });
 
   it('the default pids file is .fake-claude-pids in cwd', async () => {
@@ -441,7 +430,7 @@ describe('fake claude: scenarios through parseAgentOutput', () => {
     expect(pids[2]).toBe(pid);
     process.kill(-pid, 'SIGKILL');
     await done;
-    await waitFor(() => pids.every((p) => procInfo(p) === null));
+    await waitFor(() => pids.every((p) => liveProcess(p) === null));
   });
 
   it('huge:MB writes exactly MB MiB of progress lines, then the result on its own line', async () => {

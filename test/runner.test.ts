@@ -16,9 +16,9 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildArgs } from '../src/activities/agentJob';
-import { groupAlive } from '../src/runner/process';
-import { processStartTicks, runAttempt, type AttemptContext, type AttemptOptions } from '../src/runner/attempt';
+import { buildArgs } from '../src/runner/invocation';
+import { groupAlive, processStartTicks } from '../src/runner/processGroup';
+import { runAttempt, type AttemptContext, type AttemptOptions } from '../src/runner/attempt';
 import { parseConfig } from '../src/config';
 import { type AgentRunResult, type JobPlan } from '../src/temporal/types';
 import { SETUP_ERROR, WORKER_SHUTDOWN } from '../src/temporal/failures';

@@ -19,6 +19,7 @@ import { uiWorkflowUrl } from '../src/temporal/ui';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS, SearchAttr } from '../src/temporal/types';
 import { findTemporalCli, repoRoot } from '../src/devserver/temporalBin';
 import { freePorts, testServer, testWorkflowBundle } from './helpers/server';
+import { processAlive } from './helpers/process';
 
 /** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD */
 const KEYWORD = 2;
@@ -31,15 +32,6 @@ async function newOptions(name: string): Promise<DevServerOptions> {
   const opts = { stateDir: path.join(tmpDir, name), ip: '127.0.0.1', port, uiPort, namespace: 'default' };
   servers.push(opts);
   return opts;
-}
-
-/** Alive and not a zombie (an exited child not yet reaped still answers kill(pid, 0)). */
-function isAlive(pid: number): boolean {
-  try {
-    return !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 async function withClient<T>(address: string, fn: (client: Client, connection: Connection) => Promise<T>): Promise<T> {
@@ -120,7 +112,7 @@ describe('dev server lifecycle (own server)', () => {
     expect(s.uiUrl).toBe(`http://127.0.0.1:${opts.uiPort}`);
     expect(s.pid).toEqual(expect.any(Number));
     firstPid = s.pid as number;
-    expect(isAlive(firstPid)).toBe(true);
+    expect(processAlive(firstPid)).toBe(true);
 
     const paths = devServerPaths(opts.stateDir);
     expect(s.dbPath).toBe(paths.dbPath);
@@ -166,7 +158,7 @@ describe('dev server lifecycle (own server)', () => {
 
   test('stop: process gone, pid file removed, status not running; stopping again is a no-op', async () => {
     expect(await stopDevServer(opts)).toEqual({ wasRunning: true });
-    expect(isAlive(firstPid)).toBe(false);
+    expect(processAlive(firstPid)).toBe(false);
     expect(fs.existsSync(devServerPaths(opts.stateDir).pidPath)).toBe(false);
     const status = await devServerStatus(opts);
     expect(status).toMatchObject({ running: false, pid: null });

@@ -2,7 +2,7 @@
 // project is accounted for, with one agent run each. Uses its own server so the shared one is untouched.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startBatch } from '../src/temporal/client';
@@ -12,6 +12,7 @@ import type { BatchResult } from '../src/temporal/types';
 import { createWorker } from '../src/worker';
 import { agentStartsIn, makeRepo, processesIn, renderConfig, waitFor } from './helpers/env';
 import { freePorts } from './helpers/server';
+import { processAlive } from './helpers/process';
 
 let dir: string;
 let server: DevServerOptions;
@@ -72,11 +73,7 @@ test('cycle survives a dev server SIGKILL and restart', async () => {
   // Kill the server hard, then bring it back on the same database.
   const pid = Number(readFileSync(devServerPaths(server.stateDir).pidPath, 'utf8').trim());
   process.kill(-pid, 'SIGKILL');
-  await waitFor(
-    'server gone',
-    () => !existsSync(`/proc/${pid}`) || /\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')),
-    10_000,
-  );
+  await waitFor('server gone', () => !processAlive(pid), 10_000);
   await startDevServer({ ...server, timeoutMs: 60_000 });
 
   const result = (await handle.result()) as BatchResult;

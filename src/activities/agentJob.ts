@@ -1,16 +1,14 @@
-// The immutable job runner (the seed's run_job + _run_cli) as Temporal activities: prepareJob resolves
-// and checks everything a job needs, runAgentJob runs the agent once in the project's folder.
+// The immutable job as Temporal activities: prepareJob resolves and checks everything a job needs;
+// runAgentJob runs the agent once in the project's folder (runner/, or persistent/ for a tmux session) and
+// records its outcome (ledger line, failure notification).
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { promises as fs, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, projectOrThrow, type Config, type ProjectConfig } from '../config';
-import { installHint } from '../agents/profiles';
 import { resolveExecutable } from '../runner/process';
 import { firstLine, renderPrompt } from '../lib/prompts';
 import { localDate } from '../lib/dates';
-import { appendLedger } from '../lib/ledger';
-import { jobFailedEvent, notify } from '../lib/notify';
 import {
   AGENT_STARTED_SIGNAL,
   DEFAULT_TRANSIENT_BACKOFF_MS,
@@ -22,8 +20,12 @@ import {
   type RunAgentInput,
 } from '../temporal/types';
 import { configError, reportedRunResult, setupError } from '../temporal/failures';
+import { installHint } from '../agents/profiles';
 import { Semaphore } from '../lib/semaphore';
-import { acquireSlot, runAttempt, runFolderFailure } from '../runner/attempt';
+import { acquireSlot, runAttempt } from '../runner/attempt';
+import { agentEnv, buildArgs, runBaseDir } from '../runner/invocation';
+import { createRunFolder } from '../runner/runFolder';
+import { recordJobOutcome } from '../lib/jobRecord';
 import { MissingSkillError, readSkills, withSkills } from '../lib/skills';
 import { runPersistentAgent } from '../persistent/job';
 
@@ -50,11 +52,6 @@ export function projectOrFail(config: Config, name: string): ProjectConfig {
     if (e instanceof ConfigError) throw configError(e.messageWithoutExcerpt);
     throw e;
   }
-}
-
-/** Substitutes `{prompt}` inside each argument; the prompt stays one argv entry, never shell-parsed. */
-export function buildArgs(args: string[], prompt: string): string[] {
-  return args.map((a) => a.split('{prompt}').join(prompt));
 }
 
 export function createAgentJobActivities(deps: AgentJobDeps) {
@@ -129,64 +126,23 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     const { plan } = input;
     const config = await loadConfigOrFail(deps.configPath);
     const project = projectOrFail(config, plan.project);
-    const baseDir = path.join(config.orchestrator.stateDir, 'runs', plan.project, input.runKey);
-    const env: Record<string, string> = {
-      ...project.agent.env,
-      ORCHESTRATE_PROJECT: plan.project,
-      ORCHESTRATE_JOB_KIND: plan.kind,
-      ORCHESTRATE_RUN_DIR: baseDir,
-      ORCHESTRATE_WORKFLOW_ID: input.workflowId,
-    };
+    const baseDir = runBaseDir(config, plan, input.runKey);
     // A redelivered outcome was recorded (ledger, notification) by the attempt that first reported it.
     let redelivered = false;
-    // The first heartbeat with a pid (a new agent, or one adopted from an earlier worker) tells the workflow, so
-    // the Web UI's current details say which process runs. Best effort: a lost signal only loses that line.
-    let announcedPid: number | null = null;
-    const heartbeat: AgentHeartbeatWriter = (details) => {
-      ctx.heartbeat(details);
-      const pid = details.pid;
-      if (typeof pid !== 'number' || pid === announcedPid) return;
-      announcedPid = pid;
-      const execution = ctx.info.workflowExecution;
-      if (!execution) return;
-      const started: AgentStarted = { pid };
-      ctx.client.workflow
-        .getHandle(execution.workflowId, execution.runId)
-        .signal(AGENT_STARTED_SIGNAL, started)
-        .catch((e: unknown) =>
-          ctx.log.debug(`${plan.project}: could not tell the workflow the agent's pid: ${String(e)}`),
-        );
-    };
+    const heartbeat = announcingHeartbeat(ctx, plan);
     // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session.
     const run = project.persistent
-      ? async () => {
-          const runDir = path.join(baseDir, `attempt-${ctx.info.attempt}`);
-          try {
-            await fs.mkdir(runDir, { recursive: true });
-          } catch (e) {
-            throw runFolderFailure({ config, plan }, 'create the run folder', runDir, e);
-          }
-          const release = await acquireSlot({
-            heartbeat: (d) => ctx.heartbeat(d),
-            cancelSignal: ctx.cancellationSignal,
-            acquireSlot: () => deps.agentSlots.acquire(),
-          });
-          try {
-            return await runPersistentAgent({
+      ? () => runPersistentAttempt(deps, { config, project, plan, baseDir, heartbeat })
+      : () =>
+          runAttempt(
+            {
               config,
               project,
               plan,
-              runDir,
-              heartbeat,
-              cancelSignal: ctx.cancellationSignal,
-            });
-          } finally {
-            release();
-          }
-        }
-      : () =>
-          runAttempt(
-            { config, project, plan, baseDir, args: buildArgs(project.agent.args, plan.prompt), env },
+              baseDir,
+              args: buildArgs(project.agent.args, plan.prompt),
+              env: agentEnv(project, plan, baseDir, input.workflowId),
+            },
             {
               attempt: ctx.info.attempt,
               heartbeat,
@@ -200,50 +156,65 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     const result = await run().catch(async (e: unknown) => {
       if (redelivered) throw e;
       const details = reportedRunResult(e);
-      if (e instanceof CancelledFailure) await record(config, plan, { outcome: 'cancelled' });
+      if (e instanceof CancelledFailure)
+        await recordJobOutcome(config, plan, { outcome: 'cancelled' }, ctx.info, ctx.log);
       // A crash that will be launched again is not final: no failure notification for it yet.
       else if (details)
-        await record(config, plan, details, { final: (e as ApplicationFailure).nonRetryable ?? undefined });
+        await recordJobOutcome(config, plan, details, ctx.info, ctx.log, {
+          final: (e as ApplicationFailure).nonRetryable ?? undefined,
+        });
       throw e;
     });
     // A transient API error the workflow will retry is not news yet (job_failed comes when retries run out).
     const retried = result.transient === true && (input.transientRetriesLeft ?? 0) > 0;
-    if (!redelivered) await record(config, plan, result, { final: !retried });
+    if (!redelivered) await recordJobOutcome(config, plan, result, ctx.info, ctx.log, { final: !retried });
     return result;
   }
 
   return { prepareJob, runAgentJob };
 }
 
-async function record(
-  config: Config,
-  plan: JobPlan,
-  result: Partial<AgentRunResult> & { outcome: AgentRunResult['outcome'] },
-  /** final: false = this failure will be retried (no notification yet). */
-  opts: { final?: boolean } = {},
-) {
-  const { info, log } = Context.current();
+/**
+ * The activity's heartbeat. The first one with a pid (a new agent, or one adopted from an earlier worker) also
+ * tells the workflow, so the Web UI's current details say which process runs. Best effort: a lost signal only
+ * loses that line.
+ */
+function announcingHeartbeat(ctx: Context, plan: JobPlan): AgentHeartbeatWriter {
+  let announcedPid: number | null = null;
+  return (details) => {
+    ctx.heartbeat(details);
+    const pid = details.pid;
+    if (typeof pid !== 'number' || pid === announcedPid) return;
+    announcedPid = pid;
+    const execution = ctx.info.workflowExecution;
+    if (!execution) return;
+    const started: AgentStarted = { pid };
+    ctx.client.workflow
+      .getHandle(execution.workflowId, execution.runId)
+      .signal(AGENT_STARTED_SIGNAL, started)
+      .catch((e: unknown) =>
+        ctx.log.debug(`${plan.project}: could not tell the workflow the agent's pid: ${String(e)}`),
+      );
+  };
+}
+
+/** A persistent project's job: one turn in its long-lived tmux session, in this attempt's run folder. */
+async function runPersistentAttempt(
+  deps: AgentJobDeps,
+  o: { config: Config; project: ProjectConfig; plan: JobPlan; baseDir: string; heartbeat: AgentHeartbeatWriter },
+): Promise<AgentRunResult> {
+  const ctx = Context.current();
+  const runDir = path.join(o.baseDir, `attempt-${ctx.info.attempt}`);
+  await createRunFolder(o, runDir);
+  const release = await acquireSlot({
+    heartbeat: (d) => ctx.heartbeat(d),
+    cancelSignal: ctx.cancellationSignal,
+    acquireSlot: () => deps.agentSlots.acquire(),
+  });
   try {
-    await appendLedger(config.orchestrator.stateDir, {
-      finishedAt: new Date().toISOString(),
-      project: plan.project,
-      kind: plan.kind,
-      outcome: result.outcome,
-      costUsd: result.costUsd ?? null,
-      numTurns: result.numTurns ?? null,
-      durationMs: result.durationMs ?? null,
-      logPath: result.logPath ?? null,
-      tokens: result.tokens ?? null,
-      workflowId: info.workflowExecution?.workflowId,
-      runId: info.workflowExecution?.runId,
-      attempt: info.attempt,
-      message: result.outcome === 'succeeded' ? null : (result.message ?? null),
-    });
-  } catch (e) {
-    // The ledger is bookkeeping: losing one line must not fail a job whose agent already ran.
-    log.warn(`could not append to the cost ledger: ${(e as Error).message}`);
+    const { config, project, plan, heartbeat } = o;
+    return await runPersistentAgent({ config, project, plan, runDir, heartbeat, cancelSignal: ctx.cancellationSignal });
+  } finally {
+    release();
   }
-  // Job failure → the [notify] hook (bounded; a failing hook is logged, never fails the job).
-  const event = jobFailedEvent(config, plan, result, info, opts);
-  if (event) await notify(config, event, { log: (m) => log.warn(m) });
 }

@@ -9,6 +9,7 @@ import { connectClient, jobResult } from '../temporal/client';
 import type { Config } from '../config';
 import { jobWorkflowId } from '../temporal/ids';
 import { EXIT, UserError, getConfig, print } from './common';
+import { sleep } from '../lib/sleep';
 
 const POLL_MS = 300;
 
@@ -100,8 +101,6 @@ async function pump(file: string, out: NodeJS.WritableStream, offsets: Map<strin
     await fh.close();
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface JobState {
   runId: string;

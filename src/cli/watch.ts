@@ -5,8 +5,7 @@ import { batchProgress } from '../temporal/client';
 import type { BatchResult } from '../temporal/types';
 import { formatElapsed } from './progress';
 import { BATCH_HEADERS, batchRowCells, renderTable } from './table';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../lib/sleep';
 
 export async function watchBatch(handle: WorkflowHandle, out: NodeJS.WriteStream, pollMs = 1000): Promise<BatchResult> {
   const tty = Boolean(out.isTTY) && process.env.TERM !== 'dumb';

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../temporal/types';
 import { findTemporalCli } from './temporalBin';
+import { sleep } from '../lib/sleep';
+import { isLiveState, readProcStat, signalGroup } from '../runner/processGroup';
 
 export interface DevServerOptions {
   stateDir: string;
@@ -80,10 +82,6 @@ function baseStatus(opts: DevServerOptions): Omit<DevServerStatus, 'running' | '
   return { address: addressOf(opts), uiUrl: uiUrlOf(opts), dbPath: p.dbPath, logPath: p.logPath };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
-
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -114,13 +112,8 @@ function isAlive(pid: number): boolean {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
   if (process.platform === 'linux') {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-      if (state === 'Z' || state === 'X') return false;
-    } catch {
-      return false;
-    }
+    const stat = readProcStat(pid);
+    if (!stat || !isLiveState(stat)) return false;
   }
   return true;
 }
@@ -140,20 +133,6 @@ function isDevServerProcess(pid: number): boolean {
   if (!isAlive(pid)) return false;
   const argv = commandLine(pid);
   return argv === null || argv.includes('start-dev');
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-    return;
-  } catch {
-    // not a group leader (or already gone): signal the process itself
-  }
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
 }
 
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
@@ -493,9 +472,9 @@ export async function startDevServer(
     });
   } catch (err) {
     if (!exited) {
-      signalGroup(pid, 'SIGTERM');
+      signalGroup(pid, 'SIGTERM', { orProcess: true });
       if (!(await waitGone(pid, KILL_WAIT_MS))) {
-        signalGroup(pid, 'SIGKILL');
+        signalGroup(pid, 'SIGKILL', { orProcess: true });
         await waitGone(pid, KILL_WAIT_MS);
       }
     }
@@ -518,9 +497,9 @@ export async function stopDevServer(opts: DevServerOptions): Promise<{ wasRunnin
     removePidFile(pidPath);
     return { wasRunning: false };
   }
-  signalGroup(pid, 'SIGTERM');
+  signalGroup(pid, 'SIGTERM', { orProcess: true });
   if (!(await waitGone(pid, STOP_GRACE_MS))) {
-    signalGroup(pid, 'SIGKILL');
+    signalGroup(pid, 'SIGKILL', { orProcess: true });
     if (!(await waitGone(pid, KILL_WAIT_MS))) {
       throw new Error(`The Temporal dev server (pid ${pid}) did not exit after SIGKILL.`);
     }

@@ -11,7 +11,7 @@ import { formatDuration } from '../lib/duration';
 import { spentUsd } from '../lib/ledger';
 import { type GateDecision } from '../temporal/types';
 import { jobWorkflowId } from '../temporal/ids';
-import { groupAlive, killGroup } from '../runner/process';
+import { groupAlive, killGroup } from '../runner/processGroup';
 
 /** A file a person can touch in the project folder to pause it without editing config. */
 export const PAUSE_FILE = '.orchestrate-paused';

@@ -1,4 +1,4 @@
-// Skills fallback (the seed's risk: "if skills don't load via -p, pass the skill content in the prompt").
+// Skills fallback, for when an agent run headless (`-p`) does not load the project's skills by itself.
 // With `inline_skills = true` or a list of names, the job's prompt gets the project's
 // .claude/skills/<name>/SKILL.md texts prepended, for agents or modes that do not load skills themselves.
 import { promises as fs } from 'node:fs';

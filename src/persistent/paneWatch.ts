@@ -5,7 +5,7 @@ import { Tmux } from './tmux';
 
 const POLL_MS = 100;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../lib/sleep';
 
 /** Why a job stopped waiting early. */
 export class Stop extends Error {

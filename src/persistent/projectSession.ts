@@ -23,7 +23,7 @@ const SESSION_HEIGHT = 50;
 /** How long a new session's start script has to read (and delete) its environment file. */
 const ENV_FILE_WAIT_MS = 5000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../lib/sleep';
 
 export function tmuxFor(config: Config): Tmux {
   return new Tmux(config.orchestrator.tmuxSocket);

@@ -1,8 +1,8 @@
 // Runs an agent command as the leader of its own process group, with stdout/stderr going straight to
 // files (not through this process), so the output survives a worker crash and a 50 MB output never sits
-// in memory. Killing is always done to the whole group: execa's own kill reaches only the child.
+// in memory. Killing is always done to the whole group (./processGroup): execa's own kill reaches only the child.
 import execa from 'execa';
-import { constants as fsConstants, promises as fs, openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
+import { constants as fsConstants, promises as fs, openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 
 export interface AgentProcessSpec {
@@ -102,67 +102,6 @@ export function startAgentProcess(spec: AgentProcessSpec): AgentProcess {
     closeSync(out);
     closeSync(err);
   }
-}
-
-/**
- * Live (non-zombie) processes of a process group. On Linux this reads /proc, because zombies still
- * answer kill(0) and an init that does not reap them would make a dead tree look alive.
- */
-export function groupMembers(pgid: number): number[] {
-  if (pgid <= 0) return [];
-  if (process.platform !== 'linux') {
-    try {
-      process.kill(-pgid, 0);
-      return [pgid];
-    } catch {
-      return [];
-    }
-  }
-  const members: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited while we looked
-    }
-    // Fields after the parenthesised command name: state ppid pgrp ...
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') members.push(Number(entry));
-  }
-  return members;
-}
-
-/** True while any process of the group is alive. */
-export function groupAlive(pgid: number): boolean {
-  return groupMembers(pgid).length > 0;
-}
-
-export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  if (pgid <= 0) return;
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: already gone
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * SIGTERM to the whole group, then SIGKILL after `graceMs`; resolves once no process of the group is
- * left (grandchildren included), or after a bounded wait.
- */
-export async function killGroup(pgid: number, graceMs: number): Promise<void> {
-  if (!groupAlive(pgid)) return;
-  signalGroup(pgid, 'SIGTERM');
-  const termDeadline = Date.now() + graceMs;
-  while (groupAlive(pgid) && Date.now() < termDeadline) await sleep(50);
-  if (!groupAlive(pgid)) return;
-  signalGroup(pgid, 'SIGKILL');
-  const killDeadline = Date.now() + 5000;
-  while (groupAlive(pgid) && Date.now() < killDeadline) await sleep(20);
 }
 
 /** Reads at most the last `maxBytes` of a file. */

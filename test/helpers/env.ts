@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config';
 import { createWorker } from '../../src/worker';
+import { processAlive } from './process';
 
 export const FAKE_CLAUDE = path.resolve(__dirname, '../fixtures/fake-claude.js');
 export const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -180,7 +181,7 @@ export function processesIn(dir: string): Array<{ pid: number; cmd: string }> {
     try {
       const cwd = readlinkSync(`/proc/${entry}/cwd`);
       if (cwd !== dir && !cwd.startsWith(dir + path.sep)) continue;
-      if (/\) [ZX] /.test(readFileSync(`/proc/${entry}/stat`, 'utf8'))) continue;
+      if (!processAlive(Number(entry))) continue;
       found.push({
         pid: Number(entry),
         cmd: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(),

@@ -1,0 +1,144 @@
+// The outcome of one agent launch, as the activity reports it: a result, a redelivered one, or a failure
+// typed for the workflow (a crash, a worker shutdown, a cancel).
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import path from 'node:path';
+import { formatDuration } from '../lib/duration';
+import { stripAnsi } from '../agents/result';
+import { parseProfileOutput } from '../agents/profiles';
+import { bareRunResult, type AgentRunResult } from '../temporal/types';
+import { AGENT_CRASHED, WORKER_SHUTDOWN } from '../temporal/failures';
+import type { AttemptOptions } from './attempt';
+import { readTail, type AgentExit } from './process';
+import { STDERR_FILE, STDOUT_FILE, markReported, readExitFile, type Launch, type Reported } from './runFolder';
+
+/** Agent launches per job: the first, and one more after a crash. */
+export const MAX_LAUNCHES = 2;
+/** stdout up to this size is parsed whole; beyond it only the tail is read (the result comes last). */
+const PARSE_WHOLE_MAX_BYTES = 8 * 1024 * 1024;
+const PARSE_TAIL_BYTES = 1024 * 1024;
+
+/** How a watched launch ended: its process exited, or it was stopped (timeout, cancel) or left running (detach). */
+export type Ending =
+  { kind: 'exited'; exit: AgentExit } | { kind: 'timeout' } | { kind: 'cancel' } | { kind: 'detach' };
+
+/**
+ * What a launch that ended reports: a result, or a failure (a deploy, a cancel, a crash). Every outcome but a
+ * deploy's is recorded in reported.json first, so a completion lost on its way to the server is delivered again.
+ */
+export async function finish(
+  o: AttemptOptions,
+  l: Launch,
+  launchCount: number,
+  ending: Ending,
+  byShutdown = false,
+): Promise<AgentRunResult> {
+  const { plan } = o;
+  const base = { durationMs: Date.now() - l.startedAt, logPath: l.dir, pid: l.pid };
+  if (ending.kind === 'detach') {
+    throw ApplicationFailure.create({
+      type: WORKER_SHUTDOWN,
+      message: `${plan.project}: worker shut down; agent pid ${l.pid} left running for the next worker to adopt`,
+    });
+  }
+  if (ending.kind === 'cancel') {
+    // Killed because this worker shut down (on_shutdown = "kill"): the job itself was not cancelled, and
+    // the next attempt launches the agent again.
+    await markReported(o, l, byShutdown ? 'stopped by worker shutdown' : 'cancelled', !byShutdown);
+    if (byShutdown) {
+      // Not a cancellation (the server never asked for one): a retryable failure, and the next attempt (on
+      // the next worker) launches the agent again.
+      throw ApplicationFailure.create({
+        type: WORKER_SHUTDOWN,
+        message: `${plan.project}: worker shut down with on_shutdown = "kill": agent process group ${l.pid} stopped; the next worker runs the job again`,
+      });
+    }
+    throw new CancelledFailure(`${plan.project}: job cancelled; agent process group ${l.pid} stopped`);
+  }
+  if (ending.kind === 'timeout') {
+    const timedOut = await timedOutResult(o, l, base);
+    await markReported(o, l, 'timed_out', true, timedOut);
+    return timedOut;
+  }
+  // The wrapper's record is the truth (it survives worker restarts); our child's status is the fallback.
+  const exit = readExitFile(l.dir) ?? ending.exit;
+  const result = await parsedResult(o, l, base, exit);
+  const final = result.outcome !== 'crashed' || launchCount >= MAX_LAUNCHES;
+  await markReported(o, l, result.outcome, final, result);
+  if (result.outcome === 'crashed') throw crashedFailure(o, l, result.message, final, result);
+  return result;
+}
+
+type ResultBase = Pick<AgentRunResult, 'durationMs' | 'logPath' | 'pid'>;
+
+/** The result of a launch stopped at its timeout: the tail of its output, for the reader to see where it was. */
+async function timedOutResult(o: AttemptOptions, l: Launch, base: ResultBase): Promise<AgentRunResult> {
+  const { plan } = o;
+  const tail = (await readTail(path.join(l.dir, STDOUT_FILE), 4096)).data.toString('utf8');
+  return {
+    ...base,
+    outcome: 'timed_out',
+    message: `${plan.project}: agent ran longer than its ${formatDuration(plan.timeoutMs)} timeout and was stopped — raise [agent] timeout (or [projects.${plan.project}.agent] timeout), or split the task; output in ${l.dir}`,
+    exitCode: null,
+    signal: null,
+    costUsd: null,
+    numTurns: null,
+    sessionId: null,
+    subtype: null,
+    result: lastLines(tail),
+    resultTruncated: true,
+    usageLimitResetsAt: null,
+  };
+}
+
+/** The result of a launch that exited, read by its agent profile's parser from the output files. */
+async function parsedResult(o: AttemptOptions, l: Launch, base: ResultBase, exit: AgentExit): Promise<AgentRunResult> {
+  const stdoutPath = path.join(l.dir, STDOUT_FILE);
+  const whole = await readTail(stdoutPath, PARSE_WHOLE_MAX_BYTES);
+  const stdout = whole.headTruncated ? (await readTail(stdoutPath, PARSE_TAIL_BYTES)).data : whole.data;
+  const stderr = await readTail(path.join(l.dir, STDERR_FILE), 8192);
+  const parsed = parseProfileOutput(o.project.agent.profile, {
+    stdout,
+    headTruncated: whole.headTruncated,
+    stderrTail: stderr.data.toString('utf8'),
+    exitCode: exit.exitCode,
+    signal: exit.signal,
+    project: o.plan.project,
+    format: o.project.agent.outputFormat,
+    now: new Date(),
+  });
+  const result: AgentRunResult = { ...base, exitCode: exit.exitCode, signal: exit.signal, ...parsed };
+  if (result.outcome !== 'succeeded') result.message = `${result.message} (log: ${l.dir})`;
+  return result;
+}
+
+/** Delivers a launch's final outcome again, exactly as it was first reported. */
+export function redeliver(o: AttemptOptions, l: Launch, reported: Reported): AgentRunResult {
+  const { project } = o.plan;
+  if (reported.outcome === 'cancelled')
+    throw new CancelledFailure(`${project}: job cancelled; agent process group ${l.pid} stopped`);
+  const result = reported.result ?? bareRunResult('crashed', `${project}: the result recorded in ${l.dir} is lost`);
+  if (result.outcome === 'crashed') throw crashedFailure(o, l, result.message, true, result);
+  return result;
+}
+
+export function crashedFailure(
+  o: AttemptOptions,
+  l: Launch,
+  message: string,
+  final: boolean,
+  result?: AgentRunResult,
+): ApplicationFailure {
+  const details =
+    result ?? bareRunResult('crashed', message, { durationMs: Date.now() - l.startedAt, logPath: l.dir, pid: l.pid });
+  return ApplicationFailure.create({ type: AGENT_CRASHED, message, details: [details], nonRetryable: final });
+}
+
+/** The last `n` non-empty lines of an output, without terminal colours. */
+export function lastLines(text: string, n = 20): string {
+  return stripAnsi(text)
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(Boolean)
+    .slice(-n)
+    .join('\n');
+}

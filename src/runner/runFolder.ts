@@ -1,0 +1,210 @@
+// The files of a run folder (<state_dir>/runs/<project>/<runKey>/attempt-N/), through which an agent's
+// launch outlives the worker that started it:
+//   launch.json    which process runs (pid and start time), written before anything else can go wrong;
+//   exit.code      its exit status, written by the `sh` wrapper even when no worker is left to wait for it;
+//   reported.json  what the activity attempt reported about it, so that a lost completion is delivered again.
+import { ApplicationFailure } from '@temporalio/common';
+import { promises as fs, readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import path from 'node:path';
+import type { Config } from '../config';
+import type { AgentRunResult, JobPlan } from '../temporal/types';
+import { RUN_FOLDER_ERROR, SETUP_ERROR } from '../temporal/failures';
+import type { AgentExit } from './process';
+import { processStartTicks } from './processGroup';
+
+export const LAUNCH_FILE = 'launch.json';
+export const EXIT_FILE = 'exit.code';
+export const REPORTED_FILE = 'reported.json';
+export const STDOUT_FILE = 'stdout.log';
+export const STDERR_FILE = 'stderr.log';
+
+/**
+ * The wrapper: runs the agent ("$@": every argument passed through untouched, never shell-parsed) and
+ * records its exit status atomically, even when no worker is left to wait for it.
+ */
+export const WRAPPER =
+  '"$@"; c=$?; printf "%s\\n" "$c" > "$ORCHESTRATE_EXIT_FILE.tmp" && mv "$ORCHESTRATE_EXIT_FILE.tmp" "$ORCHESTRATE_EXIT_FILE"; exit $c';
+
+/** Whose run folder this is: failures name the project and the config key to fix. */
+export interface RunFolderOwner {
+  config: Config;
+  plan: JobPlan;
+}
+
+/** One agent launch, as launch.json records it. */
+export interface Launch {
+  dir: string;
+  attempt: number;
+  pid: number;
+  startTicks: number | null;
+  startedAt: number;
+}
+
+/** The very process we launched, not a later one that reused its pid. */
+export function launchAlive(l: Pick<Launch, 'pid' | 'startTicks'>): boolean {
+  const ticks = processStartTicks(l.pid);
+  return ticks !== null && (l.startTicks === null || ticks === l.startTicks);
+}
+
+/** The earlier launches of a job, oldest first. */
+export async function findLaunches(baseDir: string): Promise<Launch[]> {
+  let entries: string[];
+  try {
+    entries = await fs.readdir(baseDir);
+  } catch {
+    return [];
+  }
+  const launches: Launch[] = [];
+  for (const name of entries) {
+    const m = /^attempt-(\d+)$/.exec(name);
+    if (!m) continue;
+    try {
+      const l = JSON.parse(await fs.readFile(path.join(baseDir, name, LAUNCH_FILE), 'utf8')) as Omit<Launch, 'dir'>;
+      launches.push({ ...l, dir: path.join(baseDir, name), attempt: Number(m[1]) });
+    } catch {
+      // this attempt never launched an agent (adopted, collected, or failed before the spawn)
+    }
+  }
+  return launches.sort((a, b) => a.attempt - b.attempt);
+}
+
+/**
+ * launch.json, written in two steps so that a full or read-only disk fails the job before any agent runs:
+ * its space is reserved before the spawn (pid and start time padded to their widest), and after the spawn it
+ * is only filled in and renamed into place.
+ */
+export interface PendingLaunchRecord {
+  file: string;
+  /** Writes the launched process into the reserved space and renames the file into place; throws the OS error. */
+  fill(pid: number, startTicks: number | null): Promise<void>;
+  /** Gives the reservation up (the agent did not start, or cannot be recorded). */
+  abandon(): Promise<void>;
+}
+
+export async function reserveLaunchRecord(
+  o: RunFolderOwner,
+  dir: string,
+  fields: { startedAt: number; command: string; cwd: string },
+): Promise<PendingLaunchRecord> {
+  const file = path.join(dir, LAUNCH_FILE);
+  const pending = `${file}.tmp`;
+  // No environment values here: only what identifies the process.
+  const record = (pid: number, startTicks: number | null) => JSON.stringify({ pid, startTicks, ...fields });
+  const reserve = Buffer.byteLength(record(2 ** 31, Number.MAX_SAFE_INTEGER));
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(pending, 'w');
+  } catch (e) {
+    throw runFolderFailure(o, 'write', pending, e);
+  }
+  const abandon = () => handle.close().catch(() => undefined);
+  try {
+    await handle.write(Buffer.alloc(reserve, ' '), 0, reserve, 0);
+    await handle.sync();
+  } catch (e) {
+    await abandon();
+    throw runFolderFailure(o, 'write', pending, e);
+  }
+  return {
+    file,
+    abandon,
+    async fill(pid, startTicks) {
+      const buf = Buffer.alloc(reserve, ' ');
+      buf.write(record(pid, startTicks));
+      await handle.write(buf, 0, reserve, 0);
+      await handle.close();
+      await fs.rename(pending, file);
+    },
+  };
+}
+
+/** The wrapper's record: `sh` reports a signal death as 128+N, which we turn back into the signal. */
+export function readExitFile(dir: string): AgentExit | null {
+  let text: string;
+  try {
+    text = readFileSync(path.join(dir, EXIT_FILE), 'utf8').trim();
+  } catch {
+    return null;
+  }
+  const code = Number(text);
+  if (!Number.isInteger(code)) return null;
+  if (code > 128) {
+    const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
+    if (name) return { exitCode: null, signal: name };
+  }
+  return { exitCode: code, signal: null };
+}
+
+/**
+ * reported.json: what this launch's activity attempt reported. `final` outcomes ended the activity (a result,
+ * a last crash, a cancel); the rest (a crash to be launched again, a vanished agent) let the next attempt
+ * launch anew. A final one is kept whole, so that if its completion never reached the server (the worker died
+ * right after, or the server lost its last commits) the next attempt delivers it again instead of running the
+ * agent a second time.
+ */
+export interface Reported {
+  outcome: string;
+  at: string;
+  final: boolean;
+  result?: AgentRunResult;
+}
+
+/**
+ * Records what this launch's attempt reported. A final outcome that cannot be recorded (a full or read-only
+ * disk) is still delivered: the record only spares a re-collection if the completion gets lost. A non-final
+ * one must be recorded, or the next attempt would collect the same launch again and again: that is a
+ * non-retryable setup error instead of a crash loop.
+ */
+export async function markReported(
+  o: RunFolderOwner,
+  l: Launch,
+  outcome: string,
+  final: boolean,
+  result?: AgentRunResult,
+): Promise<void> {
+  const record: Reported = { outcome, at: new Date().toISOString(), final, result };
+  const file = path.join(l.dir, REPORTED_FILE);
+  try {
+    await fs.writeFile(`${file}.tmp`, JSON.stringify(record));
+    await fs.rename(`${file}.tmp`, file);
+  } catch (e) {
+    if (final) return;
+    throw runFolderFailure(o, `record the outcome (${outcome}) of agent pid ${l.pid} in`, file, e);
+  }
+}
+
+export function readReported(l: Launch): Reported | null {
+  try {
+    return JSON.parse(readFileSync(path.join(l.dir, REPORTED_FILE), 'utf8')) as Reported;
+  } catch {
+    return null;
+  }
+}
+
+/** OS errors that mean the state folder's disk cannot take our files: they never pass by retrying. */
+const DISK_ERRORS = new Set(['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EDQUOT', 'ENOTDIR', 'EISDIR', 'EEXIST']);
+
+/**
+ * The failure for a run folder or file we cannot write, naming the path, the OS error and the config key to
+ * fix: a non-retryable setup error for a full, read-only or unwritable disk; retryable otherwise (EMFILE, EIO…).
+ */
+export function runFolderFailure(o: RunFolderOwner, what: string, file: string, e: unknown): ApplicationFailure {
+  const err = e as NodeJS.ErrnoException;
+  const why = err.code ? `${err.code}: ${err.message}` : String(err.message ?? e);
+  const disk = err.code !== undefined && DISK_ERRORS.has(err.code);
+  return ApplicationFailure.create({
+    type: disk ? SETUP_ERROR : RUN_FOLDER_ERROR,
+    nonRetryable: disk,
+    message: `${o.plan.project}: cannot ${what} ${file} (${why}) — make orchestrator.state_dir (${o.config.orchestrator.stateDir}) writable and check free disk space`,
+  });
+}
+
+/** Creates the run folder of one attempt. */
+export async function createRunFolder(o: RunFolderOwner, dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw runFolderFailure(o, 'create the run folder', dir, e);
+  }
+}

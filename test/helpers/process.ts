@@ -1,0 +1,22 @@
+// What the tests ask the OS about a process. Read from /proc (Linux), not kill(pid, 0): an exited child that
+// nobody has reaped yet (a zombie) still answers kill(pid, 0), and would make a stopped agent look alive.
+import { readFileSync } from 'node:fs';
+
+/** A live (non-zombie) process's state letter and process group; null when it is gone or a zombie. */
+export function liveProcess(pid: number): { state: string; pgid: number } | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // Fields after the parenthesised command name (which may hold spaces): state ppid pgrp ...
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return null;
+  return { state: fields[0], pgid: Number(fields[2]) };
+}
+
+/** The process is alive and not a zombie. */
+export function processAlive(pid: number): boolean {
+  return liveProcess(pid) !== null;
+}
