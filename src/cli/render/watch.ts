@@ -1,9 +1,9 @@
 // Live view of a running cycle / EOD / rollover: one line per project, redrawn in place on a terminal;
 // on a pipe, one plain line each time a project's status changes.
 import type { WorkflowHandle } from '@temporalio/client';
-import { batchProgress } from '../temporal/client';
-import type { BatchResult } from '../temporal/types';
-import { formatElapsed } from './progress';
+import { batchProgress } from '../../temporal/client';
+import type { BatchResult } from '../../temporal/types';
+import { formatElapsed } from '../../lib/duration';
 import { BATCH_HEADERS, batchRowCells, renderTable } from './table';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
