@@ -10,6 +10,10 @@ export interface ProgramState {
   exitCode: number;
 }
 
+/**
+ * Long on purpose: one flat list of declarations, no logic, in the order `--help` shows them, so a command's
+ * whole surface is read in one place.
+ */
 export function buildProgram(state: ProgramState = { exitCode: 0 }): Command {
   /** An action that imports its command module only when the command runs. */
   function lazy<A extends unknown[]>(load: () => Promise<CommandRun<A>>) {
