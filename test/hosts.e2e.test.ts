@@ -8,7 +8,7 @@ import type { BatchResult, BatchRow } from '../src/temporal/types';
 import { createWorker } from '../src/worker';
 import execa from 'execa';
 import { makeEnv, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
-import { gatherStatus, renderStatus } from '../src/cli/status';
+import { gatherStatus, renderStatus } from '../src/cli/commands/status';
 
 let env: TestEnv;
 const WRITE_WORKLOG = 'eod_prompt = "[write:{worklog_path}]"';

@@ -1,6 +1,7 @@
 // Long waits show progress: on a terminal a spinner with the elapsed time, redrawn in place and cleared at the
 // end; on a pipe plain lines only (one at the start, one a minute later), never an escape code.
-import { Progress, formatElapsed } from '../src/cli/progress';
+import { formatElapsed } from '../src/lib/duration';
+import { Progress } from '../src/cli/render/progress';
 
 const ESC = String.fromCharCode(27);
 

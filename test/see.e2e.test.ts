@@ -4,7 +4,7 @@
 import execa from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { watchBatch } from '../src/cli/watch';
+import { watchBatch } from '../src/cli/render/watch';
 import { startBatch } from '../src/temporal/client';
 import { loadConfig } from '../src/config';
 import { localDate, localTime } from '../src/lib/dates';

@@ -3,10 +3,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseSince } from '../src/cli/format';
+import { parseSince } from '../src/cli/options';
 import { describeLine } from '../src/cli/inspect';
-import { projectName } from '../src/cli/init';
-import { renderStatus, type StatusReport } from '../src/cli/status';
+import { projectName } from '../src/cli/commands/init';
+import { renderStatus, type StatusReport } from '../src/cli/commands/status';
 import { eventText, jobFailedEvent, notify, type UsageLimitWaitEvent } from '../src/lib/notify';
 
 let dir: string;

@@ -63,3 +63,24 @@ export function formatDuration(ms: number): string {
   }
   return sign + out;
 }
+
+/**
+ * Formats milliseconds for a person reading a clock: the two largest units, rounded down ("59s", "1m01s",
+ * "1h02m"). `days` adds a day unit ("1d2h"); `pad: false` drops the leading zero of the second unit.
+ */
+export function formatElapsed(ms: number, opts: { days?: boolean; pad?: boolean } = {}): string {
+  const units: Array<[string, number]> = [
+    ...(opts.days ? [['d', 86_400_000] as [string, number]] : []),
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ];
+  let rest = Math.max(0, Math.floor(ms));
+  const top = units.find(([, size]) => rest >= size) ?? units[units.length - 1];
+  const n = Math.floor(rest / top[1]);
+  if (top[0] === 's') return `${n}s`;
+  rest -= n * top[1];
+  const next = units[units.indexOf(top) + 1];
+  const m = Math.floor(rest / next[1]);
+  return `${n}${top[0]}${opts.pad === false ? m : String(m).padStart(2, '0')}${next[0]}`;
+}

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Config } from '../config';
 import { webUiUrl } from '../temporal/connection';
 import { formatDuration } from './duration';
+import { jobFailed } from './outcomes';
 import { uiWorkflowUrl } from '../temporal/ui';
 import type { AgentRunResult, JobKind, JobPlan, Outcome } from '../temporal/types';
 
@@ -212,7 +213,7 @@ export function jobFailedEvent(
   info: { workflowNamespace?: string; workflowExecution?: { workflowId: string; runId: string }; attempt: number },
   opts: { final?: boolean } = {},
 ): JobFailedEvent | null {
-  if (result.outcome === 'succeeded' || result.outcome === 'cancelled' || result.outcome === 'skipped') return null;
+  if (!jobFailed(result.outcome)) return null;
   // The job waits for the reset and runs again (the workflow sends usage_limit_wait instead).
   if (result.outcome === 'usage_limit') return null;
   // A failure that will be retried (a crash the next attempt runs again) is not news yet.

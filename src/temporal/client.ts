@@ -61,7 +61,7 @@ export class AlreadyRunningError extends Error {
     readonly workflowId: string,
     readonly runId: string | undefined,
   ) {
-    super(`already running: ${workflowId} — follow it with --attach, or see \`orchestrate status\``);
+    super(`already running: ${workflowId} — see \`orchestrate status\``);
   }
 }
 

@@ -2,14 +2,13 @@
 // (<state_dir>/runs/<project>/<run key>/attempt-<n>/stdout.log and stderr.log). The agent's stdout goes to
 // stdout and its stderr to stderr; `-f` follows while the job runs and stops when it ends.
 import type { Command } from 'commander';
-import { WorkflowNotFoundError, type Client, type Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { connectClient, jobResult } from '../temporal/client';
-import type { Config } from '../config';
-import { jobWorkflowId } from '../temporal/ids';
-import { EXIT, UserError, getConfig, print } from './common';
-import { sleep } from '../lib/sleep';
+import type { Config } from '../../config';
+import { jobWorkflowId } from '../../temporal/ids';
+import { getConfig, print, tryConnect } from '../common';
+import { EXIT, UserError } from '../errors';
 
 const POLL_MS = 300;
 
@@ -102,12 +101,15 @@ async function pump(file: string, out: NodeJS.WritableStream, offsets: Map<strin
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 interface JobState {
   runId: string;
   running: boolean;
 }
 
 async function jobState(client: Client, workflowId: string): Promise<JobState | null> {
+  const { WorkflowNotFoundError } = await import('@temporalio/client');
   try {
     const d = await client.workflow.getHandle(workflowId).describe();
     return { runId: d.runId, running: d.status.name === 'RUNNING' };
@@ -125,12 +127,10 @@ export async function showLogs(
   const follow = Boolean(opts.follow);
   const note = (m: string) => process.stderr.write(`${m}\n`);
   const stateDir = config.orchestrator.stateDir;
-  let connected: { client: Client; connection: Connection } | null = null;
-  try {
-    connected = await connectClient(config);
-  } catch (e) {
-    note(`note: ${(e as Error).message.split(' — ')[0]}; showing the newest run folder of ${target.project}`);
-  }
+  // The run folders are readable without a server; the server only says which run is the job's and whether
+  // it still runs (the client library is loaded by tryConnect, not before).
+  const { connected, error } = await tryConnect(config);
+  if (error) note(`note: ${error.split(' — ')[0]}; showing the newest run folder of ${target.project}`);
   try {
     let state = connected ? await jobState(connected.client, target.workflowId) : null;
     if (connected && !state)
@@ -175,6 +175,7 @@ export async function showLogs(
     if (follow && connected && state) {
       if (state.running) note(`${target.workflowId} is still running (follow it with -f)`);
       else {
+        const { jobResult } = await import('../../temporal/client');
         const r = await jobResult(connected.client.workflow.getHandle(target.workflowId), target.project);
         note(`${target.workflowId} finished: ${r.outcome}${r.outcome === 'succeeded' ? '' : ` — ${r.message}`}`);
       }
@@ -187,19 +188,12 @@ export async function showLogs(
   }
 }
 
-export function registerLogsCommands(program: Command): void {
-  program
-    .command('logs <target>')
-    .description("a job's agent output (stdout, stderr) from its run folder; <target> is a project or job/<project>")
-    .option('-f, --follow', 'keep printing while the job runs; stop when it ends')
-    .option('--path', 'print the run folder only')
-    .action(async (arg: string, opts: { follow?: boolean; path?: boolean }, cmd: Command) => {
-      const config = await getConfig(cmd);
-      const target = resolveLogTarget(config, arg);
-      // `orchestrate logs x | head` closes stdout early: stop quietly.
-      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'EPIPE') process.exit(EXIT.ok);
-      });
-      process.exitCode = await showLogs(config, target, { follow: opts.follow, pathOnly: opts.path });
-    });
+export async function logs(arg: string, opts: { follow?: boolean; path?: boolean }, cmd: Command): Promise<number> {
+  const config = await getConfig(cmd);
+  const target = resolveLogTarget(config, arg);
+  // `orchestrate logs x | head` closes stdout early: stop quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT.ok);
+  });
+  return showLogs(config, target, { follow: opts.follow, pathOnly: opts.path });
 }

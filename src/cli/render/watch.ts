@@ -1,11 +1,11 @@
 // Live view of a running cycle / EOD / rollover: one line per project, redrawn in place on a terminal;
 // on a pipe, one plain line each time a project's status changes.
 import type { WorkflowHandle } from '@temporalio/client';
-import { batchProgress } from '../temporal/client';
-import type { BatchResult } from '../temporal/types';
-import { formatElapsed } from './progress';
+import { batchProgress } from '../../temporal/client';
+import type { BatchResult } from '../../temporal/types';
+import { formatElapsed } from '../../lib/duration';
 import { BATCH_HEADERS, batchRowCells, renderTable } from './table';
-import { sleep } from '../lib/sleep';
+import { sleep } from '../../lib/sleep';
 
 export async function watchBatch(handle: WorkflowHandle, out: NodeJS.WriteStream, pollMs = 1000): Promise<BatchResult> {
   const tty = Boolean(out.isTTY) && process.env.TERM !== 'dumb';

@@ -1,15 +1,8 @@
 // A one-line "still working" indicator for long waits. On a terminal: a spinner with elapsed time,
 // redrawn in place. Elsewhere (CI logs, pipes): one plain line at the start and one a minute after.
-const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+import { formatElapsed } from '../../lib/duration';
 
-export function formatElapsed(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  const m = Math.floor(s / 60);
-  const h = Math.floor(m / 60);
-  if (h > 0) return `${h}h${String(m % 60).padStart(2, '0')}m`;
-  if (m > 0) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  return `${s}s`;
-}
+const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 export class Progress {
   private timer: NodeJS.Timeout | undefined;

@@ -1,18 +1,20 @@
 // `orchestrate costs`: agent spend per project per day (in the configured timezone), from the cost ledger.
 import type { Command } from 'commander';
-import { localDate } from '../lib/dates';
-import { formatDuration } from '../lib/duration';
-import { readLedgers, type LedgerEntry } from '../lib/ledger';
-import { getConfig, print } from './common';
-import { formatCount, formatUsd, formatWhen, parseSince } from './format';
+import { localDate } from '../../lib/dates';
+import { formatDuration } from '../../lib/duration';
+import { readLedgers, type LedgerEntry } from '../../lib/ledger';
+import { jobFailed } from '../../lib/outcomes';
+import { getConfig, print } from '../common';
+import { parseSince } from '../options';
+import { formatCount, formatUsd, formatWhen } from '../render/format';
+import { renderTable } from '../render/table';
 import { selectProjects } from './history';
-import { renderTable } from './table';
 
 export interface CostRow {
   day: string;
   project: string;
   jobs: number;
-  /** Jobs that did not succeed (they may still have cost money). */
+  /** Jobs that failed (they may still have cost money); a cancelled job is not a failure. */
   failed: number;
   costUsd: number;
   /** Jobs whose agent reported no cost (not counted in costUsd). */
@@ -33,7 +35,7 @@ export function costRows(entries: LedgerEntry[], tz: string): CostRow[] {
       rows.set(key, r);
     }
     r.jobs++;
-    if (e.outcome !== 'succeeded') r.failed++;
+    if (jobFailed(e.outcome)) r.failed++;
     if (e.costUsd === null) r.unknownCost++;
     else r.costUsd += e.costUsd;
     r.numTurns += e.numTurns ?? 0;
@@ -102,33 +104,25 @@ export function renderCosts(rows: CostRow[]): string {
   return renderTable(['DAY', 'PROJECT', 'JOBS', 'FAILED', 'COST', 'TURNS', 'AGENT TIME', 'TOKENS IN/OUT'], table);
 }
 
-export function registerCostsCommands(program: Command): void {
-  program
-    .command('costs')
-    .description('agent spend per project per day (cost, jobs, turns, agent time, tokens), from the cost ledger')
-    .option('--since <when>', 'how far back: "7d", "24h", a day (YYYY-MM-DD, today, yesterday) or an ISO time', '7d')
-    .option('--project <names...>', 'only these projects')
-    .option('--json', 'print JSON')
-    .action(async (opts: { since: string; project?: string[]; json?: boolean }, cmd: Command) => {
-      const config = await getConfig(cmd, { allowMissing: true });
-      const tz = config.orchestrator.timezone;
-      const since = parseSince(opts.since, tz);
-      const projects = await selectProjects(config, opts.project);
-      const rows = costRows(await readLedgers(config.orchestrator.stateDir, { projects, from: since }), tz);
-      const total = sum(rows);
-      if (opts.json) {
-        print(JSON.stringify({ since: since.toISOString(), timezone: tz, rows, totalUsd: total.costUsd }));
-        return;
-      }
-      const when = `since ${formatWhen(since, tz)} (${tz})`;
-      if (!rows.length) {
-        print(`no jobs ${when}`);
-        return;
-      }
-      print(renderCosts(rows));
-      print(
-        `\ntotal ${when}: $${total.costUsd.toFixed(4)} over ${total.jobs} job${total.jobs === 1 ? '' : 's'}` +
-          (total.unknownCost ? ` (${total.unknownCost} without a reported cost)` : ''),
-      );
-    });
+export async function costs(opts: { since: string; project?: string[]; json?: boolean }, cmd: Command): Promise<void> {
+  const config = await getConfig(cmd, { allowMissing: true });
+  const tz = config.orchestrator.timezone;
+  const since = parseSince(opts.since, tz);
+  const projects = await selectProjects(config, opts.project);
+  const rows = costRows(await readLedgers(config.orchestrator.stateDir, { projects, from: since }), tz);
+  const total = sum(rows);
+  if (opts.json) {
+    print(JSON.stringify({ since: since.toISOString(), timezone: tz, rows, totalUsd: total.costUsd }));
+    return;
+  }
+  const when = `since ${formatWhen(since, tz)} (${tz})`;
+  if (!rows.length) {
+    print(`no jobs ${when}`);
+    return;
+  }
+  print(renderCosts(rows));
+  print(
+    `\ntotal ${when}: $${total.costUsd.toFixed(4)} over ${total.jobs} job${total.jobs === 1 ? '' : 's'}` +
+      (total.unknownCost ? ` (${total.unknownCost} without a reported cost)` : ''),
+  );
 }

@@ -1,6 +1,8 @@
 // Plain-text tables for the terminal: the cycle / EOD / rollover result, history, costs.
-import { formatDuration } from '../lib/duration';
-import type { BatchResult, BatchRow } from '../temporal/types';
+import { formatDuration } from '../../lib/duration';
+import { batchCounts, batchRowFailed } from '../../lib/outcomes';
+import type { BatchResult, BatchRow } from '../../temporal/types';
+import { formatUsd } from './format';
 
 export function renderTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -20,7 +22,7 @@ export function batchRowCells(r: BatchRow): string[] {
     r.decision,
     r.status,
     r.durationMs !== null ? formatDuration(r.durationMs) : '',
-    r.costUsd !== null ? `$${r.costUsd.toFixed(4)}` : '',
+    formatUsd(r.costUsd),
     clip(r.reason.replace(/\s+/g, ' '), 100),
   ];
 }
@@ -31,16 +33,14 @@ export function renderBatch(result: BatchResult): string {
   const lines = [`${result.kind} ${result.date}`];
   if (result.refused) lines.push(`refused: ${result.refused}`);
   lines.push(renderTable(BATCH_HEADERS, result.rows.map(batchRowCells)));
-  const count = (pred: (r: BatchRow) => boolean) => result.rows.filter(pred).length;
+  const { succeeded, failed, skipped } = batchCounts(result.rows);
   const cost = result.rows.reduce((s, r) => s + (r.costUsd ?? 0), 0);
-  lines.push(
-    `${count((r) => r.status === 'succeeded')} succeeded, ${count((r) => r.decision === 'error' || !['succeeded', 'skipped', 'pending', 'running'].includes(r.status))} failed, ${count((r) => r.status === 'skipped')} skipped · total $${cost.toFixed(4)}`,
-  );
+  lines.push(`${succeeded} succeeded, ${failed} failed, ${skipped} skipped · total $${cost.toFixed(4)}`);
   if (result.digestPath) lines.push(`digest: ${result.digestPath}`);
   return lines.join('\n');
 }
 
 /** True when the batch has failures worth a non-zero exit code. */
 export function batchFailed(result: BatchResult): boolean {
-  return result.rows.some((r) => r.decision === 'error' || !['succeeded', 'skipped'].includes(r.status));
+  return result.rows.some(batchRowFailed);
 }

@@ -5,8 +5,9 @@ import type { Command } from 'commander';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CONFIG_FILE_NAME, PROJECT_NAME_RE, parseConfig, resolveConfigPath } from '../config';
-import { EXIT, UserError, print, type GlobalOpts } from './common';
+import { CONFIG_FILE_NAME, PROJECT_NAME_RE, parseConfig, resolveConfigPath } from '../../config';
+import { print, type GlobalOpts } from '../common';
+import { UserError } from '../errors';
 
 /** Folders never worth descending into while looking for repositories. */
 const SKIP_DIRS = new Set(['node_modules', 'vendor', 'target', 'dist', 'build', '__pycache__', 'venv']);
@@ -70,7 +71,7 @@ const TABLE_LINE = /^\s*\[/;
 
 /** workspaces.example.toml, split into its settings (every key commented out) and its project-table docs. */
 function exampleParts(): { settings: string[]; projectDocs: string[] } {
-  const file = path.resolve(__dirname, '..', '..', 'workspaces.example.toml');
+  const file = path.resolve(__dirname, '..', '..', '..', 'workspaces.example.toml');
   const lines = readFileSync(file, 'utf8').split('\n');
   const firstTable = lines.findIndex((l) => TABLE_LINE.test(l));
   const firstProject = lines.findIndex((l) => /^\s*\[projects\./.test(l));
@@ -154,59 +155,49 @@ export function renderStarterConfig(opts: { scanned?: string; repos: FoundRepo[]
   return { text: out.join('\n'), projects };
 }
 
-export function registerInitCommands(program: Command): void {
-  program
-    .command('init')
-    .description('write a starter workspaces.toml (every key documented), listing the git repositories under --scan')
-    .option('--scan <dir>', 'list the git repositories found under this folder (those with a CLAUDE.md first)')
-    .option('--depth <n>', 'how many folders deep --scan looks', '3')
-    .option('--force', 'overwrite an existing file (the old one is kept as <file>.bak)')
-    .action(async (opts: { scan?: string; depth: string; force?: boolean }, cmd: Command) => {
-      const { config: explicit } = cmd.optsWithGlobals<GlobalOpts>();
-      const target = resolveConfigPath(explicit);
-      if (existsSync(target) && !opts.force) {
-        throw new UserError(
-          `${target} already exists — not overwriting it. Use --force to replace it (the old file is kept as ${path.basename(target)}.bak), or --config <path> to write elsewhere.`,
-        );
-      }
-      const depth = Number(opts.depth);
-      if (!Number.isInteger(depth) || depth < 0)
-        throw new UserError(`--depth must be a whole number, got "${opts.depth}"`);
-      let scanned: string | undefined;
-      if (opts.scan) {
-        scanned = path.resolve(opts.scan.replace(/^~(?=$|\/)/, os.homedir()));
-        const st = await fs.stat(scanned).catch(() => null);
-        if (!st?.isDirectory()) throw new UserError(`--scan ${opts.scan}: not a folder`);
-      }
-      const repos = scanned ? await findRepos(scanned, depth) : [];
-      const { text, projects } = renderStarterConfig({ scanned, repos });
-      // Never write a file orchestrate itself would reject.
-      parseConfig(text, target);
-      await fs.mkdir(path.dirname(target), { recursive: true });
-      if (existsSync(target)) await fs.copyFile(target, `${target}.bak`);
-      await fs.writeFile(target, text);
+export async function init(opts: { scan?: string; depth: string; force?: boolean }, cmd: Command): Promise<void> {
+  const { config: explicit } = cmd.optsWithGlobals<GlobalOpts>();
+  const target = resolveConfigPath(explicit);
+  if (existsSync(target) && !opts.force) {
+    throw new UserError(
+      `${target} already exists — not overwriting it. Use --force to replace it (the old file is kept as ${path.basename(target)}.bak), or --config <path> to write elsewhere.`,
+    );
+  }
+  const depth = Number(opts.depth);
+  if (!Number.isInteger(depth) || depth < 0) throw new UserError(`--depth must be a whole number, got "${opts.depth}"`);
+  let scanned: string | undefined;
+  if (opts.scan) {
+    scanned = path.resolve(opts.scan.replace(/^~(?=$|\/)/, os.homedir()));
+    const st = await fs.stat(scanned).catch(() => null);
+    if (!st?.isDirectory()) throw new UserError(`--scan ${opts.scan}: not a folder`);
+  }
+  const repos = scanned ? await findRepos(scanned, depth) : [];
+  const { text, projects } = renderStarterConfig({ scanned, repos });
+  // Never write a file orchestrate itself would reject.
+  parseConfig(text, target);
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  if (existsSync(target)) await fs.copyFile(target, `${target}.bak`);
+  await fs.writeFile(target, text);
 
-      const enabled = projects.filter((p) => p.enabled);
-      print(
-        `wrote ${target}: ${projects.length} project${projects.length === 1 ? '' : 's'}` +
-          (projects.length
-            ? ` (${enabled.length} enabled; ${projects.length - enabled.length} without a CLAUDE.md are disabled)`
-            : ''),
-      );
-      for (const p of projects) print(`  ${p.enabled ? '+' : '-'} ${p.name.padEnd(24)} ${tildify(p.path)}`);
-      print('');
-      const steps: Array<[string, string]> = [
-        ...(target !== path.resolve(CONFIG_FILE_NAME)
-          ? [[`export ORCHESTRATE_CONFIG=${tildify(target)}`, 'so every command finds it'] as [string, string]]
-          : []),
-        [`edit ${tildify(target)}`, 'check the projects; [schedules] eod = "23:00" runs every enabled one nightly'],
-        ['orchestrate up', 'Temporal dev server + schedules + worker, in the foreground'],
-        ...(enabled[0] ? [[`orchestrate run -p ${enabled[0].name}`, 'one job now'] as [string, string]] : []),
-        ['orchestrate status', 'what runs, what ran, what it cost; and where the Web UI is'],
-      ];
-      const w = Math.max(...steps.map(([c]) => c.length));
-      print('next:');
-      for (const [c, why] of steps) print(`  ${c.padEnd(w)}   # ${why}`);
-      process.exitCode = EXIT.ok;
-    });
+  const enabled = projects.filter((p) => p.enabled);
+  print(
+    `wrote ${target}: ${projects.length} project${projects.length === 1 ? '' : 's'}` +
+      (projects.length
+        ? ` (${enabled.length} enabled; ${projects.length - enabled.length} without a CLAUDE.md are disabled)`
+        : ''),
+  );
+  for (const p of projects) print(`  ${p.enabled ? '+' : '-'} ${p.name.padEnd(24)} ${tildify(p.path)}`);
+  print('');
+  const steps: Array<[string, string]> = [
+    ...(target !== path.resolve(CONFIG_FILE_NAME)
+      ? [[`export ORCHESTRATE_CONFIG=${tildify(target)}`, 'so every command finds it'] as [string, string]]
+      : []),
+    [`edit ${tildify(target)}`, 'check the projects; [schedules] eod = "23:00" runs every enabled one nightly'],
+    ['orchestrate up', 'Temporal dev server + schedules + worker, in the foreground'],
+    ...(enabled[0] ? [[`orchestrate run -p ${enabled[0].name}`, 'one job now'] as [string, string]] : []),
+    ['orchestrate status', 'what runs, what ran, what it cost; and where the Web UI is'],
+  ];
+  const w = Math.max(...steps.map(([c]) => c.length));
+  print('next:');
+  for (const [c, why] of steps) print(`  ${c.padEnd(w)}   # ${why}`);
 }

@@ -2,19 +2,20 @@
 // running batches, each project's state and last outcome, today's spend, the schedules' next runs, and
 // where the server and the Web UI are.
 import type { Command } from 'commander';
-import { taskQueueFor } from '../temporal/ids';
+import { taskQueueFor } from '../../temporal/ids';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { PAUSE_FILE, pausedMarker } from '../gates';
-import { connectClient, queuePollers } from '../temporal/client';
-import type { Config } from '../config';
-import { temporalTarget, webUiUrl } from '../temporal/connection';
-import { dayBounds, localDate } from '../lib/dates';
-import { spentUsd } from '../lib/ledger';
-import { describeSchedules, type ScheduleRow } from '../temporal/schedules';
-import { uiWorkflowUrl } from '../temporal/ui';
-import { EXIT, getConfig, print } from './common';
-import { formatRelative, formatUsd, formatWhen } from './format';
+import { PAUSE_FILE, pausedMarker } from '../../gates';
+import { queuePollers } from '../../temporal/client';
+import type { Config } from '../../config';
+import { temporalTarget, webUiUrl } from '../../temporal/connection';
+import { dayBounds, localDate } from '../../lib/dates';
+import { spentUsd } from '../../lib/ledger';
+import { describeSchedules, type ScheduleRow } from '../../temporal/schedules';
+import { uiWorkflowUrl } from '../../temporal/ui';
+import { getConfig, print, tryConnect } from '../common';
+import { EXIT } from '../errors';
+import { formatRelative, formatUsd, formatWhen } from '../render/format';
 import {
   lastOutcomes,
   runningBatches,
@@ -22,9 +23,9 @@ import {
   type LastOutcome,
   type RunningBatch,
   type RunningJob,
-} from './inspect';
-import { formatElapsed } from './progress';
-import { renderTable } from './table';
+} from '../inspect';
+import { formatElapsed } from '../../lib/duration';
+import { renderTable } from '../render/table';
 
 export interface ProjectStatus {
   project: string;
@@ -87,14 +88,12 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
     report.projects.forEach((p, i) => (p.todayUsd = spent[i]));
     return report;
   };
-  let connected;
-  try {
-    connected = await connectClient(config);
-  } catch (e) {
-    report.server.error = (e as Error).message;
+  const attempt = await tryConnect(config);
+  if (!attempt.connected) {
+    report.server.error = attempt.error;
     return addSpend();
   }
-  const { client, connection, namespace, address } = connected;
+  const { client, connection, namespace, address } = attempt.connected;
   report.server = { address, namespace, reachable: true, error: null };
   try {
     const hosts = [...new Set(names.map((n) => config.projects[n].host).filter((h): h is string => Boolean(h)))];
@@ -219,15 +218,10 @@ const clip = (s: string, n: number) => {
   return flat.length > n ? `${flat.slice(0, n - 1)}…` : flat;
 };
 
-export function registerStatusCommands(program: Command): void {
-  program
-    .command('status')
-    .description('running jobs (pid, phase), last outcome and spend per project, next schedule runs, server and Web UI')
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const config = await getConfig(cmd, { allowMissing: true });
-      const report = await gatherStatus(config);
-      print(opts.json ? JSON.stringify(report) : renderStatus(report));
-      if (!report.server.reachable) process.exitCode = EXIT.failed;
-    });
+/** Exit 1 when the server cannot be reached: the local view still prints. */
+export async function status(opts: { json?: boolean }, cmd: Command): Promise<number> {
+  const config = await getConfig(cmd, { allowMissing: true });
+  const report = await gatherStatus(config);
+  print(opts.json ? JSON.stringify(report) : renderStatus(report));
+  return report.server.reachable ? EXIT.ok : EXIT.failed;
 }

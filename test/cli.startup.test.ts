@@ -1,0 +1,47 @@
+// The commands that need no server start without loading the Temporal SDK, its native bridge or the worker:
+// the built dist/ CLI in a subprocess, asked which modules it loaded (no timing: the machine is noisy).
+import execa from 'execa';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const MAIN = path.resolve(__dirname, '../dist/cli/main.js');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'orch-startup-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `orchestrate <args>` in a fresh node and returns the modules it loaded. */
+async function loaded(args: string[]): Promise<{ code: number; modules: string[] }> {
+  const script = `require(${JSON.stringify(MAIN)}).main(['node', 'orchestrate', ...JSON.parse(process.argv[1])])
+    .then((code) => process.stderr.write('\\nMODULES ' + JSON.stringify({ code, modules: Object.keys(require.cache) })))`;
+  const r = await execa('node', ['-e', script, JSON.stringify(args)], {
+    cwd: dir,
+    env: { ...process.env, ORCHESTRATE_CONFIG: path.join(dir, 'workspaces.toml'), HOME: dir },
+    reject: false,
+    stdin: 'ignore',
+  });
+  const line = r.stderr.split('\n').find((l) => l.startsWith('MODULES '));
+  if (!line) throw new Error(`no module list from ${args.join(' ')}: ${r.stderr}`);
+  return JSON.parse(line.slice('MODULES '.length));
+}
+
+const heavy = (modules: string[]) =>
+  modules.filter((m) => /@temporalio|[\\/]dist[\\/](worker|activities|workflows)[\\/.]/.test(m));
+
+beforeAll(() => {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
+});
+
+test.each([[['--help']], [['run', '--help']], [['init']], [['history']], [['costs']], [['costs', '--json']]])(
+  'orchestrate %p loads no Temporal SDK module',
+  async (args) => {
+    const { code, modules } = await loaded(args);
+    expect(code).toBe(0);
+    expect(heavy(modules)).toEqual([]);
+  },
+);
+
+test('a command that talks to Temporal loads the client when it runs', async () => {
+  const { modules } = await loaded(['schedule', 'list']);
+  expect(modules.some((m) => m.includes('@temporalio/client'))).toBe(true);
+  expect(heavy(modules).some((m) => /dist[\\/]worker/.test(m))).toBe(false);
+});
