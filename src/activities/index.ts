@@ -2,7 +2,7 @@
 import { createAgentJobActivities } from './agentJob';
 import { createBatchActivities } from './batch';
 import { createNotifyActivities } from './notify';
-import { createSessionActivities } from '../persistent/sessions';
+import { createSessionActivities } from './sessions';
 import { Semaphore } from '../lib/semaphore';
 
 export interface ActivityDeps {

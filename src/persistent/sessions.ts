@@ -6,14 +6,12 @@
 // socket (sessions a person made, another orchestrator's) is listed as such and never touched. The reaper kills
 // an own session only when its project is not in orchestrator.persistent (any more), no running job uses it
 // (Temporal: the project's job workflow is not running) and nobody is attached to it.
-import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config';
 import { jobWorkflowId } from '../temporal/ids';
 import { TmuxError } from './tmux';
-import { loadConfigOrFail } from '../activities/agentJob';
 import { SESSION_OPTIONS, SESSION_OPTION_NAMES, attachCommand, tmuxFor } from './projectSession';
 
 export interface SessionInfo {
@@ -157,19 +155,4 @@ async function removeSessionDir(config: Config, session: string): Promise<void> 
   const dir = path.join(base, session);
   if (path.dirname(dir) !== base) return;
   await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
-}
-
-export function createSessionActivities(deps: { configPath?: string }) {
-  /** The reaper, as an activity (the cycle runs it first). */
-  async function reapStaleSessions(): Promise<ReapReport> {
-    const config = await loadConfigOrFail(deps.configPath);
-    return reapSessions(config, jobRunningCheck(Context.current().client));
-  }
-
-  async function listSessionsActivity(): Promise<SessionList> {
-    const config = await loadConfigOrFail(deps.configPath);
-    return listSessions(config, jobRunningCheck(Context.current().client));
-  }
-
-  return { reapStaleSessions, listSessions: listSessionsActivity };
 }
