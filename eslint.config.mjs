@@ -69,6 +69,7 @@ export default tseslint.config(
       'src/lib/prompts.ts',
       'src/lib/semaphore.ts',
       'src/temporal/types.ts',
+      'src/temporal/limits.ts',
       'src/temporal/ids.ts',
       'src/temporal/failures.ts',
       'src/temporal/patches.ts',

@@ -1,6 +1,6 @@
 // The text and JSON helpers every agent-output parser uses. Pure, and none of them throws: agent output may be
 // anything (ANSI escapes, a byte-order mark, invalid UTF-8, astral characters cut in half).
-import { RESULT_MAX_CHARS } from '../temporal/types';
+import { RESULT_MAX_CHARS } from '../temporal/limits';
 
 export type Json = Record<string, unknown>;
 

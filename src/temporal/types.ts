@@ -33,8 +33,7 @@ export const SEARCH_ATTRIBUTE_REGISTRATIONS: Record<string, 'Keyword'> = Object.
   Object.values(SearchAttr).map((k) => [k.name, 'Keyword'] as const),
 );
 
-/** Result text kept in workflow history is capped: the full output stays in the run folder. */
-export const RESULT_MAX_CHARS = 4000;
+export { RESULT_MAX_CHARS } from './limits';
 
 /**
  * First back-off after a transient API error (doubles each time), unless orchestrator.transient_backoff says
