@@ -5,6 +5,7 @@
 // that contradict the subtype. Every outcome comes with a one-sentence message naming the project and what
 // to do about it.
 import { RESULT_MAX_CHARS, type TokenUsage } from '../temporal/types';
+import { permissionDenialFailure } from './denials';
 
 export type ResultFormat = 'auto' | 'json' | 'stream-json' | 'text';
 
@@ -22,6 +23,8 @@ export interface ParseInput {
    * output on "auto" may be its own and is then read as text.
    */
   resultObjectExpected?: boolean;
+  /** Tool uses the agent was refused still count as success ([agent] allow_permission_denials). */
+  allowPermissionDenials?: boolean;
   /** For the usage-limit reset time. */
   now: Date;
 }
@@ -554,6 +557,8 @@ export function parseAgentOutput(input: ParseInput): ParsedOutput {
     // A clean success: is_error, subtype and the exit code agree. A lost exit status (null) or an older,
     // subtype-less result does not veto it; an error_* subtype always does, whatever is_error says.
     if (!isError && !errorSubtype && (exitCode === 0 || exitCode === null)) {
+      const denied = permissionDenialFailure(project, r.permission_denials, input.allowPermissionDenials);
+      if (denied) return { ...parsed, ...denied };
       const turns = numTurns === null ? '' : `${numTurns} turn${numTurns === 1 ? '' : 's'}`;
       const details = [turns, costUsd === null ? '' : `$${costUsd.toFixed(4)}`].filter(Boolean).join(', ');
       const empty = resultText.trim() === '' ? ' with an empty result (check that the work was done)' : '';

@@ -27,6 +27,8 @@ export interface AgentConfig {
   env: Record<string, string>;
   /** When set, only these variables of the worker's environment reach the agent (plus `env`). */
   envAllow: string[] | null;
+  /** A run whose tool uses were refused (permission_denials) still counts as a success. */
+  allowPermissionDenials: boolean;
 }
 
 export interface GatesConfig {
@@ -507,6 +509,7 @@ const agentShape = {
   interactive_command: nonEmpty.optional(),
   env: z.record(envName, z.string()).optional(),
   env_allow: z.array(envName).optional(),
+  allow_permission_denials: z.boolean().optional(),
 };
 
 const gatesShape = {
@@ -630,6 +633,7 @@ function mergeAgent(base: PartialAgent, o: AgentOverrides | undefined): PartialA
     interactiveCommand: o?.interactive_command ?? base.interactiveCommand,
     env: { ...base.env, ...(o?.env ?? {}) },
     envAllow: o?.env_allow ? [...o.env_allow] : base.envAllow,
+    allowPermissionDenials: o?.allow_permission_denials ?? base.allowPermissionDenials,
   };
 }
 
@@ -751,6 +755,7 @@ export function parseConfig(tomlText: string, configPath: string): Config {
       interactiveCommand: DEFAULTS.interactiveCommand,
       env: {},
       envAllow: null,
+      allowPermissionDenials: false,
     },
     d.agent,
   );

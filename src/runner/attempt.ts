@@ -528,6 +528,7 @@ async function finish(
     signal: exit.signal,
     project: plan.project,
     format: o.project.agent.outputFormat,
+    allowPermissionDenials: o.project.agent.allowPermissionDenials,
     now: new Date(),
   });
   const result: AgentRunResult = { ...base, exitCode: exit.exitCode, signal: exit.signal, ...parsed };
