@@ -159,7 +159,9 @@ describe('what reaches the model', () => {
     const r = await run('inlined', 'Write the release notes.');
     expect(r.outcome).toBe('succeeded');
     const [first] = apis.inlined.messageCalls();
-    const prompt = JSON.stringify(first.body?.messages.at(-1));
+    const prompt = JSON.stringify(
+      first.body?.messages.find((m) => JSON.stringify(m).includes('Write the release notes.')),
+    );
     expect(prompt).toContain(SKILL_BODY);
     expect(prompt).toContain('Write the release notes.');
   });
@@ -188,21 +190,30 @@ describe('permission denials are not success', () => {
 
 describe('API failures as the real CLI reports them', () => {
   test('a subscriber’s session limit (OAuth, 429 + unified headers): read to the instant, waited out, run again', async () => {
-    const now = Date.now();
-    const resetAt = new Date(Math.ceil((now + 5_000) / 60_000) * 60_000);
-    apis.sessionlimit.setScenario(failing(1, { status: 429, headers: unifiedLimitHeaders(resetAt) }, () => ok));
+    // A reset a few seconds ahead, not on a minute: the CLI shows it cut to the minute.
+    let resetAt = new Date(0);
+    apis.sessionlimit.setScenario(({ call }) => {
+      if (call > 0) return ok;
+      resetAt = new Date(Date.now() + 5_000);
+      return { status: 429, headers: unifiedLimitHeaders(resetAt) };
+    });
     const { handle } = await startJob(env.client, env.config, { project: 'sessionlimit', kind: 'run', prompt: 'go' });
-    const london = new Intl.DateTimeFormat('en-GB', {
-      timeZone: 'Europe/London',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    }).format(resetAt);
     const details = await waitForDetails(handle, /^waiting for usage limit reset until/);
-    expect(details).toContain(`until ${london} (Europe/London)`);
+    // The shown minute, or the end of it when that minute has begun: never the same time a day later.
+    const shown = Math.floor(resetAt.getTime() / 60_000) * 60_000;
+    const london = (ms: number) =>
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: 'Europe/London',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).format(ms);
+    expect([`until ${london(shown)} (`, `until ${london(shown + 60_000)} (`]).toContainEqual(
+      /until \d\d:\d\d \(/.exec(details)?.[0],
+    );
     const r = await jobResult(handle, 'sessionlimit');
     expect(r.outcome).toBe('succeeded');
-    expect(Date.now()).toBeGreaterThanOrEqual(resetAt.getTime());
+    expect(Date.now()).toBeGreaterThanOrEqual(shown);
     // The CLI's own words, in its TZ, are in the first run's output.
     const first = readFileSync(
       path.join(env.stateDir, 'runs', 'sessionlimit', runFolders('sessionlimit')[0], 'attempt-1', 'stdout.log'),

@@ -338,6 +338,10 @@ function parseResetSpec(after: string): ResetSpec | null {
   return { hour, minute, zone, month, day };
 }
 
+// Claude Code prints the reset cut to the minute: a time in the current minute is a reset within the next
+// 60 s (waited out to the minute's end), not one a day later.
+const MINUTE_MS = 60_000;
+
 function resetInstant(spec: ResetSpec, now: Date): string | null {
   if (!validZone(spec.zone)) return null;
   const nowMs = now.getTime();
@@ -345,7 +349,7 @@ function resetInstant(spec: ResetSpec, now: Date): string | null {
   if (spec.month !== null && spec.day !== null) {
     for (const y of [today.y, today.y + 1]) {
       const t = zonedInstant(y, spec.month, spec.day, spec.hour, spec.minute, spec.zone);
-      if (t > nowMs) return new Date(t).toISOString();
+      if (t > nowMs - MINUTE_MS) return new Date(t > nowMs ? t : t + MINUTE_MS).toISOString();
     }
     return null;
   }
@@ -360,7 +364,7 @@ function resetInstant(spec: ResetSpec, now: Date): string | null {
       spec.minute,
       spec.zone,
     );
-    if (t > nowMs) return new Date(t).toISOString();
+    if (t > nowMs - MINUTE_MS) return new Date(t > nowMs ? t : t + MINUTE_MS).toISOString();
   }
   return null;
 }
@@ -417,7 +421,7 @@ const NOT_LOGGED_IN_RE =
 // temporary", "API Error: Repeated 529 Overloaded errors", "API Error: 500 {..."api_error"...}", "API Error:
 // Connection error.", "API Error: Request timed out.", "API Error (Connection error.)".
 const TRANSIENT_API_RE =
-  /API\s+Error\b[:\s(]*(?:(?:408|429|5\d\d)\b|repeated\s+\d{3}|connection\s+error|request\s+timed\s+out|.*\b(?:overloaded|fetch\s+failed|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|socket\s+hang\s+up|internal\s+server\s+error|service\s+unavailable|bad\s+gateway|gateway\s+timeout)\b)|"type"\s*:\s*"(?:overloaded_error|api_error|rate_limit_error|timeout_error)"/i;
+  /^\s*request\s+timed\s+out\b|API\s+Error\b[:\s(]*(?:(?:408|429|5\d\d)\b|repeated\s+\d{3}|connection\s+error|request\s+timed\s+out|.*\b(?:overloaded|fetch\s+failed|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|socket\s+hang\s+up|internal\s+server\s+error|service\s+unavailable|bad\s+gateway|gateway\s+timeout)\b)|"type"\s*:\s*"(?:overloaded_error|api_error|rate_limit_error|timeout_error)"/i;
 
 /** HTTP statuses worth another try later: timeouts, rate limits, server errors and 529 (overloaded). */
 function transientStatus(status: number | null): boolean {
