@@ -3,6 +3,7 @@
 // What the model is sent is read off the API's request log; what orchestrate makes of the CLI's real output is
 // read off the job's result.
 import execa from 'execa';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { jobResult, startJob } from '../src/temporal/client';
@@ -18,7 +19,15 @@ import {
   type Reply,
   type Scenario,
 } from './helpers/messagesApi';
-import { EDITING_ARGS, claudeBinary, realAgentToml, type RealAgentOptions } from './helpers/realClaude';
+import { Tmux } from '../src/persistent/tmux';
+import {
+  EDITING_ARGS,
+  claudeBinary,
+  freshHome,
+  realAgentToml,
+  settleFirstRun,
+  type RealAgentOptions,
+} from './helpers/realClaude';
 
 jest.setTimeout(120_000);
 
@@ -59,6 +68,9 @@ const SKILL_BODY = 'Always list breaking changes first (skill body marker 7f3a).
 const SKILL_MD = `---\nname: release-notes\ndescription: Writes release notes for this project\n---\n# Release notes\n${SKILL_BODY}\n`;
 const CLAUDE_MD = 'Project rule: every answer ends with the word PINEAPPLE.';
 
+const TUI_HOME = freshHome();
+const TMUX_SOCKET = `orch-real-${randomBytes(4).toString('hex')}`;
+
 const PROJECTS: Record<string, ProjectSpec> = {
   edits: { scenario: writeAndCommit },
   streamed: { scenario: writeAndCommit, agent: { args: STREAM_ARGS } },
@@ -82,6 +94,8 @@ const PROJECTS: Record<string, ProjectSpec> = {
   badkey: { scenario: () => () => ({ status: 401 }) },
   badtoken: { scenario: () => () => ({ status: 401 }), agent: { oauth: true } },
   maxturns: { scenario: writeOnly, agent: { args: [...EDITING_ARGS, '--max-turns', '1'] } },
+  // Persistent: the real interactive TUI in a tmux session (its own HOME, settled as a user would once).
+  tui: { scenario: () => steps({ text: 'The answer from the TUI is 42.' }), agent: { home: TUI_HOME, timeout: '20s' } },
 };
 
 let env: TestEnv;
@@ -94,7 +108,12 @@ beforeAll(async () => {
     apis[name] = await startMessagesApi(() => ok);
     bodies[name] = [spec.table ?? '', realAgentToml(name, { ...spec.agent, apiUrl: apis[name].url })].join('\n');
   }
-  env = await makeEnv({ projects: bodies, concurrency: 4, orchestratorExtra: ['transient_backoff = "1s"'] });
+  env = await makeEnv({
+    projects: bodies,
+    concurrency: 4,
+    orchestratorExtra: ['transient_backoff = "1s"', `tmux_socket = "${TMUX_SOCKET}"`, 'persistent = ["tui"]'],
+  });
+  settleFirstRun(TUI_HOME, env.projectPath('tui'));
   for (const [name, spec] of Object.entries(PROJECTS)) apis[name].setScenario(spec.scenario(env.projectPath(name)));
   for (const name of ['skills', 'inlined']) {
     const dir = path.join(env.projectPath(name), '.claude', 'skills', 'release-notes');
@@ -105,7 +124,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const left = env ? processesIn(path.join(env.dir, 'projects')) : [];
+  // The persistent session is meant to outlive its job: ended first (the real TUI outlives its tmux server, so
+  // it is stopped by pid), then no other agent may be left.
+  await new Tmux(TMUX_SOCKET).killServer();
+  const all = env ? processesIn(path.join(env.dir, 'projects')) : [];
+  for (const p of all.filter((x) => x.cmd.includes(`/sessions/${TMUX_SOCKET}/`))) process.kill(p.pid, 'SIGKILL');
+  const left = all.filter((x) => !x.cmd.includes(`/sessions/${TMUX_SOCKET}/`));
   await env?.stop();
   await Promise.all(Object.values(apis).map((a) => a.close()));
   expect(left).toEqual([]);
@@ -254,4 +278,14 @@ test('--max-turns exhausted → agent_error naming max turns (the tool had alrea
   expect(r.subtype).toBe('error_max_turns');
   expect(r.message).toMatch(/^maxturns: agent hit max turns/);
   expect(existsSync(path.join(env.projectPath('maxturns'), 'NOTES.md'))).toBe(true);
+});
+
+test('persistent: the real interactive TUI in tmux takes the prompt, its Stop hook fires, the job ends with the answer', async () => {
+  const r = await run('tui', 'What is the answer?');
+  expect(r.message).toMatch(/^tui: /);
+  expect(r.outcome).toBe('succeeded');
+  expect(r.result).toContain('The answer from the TUI is 42.');
+  expect(apis.tui.messageCalls().some((c) => JSON.stringify(c.body?.messages).includes('What is the answer?'))).toBe(
+    true,
+  );
 });

@@ -33,6 +33,7 @@ import { readTail, resolveExecutable } from '../runner/process';
 import { Tmux, TmuxError, sanitizeSessionName } from './tmux';
 import { AGENT_CRASHED, SETUP_ERROR, WORKER_SHUTDOWN, type AgentRunResult, type JobPlan } from '../temporal/types';
 import { HEARTBEAT_EVERY_MS } from '../runner/attempt';
+import { answerOnceWritten } from './transcriptWait';
 
 export interface PersistentRunOptions {
   config: Config;
@@ -340,6 +341,10 @@ function tmuxSetupError(project: ProjectConfig, e: unknown): unknown {
 const PROMPT_RE = /^\s*(?:[│┃|]\s*)?>(?:\s|$)/;
 const PROMPT_PREFIX_RE = /^\s*(?:[│┃|]\s*)?>\s?/;
 const RULE_RE = /^\s*[╭╰]?[─━═]{3,}[╮╯]?\s*$|^\s*-{10,}\s*$/;
+/** Claude Code 2.x's input prompt: `❯ text` right under a rule (a menu's `❯ 1. Yes` has no rule above it). */
+const RULED_PROMPT_RE = /^\s*❯(?:\s|$)/;
+const isPromptLine = (lines: string[], i: number): boolean =>
+  PROMPT_RE.test(lines[i]) || (RULED_PROMPT_RE.test(lines[i]) && i > 0 && RULE_RE.test(lines[i - 1]));
 /** What Claude Code shows while it works ("✻ Thinking… (12s · esc to interrupt)"). */
 const BUSY_RE = /esc to interrupt|ctrl\+c to interrupt/i;
 
@@ -359,14 +364,14 @@ export function parseScreen(raw: string): Screen {
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   let inputAt: number | null = null;
   for (let i = lines.length - 1; i >= 0 && i >= lines.length - 40; i--) {
-    if (PROMPT_RE.test(lines[i])) {
+    if (isPromptLine(lines, i)) {
       inputAt = i;
       break;
     }
   }
   let input: string | null = null;
   if (inputAt !== null) {
-    const rows = [lines[inputAt].replace(PROMPT_PREFIX_RE, '')];
+    const rows = [lines[inputAt].replace(PROMPT_PREFIX_RE, '').replace(/^\s*❯\s?/, '')];
     for (let j = inputAt + 1; j < lines.length; j++) {
       if (lines[j].trim() === '' || RULE_RE.test(lines[j]) || /^\s*╰/.test(lines[j])) break;
       rows.push(lines[j].trim());
@@ -910,7 +915,8 @@ export async function runPersistentAgent(opts: PersistentRunOptions): Promise<Ag
     let answer: string | null = null;
     let source = 'pane';
     if (marker && typeof marker.transcript_path === 'string') {
-      answer = await answerFromTranscript(marker.transcript_path, prompt);
+      const transcript = marker.transcript_path;
+      answer = await answerOnceWritten(() => answerFromTranscript(transcript, prompt));
       if (answer !== null) source = `transcript ${marker.transcript_path}`;
     }
     if (answer === null) answer = phase === 'working' || phase === 'submitting' ? answerFromPane(full, prompt) : '';

@@ -56,6 +56,27 @@ export interface RealAgentOptions {
   timeout?: string;
   /** Extra TOML lines for the project's [agent] table. */
   extra?: string;
+  /** The HOME to use (default: a fresh one). */
+  home?: string;
+}
+
+/** The fake credentials the scripted API accepts (the key is long enough for the TUI's approval list). */
+export const TEST_API_KEY = 'sk-ant-api03-test-key-0123456789abcdef';
+export const TEST_OAUTH_TOKEN = 'sk-ant-oat01-test-token';
+
+/**
+ * What a user settles once on a new machine before the interactive TUI takes input, written into `home`'s
+ * ~/.claude.json: onboarding done (theme picked), the API key from the environment approved (the CLI
+ * remembers its last 20 characters), and the project folder trusted.
+ */
+export function settleFirstRun(home: string, projectDir: string): void {
+  const state = {
+    hasCompletedOnboarding: true,
+    theme: 'dark',
+    customApiKeyResponses: { approved: [TEST_API_KEY.slice(-20)], rejected: [] },
+    projects: { [projectDir]: { hasTrustDialogAccepted: true, hasCompletedProjectOnboarding: true } },
+  };
+  writeFileSync(path.join(home, '.claude.json'), `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** Args that let a headless job write files and commit, as the starter config suggests. */
@@ -85,16 +106,14 @@ function tomlString(s: string): string {
 /** TOML lines for `[projects.<name>.agent]` that run the real CLI against the scripted API. */
 export function realAgentToml(project: string, o: RealAgentOptions): string {
   const env: Record<string, string> = {
-    HOME: freshHome(),
+    HOME: o.home ?? freshHome(),
     ANTHROPIC_BASE_URL: o.apiUrl,
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     DISABLE_TELEMETRY: '1',
     DISABLE_AUTOUPDATER: '1',
     DISABLE_ERROR_REPORTING: '1',
     CLAUDE_CODE_MAX_RETRIES: String(o.maxRetries ?? 0),
-    ...(o.oauth
-      ? { CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-test-token' }
-      : { ANTHROPIC_API_KEY: 'sk-ant-api03-test-key' }),
+    ...(o.oauth ? { CLAUDE_CODE_OAUTH_TOKEN: TEST_OAUTH_TOKEN } : { ANTHROPIC_API_KEY: TEST_API_KEY }),
     ...(o.env ?? {}),
   };
   const envToml = Object.entries(env)
@@ -103,6 +122,7 @@ export function realAgentToml(project: string, o: RealAgentOptions): string {
   return [
     `[projects.${project}.agent]`,
     `command = ${tomlString(claudeBinary())}`,
+    `interactive_command = ${tomlString(`'${claudeBinary()}'`)}`,
     `args = [${(o.args ?? EDITING_ARGS).map(tomlString).join(', ')}]`,
     `timeout = ${tomlString(o.timeout ?? '60s')}`,
     `env = { ${envToml} }`,
