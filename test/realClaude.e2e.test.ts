@@ -25,6 +25,7 @@ import {
   claudeBinary,
   freshHome,
   realAgentToml,
+  removeHomes,
   settleFirstRun,
   type RealAgentOptions,
 } from './helpers/realClaude';
@@ -132,6 +133,7 @@ afterAll(async () => {
   const left = all.filter((x) => !x.cmd.includes(`/sessions/${TMUX_SOCKET}/`));
   await env?.stop();
   await Promise.all(Object.values(apis).map((a) => a.close()));
+  removeHomes();
   expect(left).toEqual([]);
 });
 

@@ -1,6 +1,6 @@
 // The real Claude Code CLI, from the pinned devDependency @anthropic-ai/claude-code (its native binary ships in a
 // platform package), configured for orchestrate jobs that talk to a scripted Messages API on loopback.
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -91,9 +91,17 @@ export const EDITING_ARGS = [
   'Bash(git add:*) Bash(git commit:*)',
 ];
 
+const homes: string[] = [];
+
+/** Removes every HOME freshHome() made (the CLI writes its state, sessions and transcripts there). */
+export function removeHomes(): void {
+  for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
+}
+
 /** A fresh HOME for one CLI run: no login, no settings, no history shared with other tests. */
 export function freshHome(): string {
   const home = mkdtempSync(path.join(os.tmpdir(), 'claude-home-'));
+  homes.push(home);
   // A git identity for the agent's `git commit`.
   writeFileSync(path.join(home, '.gitconfig'), '[user]\n\temail = agent@example.com\n\tname = agent\n');
   return home;
