@@ -130,10 +130,10 @@ describe('parseUsageLimitReset', () => {
     expect(r?.resetsAt).toBe('2026-07-15T12:00:00.000Z');
   });
 
-  it('after 1pm (or exactly at it) the reset is tomorrow', () => {
+  it('after 1pm the reset is tomorrow; within the minute of 1pm it is the end of that minute (the CLI cuts to minutes)', () => {
     const msg = "You've hit your limit · resets 1pm (Europe/London)";
     expect(parseUsageLimitReset(msg, new Date('2026-01-15T14:00:00Z'))?.resetsAt).toBe('2026-01-16T13:00:00.000Z');
-    expect(parseUsageLimitReset(msg, new Date('2026-01-15T13:00:00Z'))?.resetsAt).toBe('2026-01-16T13:00:00.000Z');
+    expect(parseUsageLimitReset(msg, new Date('2026-01-15T13:00:20Z'))?.resetsAt).toBe('2026-01-15T13:01:00.000Z');
     expect(parseUsageLimitReset(msg, new Date('2026-07-15T12:30:00Z'))?.resetsAt).toBe('2026-07-16T12:00:00.000Z');
   });
 

@@ -102,6 +102,7 @@ describe('defaults', () => {
         interactiveCommand: 'claude',
         env: {},
         envAllow: null,
+        allowPermissionDenials: false,
       },
       gates: { command: '', timeoutMs: 60_000, workingHours: null, maxDailyUsd: 0 },
       persistent: false,
@@ -308,6 +309,7 @@ inline_skills = true
       interactiveCommand: 'claude',
       env: { SHARED: '1', OVERRIDDEN: 'a', OWN: 'x' },
       envAllow: null,
+      allowPermissionDenials: false,
     });
     expect(c.projects.b.agent).toEqual({
       profile: 'claude',
@@ -318,6 +320,7 @@ inline_skills = true
       interactiveCommand: 'claude',
       env: { SHARED: '1', OVERRIDDEN: 'base' },
       envAllow: null,
+      allowPermissionDenials: false,
     });
   });
 

@@ -1,7 +1,8 @@
-// The Web UI in a real browser: headless Chromium (Debian's `chromium`, installed by .ci/run) driven by
-// playwright-core against the shared dev server's UI, after a cycle and a run. The workflow list filtered
+// The Web UI in a real browser: headless Chromium (the one the devDependency @sparticuz/chromium ships in its
+// tarball, unpacked on first use; /usr/bin/chromium when that package is missing) driven by playwright-core against the shared dev server's UI, after a cycle and a run. The workflow list filtered
 // with a query on OrchestrateProject shows that project's jobs (and no other's), and a job's page shows
 // its summary and details. Screenshots go to test-artifacts/ (git-ignored).
+import execa from 'execa';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,32 @@ import { type BatchResult } from '../src/temporal/types';
 import { jobWorkflowId } from '../src/temporal/ids';
 import { makeEnv, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 
-const CHROMIUM = '/usr/bin/chromium';
+const SYSTEM_CHROMIUM = '/usr/bin/chromium';
+const PACKAGED_CHROMIUM = '@sparticuz/chromium';
+
+/**
+ * The Chromium to drive: the packaged one (its brotli-compressed binary is unpacked into the temp dir on first
+ * use, ~15 s, then reused), else the system's. The package is ESM only, so a child node unpacks it.
+ */
+async function chromiumPath(): Promise<{ executable: string; env: Record<string, string> }> {
+  const r = await execa(
+    process.execPath,
+    ['--input-type=module', '-e', `import c from '${PACKAGED_CHROMIUM}'; console.log(await c.executablePath());`],
+    { cwd: REPO_ROOT, reject: false },
+  );
+  const packaged = r.stdout.trim();
+  if (r.exitCode === 0 && existsSync(packaged)) {
+    return { executable: packaged, env: { FONTCONFIG_PATH: path.join(os.tmpdir(), 'fonts') } };
+  }
+  const why = r.stderr.includes('ERR_MODULE_NOT_FOUND')
+    ? `the devDependency ${PACKAGED_CHROMIUM} is not installed (run \`npm install\`)`
+    : `${PACKAGED_CHROMIUM} could not unpack its Chromium (${r.stderr.trim().split('\n').pop() ?? ''})`;
+  if (existsSync(SYSTEM_CHROMIUM)) {
+    console.warn(`${why}: using ${SYSTEM_CHROMIUM}`);
+    return { executable: SYSTEM_CHROMIUM, env: {} };
+  }
+  throw new Error(`no Chromium for the browser test: ${why}, and ${SYSTEM_CHROMIUM} does not exist`);
+}
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
 let env: TestEnv;
 let browser: BrowserContext;
@@ -20,8 +46,7 @@ let profile: string;
 let ui: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\` (.ci/run does)`);
+  const chromiumBin = await chromiumPath();
   ui = process.env.ORCHESTRATE_TEST_UI_URL ?? '';
   if (!ui) throw new Error('ORCHESTRATE_TEST_UI_URL is not set: run through jest (test/globalSetup.ts)');
   env = await makeEnv({
@@ -34,7 +59,8 @@ beforeAll(async () => {
   // The network is closed: no first-run, component, sync or QUIC traffic; a fresh profile every time.
   profile = mkdtempSync(path.join(os.tmpdir(), 'see-chromium-'));
   browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: chromiumBin.executable,
+    env: { ...process.env, ...chromiumBin.env },
     headless: true,
     viewport: { width: 1400, height: 900 },
     args: [

@@ -28,6 +28,7 @@ import {
   type Json,
 } from './text';
 import { parseUsageLimitReset } from './usageLimit';
+import { permissionDenialFailure } from './denials';
 
 const NOT_LOGGED_IN_RE =
   /not\s+logged\s+in|please\s+run\s+\/login|invalid\s+api\s+key|missing\s+api\s+key|authentication_error|oauth\s+token\s+(?:has\s+)?(?:expired|been\s+revoked)/i;
@@ -37,7 +38,7 @@ const NOT_LOGGED_IN_RE =
 // temporary", "API Error: Repeated 529 Overloaded errors", "API Error: 500 {..."api_error"...}", "API Error:
 // Connection error.", "API Error: Request timed out.", "API Error (Connection error.)".
 const TRANSIENT_API_RE =
-  /API\s+Error\b[:\s(]*(?:(?:408|429|5\d\d)\b|repeated\s+\d{3}|connection\s+error|request\s+timed\s+out|.*\b(?:overloaded|fetch\s+failed|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|socket\s+hang\s+up|internal\s+server\s+error|service\s+unavailable|bad\s+gateway|gateway\s+timeout)\b)|"type"\s*:\s*"(?:overloaded_error|api_error|rate_limit_error|timeout_error)"/i;
+  /^\s*request\s+timed\s+out\b|API\s+Error\b[:\s(]*(?:(?:408|429|5\d\d)\b|repeated\s+\d{3}|connection\s+error|request\s+timed\s+out|.*\b(?:overloaded|fetch\s+failed|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|socket\s+hang\s+up|internal\s+server\s+error|service\s+unavailable|bad\s+gateway|gateway\s+timeout)\b)|"type"\s*:\s*"(?:overloaded_error|api_error|rate_limit_error|timeout_error)"/i;
 
 /** HTTP statuses worth another try later: timeouts, rate limits, server errors and 529 (overloaded). */
 function transientStatus(status: number | null): boolean {
@@ -151,6 +152,8 @@ function fromResultObject(run: Run, r: Json): ParsedOutput {
   // A clean success: is_error, subtype and the exit code agree. A lost exit status (null) or an older,
   // subtype-less result does not veto it; an error_* subtype always does, whatever is_error says.
   if (!isError && !errorSubtype && (exitCode === 0 || exitCode === null)) {
+    const denied = permissionDenialFailure(project, r.permission_denials, run.input.allowPermissionDenials);
+    if (denied) return { ...parsed, ...denied };
     const turns = numTurns === null ? '' : `${numTurns} turn${numTurns === 1 ? '' : 's'}`;
     const details = [turns, costUsd === null ? '' : `$${costUsd.toFixed(4)}`].filter(Boolean).join(', ');
     const empty = resultText.trim() === '' ? ' with an empty result (check that the work was done)' : '';

@@ -18,6 +18,8 @@ export interface ParseInput {
    * output on "auto" may be its own and is then read as text.
    */
   resultObjectExpected?: boolean;
+  /** Tool uses the agent was refused still count as success ([agent] allow_permission_denials). */
+  allowPermissionDenials?: boolean;
   /** For the usage-limit reset time. */
   now: Date;
 }

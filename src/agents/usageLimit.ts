@@ -84,6 +84,10 @@ function parseResetSpec(after: string): ResetSpec | null {
   return { hour, minute, zone, month, day };
 }
 
+// Claude Code prints the reset cut to the minute: a time in the current minute is a reset within the next
+// 60 s (waited out to the minute's end), not one a day later.
+const MINUTE_MS = 60_000;
+
 function resetInstant(spec: ResetSpec, now: Date): string | null {
   if (!validZone(spec.zone)) return null;
   const nowMs = now.getTime();
@@ -91,7 +95,7 @@ function resetInstant(spec: ResetSpec, now: Date): string | null {
   if (spec.month !== null && spec.day !== null) {
     for (const y of [today.y, today.y + 1]) {
       const t = zonedInstant(y, spec.month, spec.day, spec.hour, spec.minute, spec.zone);
-      if (t > nowMs) return new Date(t).toISOString();
+      if (t > nowMs - MINUTE_MS) return new Date(t > nowMs ? t : t + MINUTE_MS).toISOString();
     }
     return null;
   }
@@ -106,7 +110,7 @@ function resetInstant(spec: ResetSpec, now: Date): string | null {
       spec.minute,
       spec.zone,
     );
-    if (t > nowMs) return new Date(t).toISOString();
+    if (t > nowMs - MINUTE_MS) return new Date(t > nowMs ? t : t + MINUTE_MS).toISOString();
   }
   return null;
 }

@@ -48,6 +48,7 @@ const BASE_AGENT: PartialAgent = {
   interactiveCommand: DEFAULT_INTERACTIVE_COMMAND,
   env: {},
   envAllow: null,
+  allowPermissionDenials: false,
 };
 
 /**
@@ -66,6 +67,7 @@ function mergeAgent(base: PartialAgent, o: AgentOverrides | undefined): PartialA
     interactiveCommand: o?.interactive_command ?? base.interactiveCommand,
     env: { ...base.env, ...(o?.env ?? {}) },
     envAllow: o?.env_allow ? [...o.env_allow] : base.envAllow,
+    allowPermissionDenials: o?.allow_permission_denials ?? base.allowPermissionDenials,
   };
 }
 

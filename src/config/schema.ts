@@ -253,6 +253,7 @@ const agentShape = {
   interactive_command: nonEmpty.optional(),
   env: z.record(envName, z.string()).optional(),
   env_allow: z.array(envName).optional(),
+  allow_permission_denials: z.boolean().optional(),
 };
 
 const gatesShape = {

@@ -24,6 +24,8 @@ export interface AgentConfig {
   env: Record<string, string>;
   /** When set, only these variables of the worker's environment reach the agent (plus `env`). */
   envAllow: string[] | null;
+  /** A run whose tool uses were refused (permission_denials) still counts as a success. */
+  allowPermissionDenials: boolean;
 }
 
 export interface GatesConfig {

@@ -7,7 +7,7 @@ import { parseUsageLimitReset, stripAnsi, truncateText } from '../agents/result'
 import type { AgentRunResult } from '../temporal/types';
 import { answerFromPane } from './screen';
 import type { Marker } from './sessionFiles';
-import { answerFromTranscript } from './transcript';
+import { answerFromTranscript, answerOnceWritten } from './transcript';
 
 /** How a job that reached its end was detected to be done. */
 export type Completion = 'hook' | 'idle';
@@ -44,7 +44,8 @@ export interface JobEnding {
 async function answerOf(facts: JobFacts, ending: JobEnding): Promise<{ answer: string; source: string }> {
   const { marker } = ending;
   if (marker && typeof marker.transcript_path === 'string') {
-    const answer = await answerFromTranscript(marker.transcript_path, facts.prompt);
+    const transcript = marker.transcript_path;
+    const answer = await answerOnceWritten(() => answerFromTranscript(transcript, facts.prompt));
     if (answer !== null) return { answer, source: `transcript ${marker.transcript_path}` };
   }
   return { answer: ending.promptMayBeSent ? answerFromPane(ending.pane, facts.prompt) : '', source: 'pane' };

@@ -6,6 +6,10 @@ import { stripAnsi } from '../agents/result';
 const PROMPT_RE = /^\s*(?:[│┃|]\s*)?>(?:\s|$)/;
 const PROMPT_PREFIX_RE = /^\s*(?:[│┃|]\s*)?>\s?/;
 const RULE_RE = /^\s*[╭╰]?[─━═]{3,}[╮╯]?\s*$|^\s*-{10,}\s*$/;
+/** Claude Code 2.x's input prompt: `❯ text` right under a rule (a menu's `❯ 1. Yes` has no rule above it). */
+const RULED_PROMPT_RE = /^\s*❯(?:\s|$)/;
+const isPromptLine = (lines: string[], i: number): boolean =>
+  PROMPT_RE.test(lines[i]) || (RULED_PROMPT_RE.test(lines[i]) && i > 0 && RULE_RE.test(lines[i - 1]));
 /** What Claude Code shows while it works ("✻ Thinking… (12s · esc to interrupt)"). */
 const BUSY_RE = /esc to interrupt|ctrl\+c to interrupt/i;
 
@@ -25,14 +29,14 @@ export function parseScreen(raw: string): Screen {
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   let inputAt: number | null = null;
   for (let i = lines.length - 1; i >= 0 && i >= lines.length - 40; i--) {
-    if (PROMPT_RE.test(lines[i])) {
+    if (isPromptLine(lines, i)) {
       inputAt = i;
       break;
     }
   }
   let input: string | null = null;
   if (inputAt !== null) {
-    const rows = [lines[inputAt].replace(PROMPT_PREFIX_RE, '')];
+    const rows = [lines[inputAt].replace(PROMPT_PREFIX_RE, '').replace(/^\s*❯\s?/, '')];
     for (let j = inputAt + 1; j < lines.length; j++) {
       if (lines[j].trim() === '' || RULE_RE.test(lines[j]) || /^\s*╰/.test(lines[j])) break;
       rows.push(lines[j].trim());

@@ -2,6 +2,7 @@
 // hook's input): the assistant text after the user turn holding the prompt.
 import { readTail } from '../runner/process';
 import { withoutSpace } from './screen';
+import { sleep } from '../lib/sleep';
 
 /** Only the end of a long transcript is read: the prompt's turn is among its last entries. */
 const TRANSCRIPT_TAIL_BYTES = 8 * 1024 * 1024;
@@ -62,4 +63,23 @@ export async function answerFromTranscript(file: string, prompt: string): Promis
   let text = tail.data.toString('utf8');
   if (tail.headTruncated) text = text.slice(text.indexOf('\n') + 1);
   return answerInTranscript(text, prompt);
+}
+
+// Claude Code runs its Stop hook as the turn ends, and may append the turn's last entries to the transcript a
+// moment later: an answer not there yet is looked for again for a short while before the pane is used instead.
+/** How long after the Stop hook the transcript may still be catching up. */
+export const TRANSCRIPT_SETTLE_MS = 2000;
+const POLL_MS = 100;
+
+/** `read()` until it yields an answer or `settleMs` has passed; null when it never did. */
+export async function answerOnceWritten(
+  read: () => Promise<string | null>,
+  settleMs: number = TRANSCRIPT_SETTLE_MS,
+): Promise<string | null> {
+  const deadline = Date.now() + settleMs;
+  for (;;) {
+    const answer = await read();
+    if (answer !== null || Date.now() >= deadline) return answer;
+    await sleep(POLL_MS);
+  }
 }

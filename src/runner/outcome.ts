@@ -104,6 +104,7 @@ async function parsedResult(o: AttemptOptions, l: Launch, base: ResultBase, exit
     signal: exit.signal,
     project: o.plan.project,
     format: o.project.agent.outputFormat,
+    allowPermissionDenials: o.project.agent.allowPermissionDenials,
     now: new Date(),
   });
   const result: AgentRunResult = { ...base, exitCode: exit.exitCode, signal: exit.signal, ...parsed };

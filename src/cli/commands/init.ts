@@ -69,6 +69,16 @@ function tildify(p: string): string {
 const KEY_LINE = /^\s*[A-Za-z0-9_-]+\s*=/;
 const TABLE_LINE = /^\s*\[/;
 
+// The one setting a starter config sets rather than leaves at its default: [agent] args that let headless
+// jobs edit files and commit (the example's commented-out args line, whose comment says why). Without it Claude
+// Code refuses every edit in -p mode and each job fails naming the refused tools.
+const STARTER_ARGS = /^# (args = \[.*"acceptEdits".*\])$/;
+
+function starterSetting(line: string): string[] {
+  const m = STARTER_ARGS.exec(line);
+  return m ? ['# Set by `orchestrate init`: jobs may edit files in the project folder and commit.', m[1]] : [line];
+}
+
 /** workspaces.example.toml, split into its settings (every key commented out) and its project-table docs. */
 function exampleParts(): { settings: string[]; projectDocs: string[] } {
   const file = path.resolve(__dirname, '..', '..', '..', 'workspaces.example.toml');
@@ -87,7 +97,7 @@ function exampleParts(): { settings: string[]; projectDocs: string[] } {
     projectEnd++;
   }
   const commentOut = (l: string) => (KEY_LINE.test(l) ? `# ${l}` : l);
-  const settings = lines.slice(firstTable, projectsStart).map(commentOut);
+  const settings = lines.slice(firstTable, projectsStart).map(commentOut).flatMap(starterSetting);
   const projectDocs = lines
     .slice(projectsStart, projectEnd)
     .map((l) => (KEY_LINE.test(l) || TABLE_LINE.test(l) ? `# ${l}` : l))

@@ -1,0 +1,42 @@
+// Claude Code's permission denials. In its default permission mode a headless (`-p`) run cannot ask anyone, so
+// every tool use that needs approval is refused, the model is told it lacks permission, and the run still
+// ends with exit 0 and `subtype: success`, listing the refusals in `permission_denials`. Nothing was done, so
+// orchestrate reports it as a failure, unless the project says refusals are expected
+// ([agent] allow_permission_denials).
+import type { ParsedOutput } from './result';
+
+/** The distinct tool names in a result's `permission_denials`, in order; [] when there are none. */
+export function deniedTools(permissionDenials: unknown): string[] {
+  if (!Array.isArray(permissionDenials)) return [];
+  const names: string[] = [];
+  for (const d of permissionDenials) {
+    const name =
+      typeof d === 'object' && d !== null && typeof (d as { tool_name?: unknown }).tool_name === 'string'
+        ? (d as { tool_name: string }).tool_name
+        : 'unknown tool';
+    if (!names.includes(name)) names.push(name);
+  }
+  return names;
+}
+
+/**
+ * The failure for a run whose tool uses were refused, or null when none were (or the project allows it).
+ * The fix names the flags that grant the refused tools.
+ */
+export function permissionDenialFailure(
+  project: string,
+  permissionDenials: unknown,
+  allowed: boolean | undefined,
+): Pick<ParsedOutput, 'outcome' | 'message'> | null {
+  const tools = deniedTools(permissionDenials);
+  if (tools.length === 0 || allowed === true) return null;
+  const count = Array.isArray(permissionDenials) ? permissionDenials.length : tools.length;
+  const grant = tools.map((t) => (t === 'Bash' ? '"Bash(git commit:*)"' : t)).join(' ');
+  return {
+    outcome: 'agent_error',
+    message:
+      `${project}: agent was denied ${count} tool use${count === 1 ? '' : 's'} (${tools.join(', ')}) and did not do that work — ` +
+      `allow them in [agent] args: "--permission-mode", "acceptEdits" (file edits) and/or "--allowedTools", "${grant.replace(/"/g, '')}"` +
+      ' (or set allow_permission_denials = true in [agent] if refusals are expected)',
+  };
+}

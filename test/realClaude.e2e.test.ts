@@ -1,0 +1,293 @@
+// The real Claude Code CLI (the pinned npm package) running orchestrate jobs end to end, offline: each project's
+// agent talks to its own scripted Messages API on loopback (test/helpers/messagesApi.ts), through [agent] env.
+// What the model is sent is read off the API's request log; what orchestrate makes of the CLI's real output is
+// read off the job's result.
+import execa from 'execa';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { jobResult, startJob } from '../src/temporal/client';
+import type { JobResult } from '../src/temporal/types';
+import { makeEnv, processesIn, waitForDetails, type TestEnv } from './helpers/env';
+import {
+  failing,
+  startMessagesApi,
+  steps,
+  textOf,
+  unifiedLimitHeaders,
+  type MessagesApi,
+  type Reply,
+  type Scenario,
+} from './helpers/messagesApi';
+import { Tmux } from '../src/persistent/tmux';
+import {
+  EDITING_ARGS,
+  claudeBinary,
+  freshHome,
+  realAgentToml,
+  removeHomes,
+  settleFirstRun,
+  type RealAgentOptions,
+} from './helpers/realClaude';
+
+jest.setTimeout(120_000);
+
+const JSON_ARGS = ['-p', '{prompt}', '--output-format', 'json'];
+const STREAM_ARGS = [
+  ...EDITING_ARGS.filter((a) => a !== 'json' && a !== '--output-format'),
+  '--output-format',
+  'stream-json',
+  '--verbose',
+];
+const ok: Reply = { text: 'All done.' };
+
+/** The projects of this file: each gets its own scripted API and a real-CLI [agent] table. */
+interface ProjectSpec {
+  scenario: (dir: string) => Scenario;
+  agent?: Omit<RealAgentOptions, 'apiUrl'>;
+  /** Extra lines for the project's own table (before its agent table). */
+  table?: string;
+}
+
+const writeAndCommit = (dir: string): Scenario =>
+  steps(
+    {
+      toolUse: { name: 'Write', input: { file_path: path.join(dir, 'NOTES.md'), content: 'Written by the agent.\n' } },
+    },
+    {
+      toolUse: {
+        name: 'Bash',
+        input: { command: 'git add NOTES.md && git commit -q -m "Add notes"', description: 'commit' },
+      },
+    },
+    { text: 'Committed NOTES.md.' },
+  );
+const writeOnly = (dir: string): Scenario =>
+  steps({ toolUse: { name: 'Write', input: { file_path: path.join(dir, 'NOTES.md'), content: 'x\n' } } }, ok);
+
+const SKILL_BODY = 'Always list breaking changes first (skill body marker 7f3a).';
+const SKILL_MD = `---\nname: release-notes\ndescription: Writes release notes for this project\n---\n# Release notes\n${SKILL_BODY}\n`;
+const CLAUDE_MD = 'Project rule: every answer ends with the word PINEAPPLE.';
+
+const TUI_HOME = freshHome();
+const TMUX_SOCKET = `orch-real-${randomBytes(4).toString('hex')}`;
+
+const PROJECTS: Record<string, ProjectSpec> = {
+  edits: { scenario: writeAndCommit },
+  streamed: { scenario: writeAndCommit, agent: { args: STREAM_ARGS } },
+  skills: { scenario: () => steps({ toolUse: { name: 'Skill', input: { skill: 'release-notes' } } }, ok) },
+  inlined: { scenario: () => steps(ok), table: 'inline_skills = ["release-notes"]' },
+  denied: { scenario: writeOnly, agent: { args: JSON_ARGS } },
+  deniedstream: {
+    scenario: writeOnly,
+    agent: { args: [...JSON_ARGS.slice(0, 2), '--output-format', 'stream-json', '--verbose'] },
+  },
+  denialsok: { scenario: writeOnly, agent: { args: JSON_ARGS, extra: 'allow_permission_denials = true' } },
+  sessionlimit: {
+    // The reset is the next full minute (the CLI shows it cut to the minute), at least a few seconds ahead.
+    scenario: () => failing(1, { status: 429 }, () => ok),
+    agent: { oauth: true, env: { TZ: 'America/New_York' } },
+  },
+  overloaded: { scenario: () => failing(1, { status: 529 }, () => ok) },
+  servererror: { scenario: () => failing(1, { status: 500 }, () => ok) },
+  dropped: { scenario: () => failing(1, { drop: true }, () => ok) },
+  noanswer: { scenario: () => failing(1, { hang: true }, () => ok), agent: { env: { API_TIMEOUT_MS: '1500' } } },
+  badkey: { scenario: () => () => ({ status: 401 }) },
+  badtoken: { scenario: () => () => ({ status: 401 }), agent: { oauth: true } },
+  maxturns: { scenario: writeOnly, agent: { args: [...EDITING_ARGS, '--max-turns', '1'] } },
+  // Persistent: the real interactive TUI in a tmux session (its own HOME, settled as a user would once).
+  tui: { scenario: () => steps({ text: 'The answer from the TUI is 42.' }), agent: { home: TUI_HOME, timeout: '20s' } },
+};
+
+let env: TestEnv;
+const apis: Record<string, MessagesApi> = {};
+
+beforeAll(async () => {
+  claudeBinary(); // a missing package fails here, with the fix, before any job runs
+  const bodies: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(PROJECTS)) {
+    apis[name] = await startMessagesApi(() => ok);
+    bodies[name] = [spec.table ?? '', realAgentToml(name, { ...spec.agent, apiUrl: apis[name].url })].join('\n');
+  }
+  env = await makeEnv({
+    projects: bodies,
+    concurrency: 4,
+    orchestratorExtra: ['transient_backoff = "1s"', `tmux_socket = "${TMUX_SOCKET}"`, 'persistent = ["tui"]'],
+  });
+  settleFirstRun(TUI_HOME, env.projectPath('tui'));
+  for (const [name, spec] of Object.entries(PROJECTS)) apis[name].setScenario(spec.scenario(env.projectPath(name)));
+  for (const name of ['skills', 'inlined']) {
+    const dir = path.join(env.projectPath(name), '.claude', 'skills', 'release-notes');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'SKILL.md'), SKILL_MD);
+    writeFileSync(path.join(env.projectPath(name), 'CLAUDE.md'), `${CLAUDE_MD}\n`);
+  }
+});
+
+afterAll(async () => {
+  // The persistent session is meant to outlive its job: ended first (the real TUI outlives its tmux server, so
+  // it is stopped by pid), then no other agent may be left.
+  await new Tmux(TMUX_SOCKET).killServer();
+  const all = env ? processesIn(path.join(env.dir, 'projects')) : [];
+  for (const p of all.filter((x) => x.cmd.includes(`/sessions/${TMUX_SOCKET}/`))) process.kill(p.pid, 'SIGKILL');
+  const left = all.filter((x) => !x.cmd.includes(`/sessions/${TMUX_SOCKET}/`));
+  await env?.stop();
+  await Promise.all(Object.values(apis).map((a) => a.close()));
+  removeHomes();
+  expect(left).toEqual([]);
+});
+
+async function run(project: string, prompt = 'Write NOTES.md and commit it.'): Promise<JobResult> {
+  const { handle } = await startJob(env.client, env.config, { project, kind: 'run', prompt });
+  return jobResult(handle, project);
+}
+
+function runFolders(project: string): string[] {
+  return readdirSync(path.join(env.stateDir, 'runs', project)).sort();
+}
+
+describe('the real CLI does the work', () => {
+  test.each(['edits', 'streamed'])(
+    '%s: Write and Bash really run in the project folder (a file, a commit); succeeded with the CLI’s cost, turns and session',
+    async (project) => {
+      const r = await run(project);
+      expect(r.message).toMatch(/agent succeeded/);
+      expect(r.outcome).toBe('succeeded');
+      expect(r.result).toBe('Committed NOTES.md.');
+      const dir = env.projectPath(project);
+      expect(readFileSync(path.join(dir, 'NOTES.md'), 'utf8')).toBe('Written by the agent.\n');
+      expect(execa.sync('git', ['log', '-1', '--format=%s'], { cwd: dir }).stdout).toBe('Add notes');
+      // Three model calls of 1000 input + 100 output tokens, priced by the CLI for its default model
+      // (claude-opus-4-8: $5 / $25 per million).
+      const calls = apis[project].messageCalls();
+      expect(calls).toHaveLength(3);
+      expect(calls.every((c) => c.body?.model === 'claude-opus-4-8')).toBe(true);
+      expect(r.costUsd).toBeCloseTo((3 * (1000 * 5 + 100 * 25)) / 1e6, 6);
+      expect(r.numTurns).toBe(3);
+      expect(r.sessionId).toBe(calls[0].headers['x-claude-code-session-id']);
+    },
+  );
+});
+
+describe('what reaches the model', () => {
+  test('CLAUDE.md, the skill’s name and description, and its body once the model calls the Skill tool', async () => {
+    const r = await run('skills', 'Write the release notes.');
+    expect(r.outcome).toBe('succeeded');
+    const [first, second] = apis.skills.messageCalls();
+    expect(textOf(first)).toContain(CLAUDE_MD);
+    expect(textOf(first)).toContain('release-notes: Writes release notes for this project');
+    expect(first.body?.tools?.map((t) => t.name)).toContain('Skill');
+    expect(textOf(first)).not.toContain(SKILL_BODY);
+    expect(textOf(second)).toContain(SKILL_BODY);
+  });
+
+  test('inline_skills puts the SKILL.md body in the prompt itself', async () => {
+    const r = await run('inlined', 'Write the release notes.');
+    expect(r.outcome).toBe('succeeded');
+    const [first] = apis.inlined.messageCalls();
+    const prompt = JSON.stringify(
+      first.body?.messages.find((m) => JSON.stringify(m).includes('Write the release notes.')),
+    );
+    expect(prompt).toContain(SKILL_BODY);
+    expect(prompt).toContain('Write the release notes.');
+  });
+});
+
+describe('permission denials are not success', () => {
+  test.each(['denied', 'deniedstream'])(
+    '%s: default permission mode, Write refused → agent_error naming the tool and the fix',
+    async (project) => {
+      const r = await run(project);
+      expect(r.outcome).toBe('agent_error');
+      expect(r.message).toMatch(new RegExp(`^${project}: agent was denied 1 tool use \\(Write\\)`));
+      expect(r.message).toMatch(/--permission-mode", "acceptEdits"/);
+      expect(r.message).toMatch(/--allowedTools/);
+      expect(r.transient).toBeFalsy();
+      expect(existsSync(path.join(env.projectPath(project), 'NOTES.md'))).toBe(false);
+      expect(runFolders(project)).toHaveLength(1);
+    },
+  );
+
+  test('allow_permission_denials = true: the same run is a success', async () => {
+    const r = await run('denialsok');
+    expect(r.outcome).toBe('succeeded');
+  });
+});
+
+describe('API failures as the real CLI reports them', () => {
+  test('a subscriber’s session limit (OAuth, 429 + unified headers): read to the instant, waited out, run again', async () => {
+    // A reset a few seconds ahead, not on a minute: the CLI shows it cut to the minute.
+    let resetAt = new Date(0);
+    apis.sessionlimit.setScenario(({ call }) => {
+      if (call > 0) return ok;
+      resetAt = new Date(Date.now() + 5_000);
+      return { status: 429, headers: unifiedLimitHeaders(resetAt) };
+    });
+    const { handle } = await startJob(env.client, env.config, { project: 'sessionlimit', kind: 'run', prompt: 'go' });
+    const details = await waitForDetails(handle, /^waiting for usage limit reset until/);
+    // The shown minute, or the end of it when that minute has begun: never the same time a day later.
+    const shown = Math.floor(resetAt.getTime() / 60_000) * 60_000;
+    const london = (ms: number) =>
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: 'Europe/London',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).format(ms);
+    expect([`until ${london(shown)} (`, `until ${london(shown + 60_000)} (`]).toContainEqual(
+      /until \d\d:\d\d \(/.exec(details)?.[0],
+    );
+    const r = await jobResult(handle, 'sessionlimit');
+    expect(r.outcome).toBe('succeeded');
+    expect(Date.now()).toBeGreaterThanOrEqual(shown);
+    // The CLI's own words, in its TZ, are in the first run's output.
+    const first = readFileSync(
+      path.join(env.stateDir, 'runs', 'sessionlimit', runFolders('sessionlimit')[0], 'attempt-1', 'stdout.log'),
+      'utf8',
+    );
+    expect(first).toMatch(/You've hit your session limit · resets \d{1,2}(:\d\d)?[ap]m \(America\/New_York\)/);
+    expect(apis.sessionlimit.messageCalls().every((c) => c.body?.model === 'claude-sonnet-5')).toBe(true);
+    expect(runFolders('sessionlimit')).toHaveLength(2);
+  });
+
+  test.each([
+    ['overloaded', /API Error: 529/],
+    ['servererror', /API Error: 500/],
+    ['dropped', /ECONNRESET/],
+    ['noanswer', /Request timed out/],
+  ])('%s: transient, so orchestrate runs the job again after its back-off, which succeeds', async (project, what) => {
+    const r = await run(project);
+    expect(r.outcome).toBe('succeeded');
+    const [firstRun, secondRun] = runFolders(project);
+    expect(secondRun).toBe(`${firstRun}-r1`);
+    const out = readFileSync(path.join(env.stateDir, 'runs', project, firstRun, 'attempt-1', 'stdout.log'), 'utf8');
+    expect(out).toMatch(what);
+  });
+
+  test.each(['badkey', 'badtoken'])('%s: 401 → agent_error with the fix, never retried', async (project) => {
+    const r = await run(project);
+    expect(r.outcome).toBe('agent_error');
+    expect(r.transient).toBeFalsy();
+    expect(r.message).toMatch(new RegExp(`^${project}: agent is not authenticated`));
+    expect(r.message).toMatch(/claude \/login|ANTHROPIC_API_KEY/);
+    expect(runFolders(project)).toHaveLength(1);
+  });
+});
+
+test('--max-turns exhausted → agent_error naming max turns (the tool had already run)', async () => {
+  const r = await run('maxturns');
+  expect(r.outcome).toBe('agent_error');
+  expect(r.subtype).toBe('error_max_turns');
+  expect(r.message).toMatch(/^maxturns: agent hit max turns/);
+  expect(existsSync(path.join(env.projectPath('maxturns'), 'NOTES.md'))).toBe(true);
+});
+
+test('persistent: the real interactive TUI in tmux takes the prompt, its Stop hook fires, the job ends with the answer', async () => {
+  const r = await run('tui', 'What is the answer?');
+  expect(r.message).toMatch(/^tui: /);
+  expect(r.outcome).toBe('succeeded');
+  expect(r.result).toContain('The answer from the TUI is 42.');
+  expect(apis.tui.messageCalls().some((c) => JSON.stringify(c.body?.messages).includes('What is the answer?'))).toBe(
+    true,
+  );
+});
