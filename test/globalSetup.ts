@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startDevServer, stopDevServer, type DevServerOptions } from '../src/devserver/server';
 import { freePorts } from './helpers/server';
+import { ensureTestPrerequisites } from './prerequisites';
 
 export interface GlobalTestState {
   tmpDir: string;
@@ -27,6 +28,7 @@ async function buildWorkflowBundle(tmpDir: string): Promise<string | null> {
 }
 
 export default async function globalSetup(): Promise<void> {
+  ensureTestPrerequisites();
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestrate-test-'));
   const [port, uiPort] = await freePorts(2);
   const server: DevServerOptions = {
