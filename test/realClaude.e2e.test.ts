@@ -88,6 +88,7 @@ const PROJECTS: Record<string, ProjectSpec> = {
     scenario: () => failing(1, { status: 429 }, () => ok),
     agent: { oauth: true, env: { TZ: 'America/New_York' } },
   },
+  weeklylimit: { scenario: () => () => ok, agent: { oauth: true, env: { TZ: 'UTC' } } },
   overloaded: { scenario: () => failing(1, { status: 529 }, () => ok) },
   servererror: { scenario: () => failing(1, { status: 500 }, () => ok) },
   dropped: { scenario: () => failing(1, { drop: true }, () => ok) },
@@ -249,6 +250,42 @@ describe('API failures as the real CLI reports them', () => {
     expect(apis.sessionlimit.messageCalls().every((c) => c.body?.model === 'claude-sonnet-5')).toBe(true);
     expect(runFolders('sessionlimit')).toHaveLength(2);
   });
+
+  test.each([
+    ['seven_day', 'weekly'],
+    ['seven_day_opus', 'Opus'],
+  ])(
+    'a subscriber’s %s limit days ahead ("resets Dec 4, 7am (UTC)"): read to that instant and waited for',
+    async (claim, words) => {
+      // On the hour, three days ahead: the CLI names the date.
+      const resetAt = new Date(Math.ceil((Date.now() + 3 * 86_400_000) / 3_600_000) * 3_600_000);
+      apis.weeklylimit.setScenario(() => ({ status: 429, headers: unifiedLimitHeaders(resetAt, claim) }));
+      const { handle } = await startJob(env.client, env.config, { project: 'weeklylimit', kind: 'run', prompt: 'go' });
+      await waitForDetails(handle, /^waiting for usage limit reset until/);
+      const first = readFileSync(
+        path.join(
+          env.stateDir,
+          'runs',
+          'weeklylimit',
+          runFolders('weeklylimit').at(-1) ?? '',
+          'attempt-1',
+          'stdout.log',
+        ),
+        'utf8',
+      );
+      expect(first).toMatch(
+        new RegExp(`You've hit your ${words} limit · resets [A-Z][a-z]{2} \\d{1,2}, \\d{1,2}(:\\d\\d)?[ap]m \\(UTC\\)`),
+      );
+      // The instant the job waits for, as the agent activity returned it into the history.
+      const { events } = await handle.fetchHistory();
+      const results = (events ?? []).flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? []);
+      const parsed = results.map((p) => JSON.parse(Buffer.from(p.data ?? []).toString('utf8')) as Partial<JobResult>);
+      const limited = parsed.find((r) => r.outcome === 'usage_limit');
+      expect(limited?.usageLimitResetsAt).toBe(resetAt.toISOString());
+      await handle.cancel();
+      expect((await jobResult(handle, 'weeklylimit')).outcome).toBe('cancelled');
+    },
+  );
 
   test.each([
     ['overloaded', /API Error: 529/],
