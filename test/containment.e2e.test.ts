@@ -1,11 +1,12 @@
 // Faults: an agent whose daemons leave its process group (setsid, a double fork), and an agent that prints its
 // result and then never exits. Real dev server, the fake agent, real signals; afterwards the process table is
 // scanned for anything carrying the job's marker.
+import execa from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { jobResult, startJob } from '../src/temporal/client';
-import { JOB_MARKER_VAR } from '../src/runner/containment';
-import { makeEnv, processesIn, waitFor, type TestEnv } from './helpers/env';
+import { JOB_MARKER_VAR, containmentSupport } from '../src/runner/containment';
+import { makeEnv, processesIn, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 import { processAlive, processesWithEnv } from './helpers/process';
 
 let env: TestEnv;
@@ -17,6 +18,9 @@ beforeAll(async () => {
       escapecancel: 'prompt = "[scenario:escapees]"',
       escapeexit: 'prompt = "[scenario:escapees:exit]"',
       lingers: 'prompt = "[scenario:result_then_hang]"\n[projects.lingers.agent]\nexit_grace = "1s"',
+      lingersstream:
+        'prompt = "[scenario:result_then_hang]"\n[projects.lingersstream.agent]\nexit_grace = "1s"\n' +
+        'args = ["-p", "{prompt}", "--output-format", "stream-json", "--verbose"]',
     },
   });
 });
@@ -63,13 +67,34 @@ test('a normal exit: daemons the agent left running are stopped too (jobs are im
   expectNothingLeft('escapeexit');
 });
 
-test('an agent that prints its result and never exits: stopped after exit_grace, its printed result kept', async () => {
-  const { handle } = await startJob(env.client, env.config, { project: 'lingers', kind: 'run' });
-  const r = await jobResult(handle, 'lingers');
-  expect(r.outcome).toBe('succeeded');
-  expect(r.result).toBe('Done: [scenario:result_then_hang]');
-  expect(r.costUsd).toBe(0.0123);
-  expect(r.numTurns).toBe(3);
-  expect(r.message).toMatch(/printed its result but had not exited 1s later \(\[agent\] exit_grace.*stopped/);
-  expectNothingLeft('lingers');
+test.each([
+  ['json', 'lingers'],
+  ['stream-json', 'lingersstream'],
+])(
+  '%s: an agent that prints its result and never exits is stopped after exit_grace, its result kept',
+  async (_, project) => {
+    const { handle } = await startJob(env.client, env.config, { project, kind: 'run' });
+    const r = await jobResult(handle, project);
+    expect(r.outcome).toBe('succeeded');
+    expect(r.result).toBe('Done: [scenario:result_then_hang]');
+    expect(r.costUsd).toBe(0.0123);
+    expect(r.numTurns).toBe(3);
+    expect(r.message).toMatch(/printed its result but had not exited 1s later \(\[agent\] exit_grace.*stopped/);
+    expectNothingLeft(project);
+  },
+);
+
+test('the worker says at start-up which containment its jobs get', async () => {
+  const cli = path.join(REPO_ROOT, 'dist', 'cli.js');
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first (npm test does)`);
+  const worker = execa('node', [cli, 'worker'], { env: env.cliEnv, reject: false, stdin: 'ignore', all: true });
+  let all = '';
+  worker.all?.on('data', (d: Buffer) => (all += d.toString()));
+  try {
+    await waitFor('the start-up lines', () => all.includes('agent containment:'), 60_000);
+    expect(all).toContain(containmentSupport().description);
+  } finally {
+    worker.kill('SIGTERM');
+    await worker;
+  }
 });
