@@ -18,7 +18,6 @@ import { readTail, startAgentProcess, type AgentExit, type AgentProcess } from '
 import { processStartTicks } from './processGroup';
 import { containmentEnv, jobContainment, stopJob, type JobContainment } from './containment';
 import { watchExitGrace } from './exitGrace';
-import { formatDuration } from '../lib/duration';
 import {
   EXIT_FILE,
   REPORTED_FILE,
@@ -291,14 +290,8 @@ async function watch(
   };
   const stdoutPath = path.join(l.dir, STDOUT_FILE);
   // Once it printed its complete result, an agent that does not exit is stopped after [agent] exit_grace.
-  const exitGrace = watchExitGrace(
-    stdoutPath,
-    o.project.agent,
-    () =>
-      ctx.log(
-        `${plan.project}: agent pid ${l.pid} printed its result; it has ${formatDuration(o.project.agent.exitGraceMs)} ([agent] exit_grace) to exit`,
-      ),
-    () => requestStop('lingered', Math.min(plan.killGraceMs, CANCEL_GRACE_MS)),
+  const exitGrace = watchExitGrace(stdoutPath, o.project.agent, `${plan.project}: agent pid ${l.pid}`, ctx.log, () =>
+    requestStop('lingered', Math.min(plan.killGraceMs, CANCEL_GRACE_MS)),
   );
   const timer = setTimeout(
     () => requestStop(exitGrace.resultPrinted() ? 'lingered' : 'timeout', plan.killGraceMs),

@@ -4,6 +4,7 @@
 // stdout is read as it grows: only when it changed, only its tail first, and the parse only once the tail hints at
 // a result.
 import type { AgentConfig } from '../config';
+import { formatDuration } from '../lib/duration';
 import { hasPrintedResult, mayHoldResult } from '../agents/printedResult';
 import { readTail } from './process';
 
@@ -21,13 +22,15 @@ export interface ExitGraceWatch {
 }
 
 /**
- * Watches `stdoutPath`; once it holds the agent's complete result, calls `onPrinted` and, `agent.exitGraceMs`
- * later, `onGraceOver` (unless stopped first: the agent exited, or was stopped for another reason).
+ * Watches `stdoutPath`; once it holds the agent's complete result, logs so and, `agent.exitGraceMs` later, calls
+ * `onGraceOver` (unless stopped first: the agent exited, or was stopped for another reason).
  */
 export function watchExitGrace(
   stdoutPath: string,
   agent: Pick<AgentConfig, 'profile' | 'outputFormat' | 'exitGraceMs'>,
-  onPrinted: () => void,
+  /** Names the agent in the log line, e.g. "<project>: agent pid <pid>". */
+  who: string,
+  log: (msg: string) => void,
   onGraceOver: () => void,
 ): ExitGraceWatch {
   let printed = false;
@@ -43,7 +46,7 @@ export function watchExitGrace(
       if (stopped) return;
       printed = true;
       clearInterval(poll);
-      onPrinted();
+      log(`${who} printed its result; it has ${formatDuration(agent.exitGraceMs)} ([agent] exit_grace) to exit`);
       graceTimer = setTimeout(() => !stopped && onGraceOver(), agent.exitGraceMs);
     } catch {
       // the output cannot be read now: the next look tries again
