@@ -15,6 +15,7 @@ import { temporalTarget } from './temporal/connection';
 import { taskQueueFor } from './temporal/ids';
 import { dataConverterFromEnv } from './temporal/codec';
 import type { DataConverter } from '@temporalio/common';
+import { containmentSupport } from './runner/containment';
 
 export interface CreateWorkerOptions {
   config: Config;
@@ -135,6 +136,7 @@ export async function runWorker(
     log(
       `worker polling task queue${queues.length > 1 ? 's' : ''} ${list} on ${target.connectionOptions.address} (namespace ${target.namespace}), up to ${config.orchestrator.concurrency} agents at once`,
     );
+    log(containmentSupport().description);
     if (opts.host && !opts.shared)
       log(
         `not polling the shared queue "${config.orchestrator.taskQueue}": projects without a host, cycles and schedules need a worker without a host somewhere (or \`--shared\` here)`,

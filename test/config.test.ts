@@ -98,6 +98,7 @@ describe('defaults', () => {
         command: 'claude',
         args: ['-p', '{prompt}', '--output-format', 'json'],
         timeoutMs: 45 * 60_000,
+        exitGraceMs: 30_000,
         outputFormat: 'auto',
         interactiveCommand: 'claude',
         env: {},
@@ -264,6 +265,7 @@ describe('project overrides', () => {
 command = "claude-wrapper"
 args = ["--print", "--prompt={prompt}"]
 timeout = "30m"
+exit_grace = "10s"
 env = { SHARED = "1", OVERRIDDEN = "base" }
 
 [gates]
@@ -287,6 +289,7 @@ inline_skills = ["deploy", "review"]
 
 [projects.a.agent]
 timeout = "2h"
+exit_grace = "0s"
 output_format = "stream-json"
 env = { OVERRIDDEN = "a", OWN = "x" }
 
@@ -305,6 +308,7 @@ inline_skills = true
       command: 'claude-wrapper',
       args: ['--print', '--prompt={prompt}'],
       timeoutMs: 2 * 3_600_000,
+      exitGraceMs: 0,
       outputFormat: 'stream-json',
       interactiveCommand: 'claude',
       env: { SHARED: '1', OVERRIDDEN: 'a', OWN: 'x' },
@@ -316,6 +320,7 @@ inline_skills = true
       command: 'claude-wrapper',
       args: ['--print', '--prompt={prompt}'],
       timeoutMs: 30 * 60_000,
+      exitGraceMs: 10_000,
       outputFormat: 'auto',
       interactiveCommand: 'claude',
       env: { SHARED: '1', OVERRIDDEN: 'base' },

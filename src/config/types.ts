@@ -18,6 +18,11 @@ export interface AgentConfig {
   command: string;
   args: string[];
   timeoutMs: number;
+  /**
+   * How long an agent that printed its complete result gets to exit on its own before its processes are stopped
+   * (something it started, an MCP server or a background shell, may keep it alive); 0: stopped at once.
+   */
+  exitGraceMs: number;
   outputFormat: OutputFormat;
   interactiveCommand: string;
   /** Extra environment for the agent process. Never log these values. */

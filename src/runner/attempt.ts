@@ -15,7 +15,9 @@ import path from 'node:path';
 import type { ProjectConfig } from '../config';
 import { MAX_LAUNCHES, crashedFailure, finish, lastLines, redeliver, type Ending } from './outcome';
 import { readTail, startAgentProcess, type AgentExit, type AgentProcess } from './process';
-import { groupAlive, killGroup, processStartTicks, signalGroup } from './processGroup';
+import { processStartTicks } from './processGroup';
+import { containmentEnv, jobContainment, stopJob, type JobContainment } from './containment';
+import { watchExitGrace } from './exitGrace';
 import {
   EXIT_FILE,
   REPORTED_FILE,
@@ -104,6 +106,7 @@ async function resumeLastLaunch(
     ctx.log(
       `${plan.project}: collecting the result of agent pid ${last.pid}, which finished while no worker watched it`,
     );
+    await stopJob(containmentOf(o), last.pid, 0);
     return finish(o, last, launches.length, { kind: 'exited', exit });
   }
   if (launchAlive(last)) {
@@ -142,6 +145,8 @@ async function launchAgent(o: AttemptOptions, ctx: AttemptContext, launchCount: 
     command: o.project.agent.command,
     cwd: o.plan.path,
   });
+  // Whatever an earlier launch of this job left running (an escaped daemon, an agent whose wrapper died) goes first.
+  await stopJob(containmentOf(o), 0, 0);
   const child = await spawnAgent(o, dir, pending);
   const launch: Launch = {
     dir,
@@ -171,6 +176,7 @@ async function noteMissingStateDir(o: AttemptOptions, ctx: AttemptContext): Prom
 /** Starts the agent under the exit-recording wrapper, its output going to the run folder. */
 async function spawnAgent(o: AttemptOptions, dir: string, pending: PendingLaunchRecord): Promise<AgentProcess> {
   const allow = o.project.agent.envAllow;
+  const contained = await containmentEnv(containmentOf(o));
   let child: AgentProcess;
   try {
     child = startAgentProcess({
@@ -182,6 +188,7 @@ async function spawnAgent(o: AttemptOptions, dir: string, pending: PendingLaunch
         ...(allow ? pickEnv(process.env, allow) : {}),
         ...o.env,
         ORCHESTRATE_EXIT_FILE: path.join(dir, EXIT_FILE),
+        ...contained,
       },
       inheritEnv: !allow,
       stdoutPath: path.join(dir, STDOUT_FILE),
@@ -217,8 +224,8 @@ async function recordLaunch(
     await pending.fill(launch.pid, launch.startTicks);
   } catch (e) {
     await pending.abandon();
-    // SIGKILL at once (no grace: it has done nothing yet), and wait until no process of its group is left.
-    await killGroup(launch.pid, 0);
+    // SIGKILL at once (no grace: it has done nothing yet), and wait until no process of the job is left.
+    await stopJob(containmentOf(o), launch.pid, 0);
     await child.exited;
     const err = e as NodeJS.ErrnoException;
     // Non-retryable whatever the error: the next attempt would face the same choice.
@@ -228,6 +235,11 @@ async function recordLaunch(
       message: `${o.plan.project}: cannot record the agent's launch in ${pending.file} (${err.code ?? 'error'}: ${err.message}), so the agent (pid ${launch.pid}) was stopped rather than left running untracked — make orchestrator.state_dir (${o.config.orchestrator.stateDir}) writable and check free disk space`,
     });
   }
+}
+
+/** The job's containment: its marker and cgroup, named by its run key (the run folder's name). */
+function containmentOf(o: AttemptOptions): JobContainment {
+  return jobContainment(o.plan.project, path.basename(o.baseDir));
 }
 
 function pickEnv(env: NodeJS.ProcessEnv, names: string[]): Record<string, string> {
@@ -264,19 +276,25 @@ async function watch(
   launchCount: number,
 ): Promise<AgentRunResult> {
   const { plan } = o;
+  const job = containmentOf(o);
   const onShutdown = o.config.orchestrator.onShutdown;
-  let stop: 'timeout' | 'cancel' | 'detach' | null = null;
+  let stop: 'timeout' | 'cancel' | 'detach' | 'lingered' | null = null;
   let killing: Promise<void> = Promise.resolve();
   let wake: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (wake = r));
-  const requestStop = (why: 'timeout' | 'cancel' | 'detach', graceMs: number) => {
+  const requestStop = (why: NonNullable<typeof stop>, graceMs: number) => {
     if (stop) return;
     stop = why;
-    if (why !== 'detach') killing = killGroup(l.pid, graceMs);
+    if (why !== 'detach') killing = stopJob(job, l.pid, graceMs);
     wake();
   };
+  const stdoutPath = path.join(l.dir, STDOUT_FILE);
+  // Once it printed its complete result, an agent that does not exit is stopped after [agent] exit_grace.
+  const exitGrace = watchExitGrace(stdoutPath, o.project.agent, `${plan.project}: agent pid ${l.pid}`, ctx.log, () =>
+    requestStop('lingered', Math.min(plan.killGraceMs, CANCEL_GRACE_MS)),
+  );
   const timer = setTimeout(
-    () => requestStop('timeout', plan.killGraceMs),
+    () => requestStop(exitGrace.resultPrinted() ? 'lingered' : 'timeout', plan.killGraceMs),
     Math.max(0, l.startedAt + plan.timeoutMs - Date.now()),
   );
   const onAbort = () => {
@@ -288,7 +306,6 @@ async function watch(
   };
   if (ctx.cancelSignal.aborted) onAbort();
   ctx.cancelSignal.addEventListener('abort', onAbort);
-  const stdoutPath = path.join(l.dir, STDOUT_FILE);
   const stderrPath = path.join(l.dir, STDERR_FILE);
   const beat = setInterval(() => {
     void progress(stdoutPath, stderrPath).then((p) => ctx.heartbeat({ pid: l.pid, ...p }));
@@ -319,11 +336,12 @@ async function watch(
       ending = { kind: stop };
     } else {
       ending = first ?? { kind: 'exited', exit: await exited };
-      // The agent is gone; anything it left running in its group goes too (jobs are immutable).
-      if (groupAlive(l.pid)) signalGroup(l.pid, 'SIGKILL');
+      // The agent is gone; anything it left running goes too, in its group or escaped from it (jobs are immutable).
+      await stopJob(job, l.pid, 0);
     }
   } finally {
     clearTimeout(timer);
+    exitGrace.stop();
     clearInterval(beat);
     ctx.cancelSignal.removeEventListener('abort', onAbort);
   }

@@ -17,9 +17,16 @@ export const MAX_LAUNCHES = 2;
 const PARSE_WHOLE_MAX_BYTES = 8 * 1024 * 1024;
 const PARSE_TAIL_BYTES = 1024 * 1024;
 
-/** How a watched launch ended: its process exited, or it was stopped (timeout, cancel) or left running (detach). */
+/**
+ * How a watched launch ended: its process exited, or it was stopped (timeout, cancel; lingered: it printed its
+ * result but did not exit within its exit grace) or left running (detach).
+ */
 export type Ending =
-  { kind: 'exited'; exit: AgentExit } | { kind: 'timeout' } | { kind: 'cancel' } | { kind: 'detach' };
+  | { kind: 'exited'; exit: AgentExit }
+  | { kind: 'timeout' }
+  | { kind: 'cancel' }
+  | { kind: 'detach' }
+  | { kind: 'lingered' };
 
 /**
  * What a launch that ended reports: a result, or a failure (a deploy, a cancel, a crash). Every outcome but a
@@ -59,9 +66,13 @@ export async function finish(
     await markReported(o, l, 'timed_out', true, timedOut);
     return timedOut;
   }
-  // The wrapper's record is the truth (it survives worker restarts); our child's status is the fallback.
-  const exit = readExitFile(l.dir) ?? ending.exit;
+  // The wrapper's record is the truth (it survives worker restarts); our child's status is the fallback. A launch
+  // stopped after printing its result is judged by that result alone: the signal that stopped it was ours.
+  const exit = ending.kind === 'lingered' ? { exitCode: null, signal: null } : (readExitFile(l.dir) ?? ending.exit);
   const result = await parsedResult(o, l, base, exit);
+  if (ending.kind === 'lingered') {
+    result.message = `${result.message} — it printed its result but had not exited ${formatDuration(o.project.agent.exitGraceMs)} later ([agent] exit_grace; something it started, such as an MCP server or a background shell, kept it alive), so its processes were stopped`;
+  }
   const final = result.outcome !== 'crashed' || launchCount >= MAX_LAUNCHES;
   await markReported(o, l, result.outcome, final, result);
   if (result.outcome === 'crashed') throw crashedFailure(o, l, result.message, final, result);

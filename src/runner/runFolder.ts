@@ -20,11 +20,13 @@ export const STDOUT_FILE = 'stdout.log';
 export const STDERR_FILE = 'stderr.log';
 
 /**
- * The wrapper: runs the agent ("$@": every argument passed through untouched, never shell-parsed) and
- * records its exit status atomically, even when no worker is left to wait for it.
+ * The wrapper: joins the job's cgroup when there is one, before anything else runs, so every descendant is in it
+ * (made again if another worker's start-up removed it as empty; failing that, the marker sweep still finds them);
+ * runs the agent ("$@": every argument passed through untouched, never shell-parsed); and records its exit status
+ * atomically, even when no worker is left to wait for it.
  */
 export const WRAPPER =
-  '"$@"; c=$?; printf "%s\\n" "$c" > "$ORCHESTRATE_EXIT_FILE.tmp" && mv "$ORCHESTRATE_EXIT_FILE.tmp" "$ORCHESTRATE_EXIT_FILE"; exit $c';
+  '[ -z "$ORCHESTRATE_CGROUP" ] || { mkdir -p "$ORCHESTRATE_CGROUP" && echo $$ > "$ORCHESTRATE_CGROUP/cgroup.procs"; } 2>/dev/null; "$@"; c=$?; printf "%s\\n" "$c" > "$ORCHESTRATE_EXIT_FILE.tmp" && mv "$ORCHESTRATE_EXIT_FILE.tmp" "$ORCHESTRATE_EXIT_FILE"; exit $c';
 
 /** Whose run folder this is: failures name the project and the config key to fix. */
 export interface RunFolderOwner {

@@ -1,6 +1,6 @@
 // What the tests ask the OS about a process. Read from /proc (Linux), not kill(pid, 0): an exited child that
 // nobody has reaped yet (a zombie) still answers kill(pid, 0), and would make a stopped agent look alive.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** A live (non-zombie) process's state letter and process group; null when it is gone or a zombie. */
 export function liveProcess(pid: number): { state: string; pgid: number } | null {
@@ -19,4 +19,27 @@ export function liveProcess(pid: number): { state: string; pgid: number } | null
 /** The process is alive and not a zombie. */
 export function processAlive(pid: number): boolean {
   return liveProcess(pid) !== null;
+}
+
+/**
+ * Live processes whose environment has `name` set to a value starting with `valuePrefix` (e.g. the job marker
+ * ORCHESTRATE_JOB=<project>/…), found by scanning /proc/<pid>/environ: what a job may have left running.
+ */
+export function processesWithEnv(name: string, valuePrefix: string): Array<{ pid: number; cmd: string }> {
+  const needle = `${name}=${valuePrefix}`;
+  const found: Array<{ pid: number; cmd: string }> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const vars = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      if (!vars.some((v) => v.startsWith(needle)) || !processAlive(Number(entry))) continue;
+      found.push({
+        pid: Number(entry),
+        cmd: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(),
+      });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
 }
