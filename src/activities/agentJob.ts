@@ -23,7 +23,7 @@ import { configError, reportedRunResult, setupError } from '../temporal/failures
 import { installHint } from '../agents/profiles';
 import { Semaphore } from '../lib/semaphore';
 import { acquireSlot, runAttempt } from '../runner/attempt';
-import { agentEnv, buildArgs, runBaseDir } from '../runner/invocation';
+import { agentEnv, agentInvocation, promptDelivery, runBaseDir } from '../runner/invocation';
 import { createRunFolder } from '../runner/runFolder';
 import { recordJobOutcome } from '../lib/jobRecord';
 import { MissingSkillError, readSkills, withSkills } from '../lib/skills';
@@ -103,6 +103,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       throw e;
     }
     const fullPrompt = withSkills(prompt, skills);
+    if (!project.persistent) promptDelivery(project, fullPrompt); // a prompt that cannot be passed fails here
     return {
       project: project.name,
       kind: input.kind,
@@ -133,14 +134,14 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session.
     const run = project.persistent
       ? () => runPersistentAttempt(deps, { config, project, plan, baseDir, heartbeat })
-      : () =>
+      : async () =>
           runAttempt(
             {
               config,
               project,
               plan,
               baseDir,
-              args: buildArgs(project.agent.args, plan.prompt),
+              ...(await agentInvocation({ config, project, plan }, baseDir)),
               env: agentEnv(project, plan, baseDir, input.workflowId),
             },
             {
