@@ -4,6 +4,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Config, ProjectConfig } from '../config';
 import { PROFILES } from '../agents/profiles';
+import { makeScrubber, secretValues, type Scrubber } from '../lib/scrub';
 import { configError } from '../temporal/failures';
 import type { JobPlan } from '../temporal/types';
 import { runFolderFailure, type RunFolderOwner } from './runFolder';
@@ -103,4 +104,14 @@ export function agentEnv(
     ORCHESTRATE_RUN_DIR: baseDir,
     ORCHESTRATE_WORKFLOW_ID: workflowId,
   };
+}
+
+/**
+ * The scrubber for the texts about a job of `project`: the secrets among its [agent] env and the variables it
+ * inherits from the worker (all of them, or only env_allow's), as the agent gets them.
+ */
+export function agentScrubber(project: ProjectConfig): Scrubber {
+  const allow = project.agent.envAllow;
+  const given = allow ? Object.fromEntries(allow.map((name) => [name, process.env[name]])) : process.env;
+  return makeScrubber(secretValues(project.agent.env, given));
 }

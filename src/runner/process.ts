@@ -59,11 +59,11 @@ export async function resolveExecutable(
 }
 
 export function startAgentProcess(spec: AgentProcessSpec): AgentProcess {
-  const out = openSync(spec.stdoutPath, 'a');
+  const out = openSync(spec.stdoutPath, 'a', 0o600);
   let err: number;
   let input: number | 'ignore' = 'ignore';
   try {
-    err = openSync(spec.stderrPath, 'a');
+    err = openSync(spec.stderrPath, 'a', 0o600);
     if (spec.stdinPath) input = openSync(spec.stdinPath, 'r');
   } catch (e) {
     closeSync(out);
