@@ -1,9 +1,10 @@
 // Big and odd prompts end to end: any size and any bytes reach the agent, or the job fails with the fix.
 import execa from 'execa';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { jobResult, startJob } from '../src/temporal/client';
 import { FAKE_CLAUDE, makeEnv, processesIn, REPO_ROOT, type TestEnv } from './helpers/env';
+import { MissingSkillError, readSkills } from '../src/lib/skills';
 import { MAX_ARG_BYTES, PROMPT_FILE, promptDelivery, promptTextProblem } from '../src/runner/invocation';
 
 let env: TestEnv;
@@ -113,4 +114,12 @@ test('--prompt with bytes that are not UTF-8: a usage error (exit 2) instead of 
   });
   expect(r.exitCode).toBe(2);
   expect(r.stderr).toMatch(/--prompt holds bytes that are not valid UTF-8/);
+});
+
+test('an inline skill that is not UTF-8: an error naming the file instead of a silently changed prompt', async () => {
+  const dir = path.join(env.projectPath('big'), '.claude', 'skills', 'latin1');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'SKILL.md'), Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+  await expect(readSkills(env.projectPath('big'), ['latin1'])).rejects.toThrow(MissingSkillError);
+  await expect(readSkills(env.projectPath('big'), ['latin1'])).rejects.toThrow(/SKILL\.md is not valid UTF-8 text/);
 });
