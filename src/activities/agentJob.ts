@@ -23,9 +23,10 @@ import { configError, reportedRunResult, setupError } from '../temporal/failures
 import { installHint } from '../agents/profiles';
 import { Semaphore } from '../lib/semaphore';
 import { acquireSlot, runAttempt } from '../runner/attempt';
-import { agentEnv, buildArgs, runBaseDir } from '../runner/invocation';
+import { agentEnv, agentInvocation, agentScrubber, promptDelivery, runBaseDir } from '../runner/invocation';
 import { createRunFolder } from '../runner/runFolder';
-import { recordJobOutcome } from '../lib/jobRecord';
+import { failureWithRecordProblem, recordJobOutcome, withRecordProblem } from '../lib/jobRecord';
+import { scrubDeep, scrubFailure } from '../lib/scrub';
 import { MissingSkillError, readSkills, withSkills } from '../lib/skills';
 import { runPersistentAgent } from '../persistent/job';
 
@@ -103,6 +104,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       throw e;
     }
     const fullPrompt = withSkills(prompt, skills);
+    if (!project.persistent) promptDelivery(project, fullPrompt); // a prompt that cannot be passed fails here
     return {
       project: project.name,
       kind: input.kind,
@@ -129,18 +131,22 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     const baseDir = runBaseDir(config, plan, input.runKey);
     // A redelivered outcome was recorded (ledger, notification) by the attempt that first reported it.
     let redelivered = false;
-    const heartbeat = announcingHeartbeat(ctx, plan);
+    // Every text about the job that leaves the worker is scrubbed of the agent's secrets.
+    const scrub = agentScrubber(project);
+    const announce = announcingHeartbeat(ctx, plan);
+    const heartbeat: AgentHeartbeatWriter = (d) => announce(scrubDeep(d, scrub));
     // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session.
     const run = project.persistent
       ? () => runPersistentAttempt(deps, { config, project, plan, baseDir, heartbeat })
-      : () =>
+      : async () =>
           runAttempt(
             {
               config,
               project,
               plan,
               baseDir,
-              args: buildArgs(project.agent.args, plan.prompt),
+              scrub,
+              ...(await agentInvocation({ config, project, plan }, baseDir)),
               env: agentEnv(project, plan, baseDir, input.workflowId),
             },
             {
@@ -154,21 +160,25 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
             },
           );
     const result = await run().catch(async (e: unknown) => {
-      if (redelivered) throw e;
+      if (redelivered) throw scrubFailure(e, scrub);
       const details = reportedRunResult(e);
+      let problem: string | null = null;
       if (e instanceof CancelledFailure)
-        await recordJobOutcome(config, plan, { outcome: 'cancelled' }, ctx.info, ctx.log);
+        problem = await recordJobOutcome(config, plan, { outcome: 'cancelled' }, ctx.info, ctx.log, { scrub });
       // A crash that will be launched again is not final: no failure notification for it yet.
       else if (details)
-        await recordJobOutcome(config, plan, details, ctx.info, ctx.log, {
+        problem = await recordJobOutcome(config, plan, details, ctx.info, ctx.log, {
           final: (e as ApplicationFailure).nonRetryable ?? undefined,
+          scrub,
         });
-      throw e;
+      throw scrubFailure(failureWithRecordProblem(e, problem), scrub);
     });
     // A transient API error the workflow will retry is not news yet (job_failed comes when retries run out).
     const retried = result.transient === true && (input.transientRetriesLeft ?? 0) > 0;
-    if (!redelivered) await recordJobOutcome(config, plan, result, ctx.info, ctx.log, { final: !retried });
-    return result;
+    const problem = redelivered
+      ? null
+      : await recordJobOutcome(config, plan, result, ctx.info, ctx.log, { final: !retried, scrub });
+    return scrubDeep(withRecordProblem(result, problem), scrub);
   }
 
   return { prepareJob, runAgentJob };

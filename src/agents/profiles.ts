@@ -34,6 +34,11 @@ export interface ProfileSpec {
   installHint: string | null;
   /** How it runs in a persistent project's tmux session; null: it has no Stop hook to wait for. */
   interactive: InteractiveSupport | null;
+  /**
+   * True: with its `{prompt}` argument left out it reads the prompt from stdin (`claude -p` with nothing after
+   * `-p`), the way to pass a prompt no argument can carry (over Linux's 128 KB per argument, or with a NUL byte).
+   */
+  promptViaStdin: boolean;
 }
 
 const CLAUDE_INTERACTIVE: InteractiveSupport = { command: 'claude', settingsFlag: '--settings' };
@@ -46,6 +51,7 @@ export const PROFILES: Readonly<Record<AgentProfile, ProfileSpec>> = {
     installHint:
       'install Claude Code (npm install -g @anthropic-ai/claude-code) on this worker host, or set [agent] command to its full path',
     interactive: CLAUDE_INTERACTIVE,
+    promptViaStdin: true,
   },
   codex: {
     defaults: { command: 'codex', args: ['exec', '--json', '{prompt}'] },
@@ -54,6 +60,7 @@ export const PROFILES: Readonly<Record<AgentProfile, ProfileSpec>> = {
       'run `codex login` as the worker user, or set OPENAI_API_KEY (or CODEX_API_KEY) in the environment of the worker host',
     installHint: null,
     interactive: null,
+    promptViaStdin: false,
   },
   gemini: {
     defaults: { command: 'gemini', args: ['-p', '{prompt}', '--output-format', 'json'] },
@@ -62,6 +69,7 @@ export const PROFILES: Readonly<Record<AgentProfile, ProfileSpec>> = {
       'run `gemini` once interactively as the worker user to log in, or set GEMINI_API_KEY in the environment of the worker host',
     installHint: null,
     interactive: null,
+    promptViaStdin: false,
   },
   custom: {
     defaults: null,
@@ -70,6 +78,7 @@ export const PROFILES: Readonly<Record<AgentProfile, ProfileSpec>> = {
       "log the agent in as the worker user, or give it its credentials in [agent] env or the worker host's environment",
     installHint: null,
     interactive: null,
+    promptViaStdin: false,
   },
 };
 

@@ -1,6 +1,8 @@
 // The cost ledger: one JSON line per finished agent job, per project, under <state_dir>/ledger/.
-// Append-only files are crash-safe enough for bookkeeping (a torn last line is skipped on read) and need
-// no database server; the budget gate, the EOD digest and `orchestrate costs` read it.
+// Append-only files are crash-safe enough for bookkeeping and need no database server; the budget gate, the
+// EOD digest and `orchestrate costs` read it. A crash mid-append leaves a torn last line: the next append
+// starts on a fresh line rather than gluing its record onto the torn one, and the reader skips only the torn
+// part, keeping every whole record (also one glued onto a torn line by an older version).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { JobKind, Outcome, TokenUsage } from '../temporal/types';
@@ -30,7 +32,54 @@ function ledgerFile(stateDir: string, project: string): string {
 export async function appendLedger(stateDir: string, entry: LedgerEntry): Promise<void> {
   const file = ledgerFile(stateDir, entry.project);
   await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.appendFile(file, JSON.stringify(entry) + '\n');
+  const torn = !(await endsWithNewline(file));
+  await fs.appendFile(file, (torn ? '\n' : '') + JSON.stringify(entry) + '\n');
+}
+
+/** True for a missing or empty file, or one whose last byte is a newline. */
+async function endsWithNewline(file: string): Promise<boolean> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw e;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return true;
+    const last = Buffer.alloc(1);
+    await handle.read(last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Where each record starts: a whole record glued after a torn one is still found. */
+const RECORD_START = '{"finishedAt":';
+
+/** The records of one ledger line: the line itself, or the whole records glued after a torn one. */
+function lineRecords(line: string): LedgerEntry[] {
+  try {
+    const entry = JSON.parse(line) as LedgerEntry;
+    if (typeof entry?.finishedAt === 'string') return [entry];
+  } catch {
+    // A line torn by a crash mid-write, maybe with a later record glued on: keep what parses.
+  }
+  const records: LedgerEntry[] = [];
+  let at = line.indexOf(RECORD_START, 1);
+  while (at >= 0) {
+    const next = line.indexOf(RECORD_START, at + 1);
+    try {
+      const entry = JSON.parse(line.slice(at, next < 0 ? undefined : next)) as LedgerEntry;
+      if (typeof entry?.finishedAt === 'string') records.push(entry);
+    } catch {
+      // torn too
+    }
+    at = next;
+  }
+  return records;
 }
 
 /** Entries of one project finished in [from, to). A missing ledger is an empty one. */
@@ -45,16 +94,12 @@ export async function readLedger(stateDir: string, project: string, from?: Date,
   const entries: LedgerEntry[] = [];
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    let entry: LedgerEntry;
-    try {
-      entry = JSON.parse(line) as LedgerEntry;
-    } catch {
-      continue; // a line torn by a crash mid-write
+    for (const entry of lineRecords(line)) {
+      const t = Date.parse(entry.finishedAt);
+      if (from && t < from.getTime()) continue;
+      if (to && t >= to.getTime()) continue;
+      entries.push(entry);
     }
-    const t = Date.parse(entry.finishedAt);
-    if (from && t < from.getTime()) continue;
-    if (to && t >= to.getTime()) continue;
-    entries.push(entry);
   }
   return entries;
 }

@@ -10,6 +10,7 @@ import type { Config } from '../config';
 import { webUiUrl } from '../temporal/connection';
 import { formatDuration } from './duration';
 import { jobFailed } from './outcomes';
+import { scrubDeep, scrubKeyShapes, type Scrubber } from './scrub';
 import { uiWorkflowUrl } from '../temporal/ui';
 import type { AgentRunResult, JobKind, JobPlan, Outcome } from '../temporal/types';
 
@@ -87,6 +88,8 @@ export interface NotifyOptions {
   timeoutMs?: number;
   /** Where a failing hook is reported (default: stderr). Activities pass their logger's warn. */
   log?: (message: string) => void;
+  /** The secrets of the job the event is about (default: only what is shaped like a key). */
+  scrub?: Scrubber;
 }
 
 export function eventText(e: NotifyEvent): string {
@@ -113,12 +116,16 @@ export async function notify(
 ): Promise<NotifyResult> {
   const command = config.notify.command;
   if (!command) return { ran: false, ok: true, exitCode: null, signal: null, timedOut: false, error: null };
-  const full: NotifyEvent = {
-    ...event,
-    at: event.at ?? new Date().toISOString(),
-    host: event.host ?? os.hostname(),
-    text: clip(event.text ?? eventText(event), TEXT_MAX_CHARS),
-  };
+  // The one way out of every notification: scrubbed of the job's secrets (or, without them, of key shapes).
+  const full: NotifyEvent = scrubDeep(
+    {
+      ...event,
+      at: event.at ?? new Date().toISOString(),
+      host: event.host ?? os.hostname(),
+      text: clip(event.text ?? eventText(event), TEXT_MAX_CHARS),
+    },
+    opts.scrub ?? scrubKeyShapes,
+  );
   const log = opts.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const timeoutMs = opts.timeoutMs ?? NOTIFY_TIMEOUT_MS;
   const result = await runHook(command, full, path.dirname(config.configPath), timeoutMs);

@@ -31,14 +31,25 @@ export async function readSkills(
   const skills: Array<{ name: string; text: string }> = [];
   for (const name of names) {
     const file = path.join(dir, name, 'SKILL.md');
+    let bytes: Buffer;
     try {
-      skills.push({ name, text: (await fs.readFile(file, 'utf8')).trim() });
+      bytes = await fs.readFile(file);
     } catch {
       if (which === true) continue; // a folder without SKILL.md is not a skill
       throw new MissingSkillError(`skill "${name}" not found: ${file} does not exist`);
     }
+    skills.push({ name, text: utf8Text(bytes, name, file).trim() });
   }
   return skills;
+}
+
+/** The file's text; bytes that are not UTF-8 would reach the agent silently replaced, so they are an error. */
+function utf8Text(bytes: Buffer, name: string, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new MissingSkillError(`skill "${name}": ${file} is not valid UTF-8 text — save it as UTF-8`);
+  }
 }
 
 export function withSkills(prompt: string, skills: Array<{ name: string; text: string }>): string {

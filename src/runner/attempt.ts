@@ -63,6 +63,8 @@ export interface AttemptOptions extends RunFolderOwner {
   baseDir: string;
   args: string[];
   env: Record<string, string>;
+  /** The file the agent's stdin reads its prompt from, when the prompt does not go in args. */
+  stdinPath?: string | null;
 }
 
 /** Runs, adopts or collects the job's agent for this activity attempt (see the top of this file). */
@@ -193,6 +195,7 @@ async function spawnAgent(o: AttemptOptions, dir: string, pending: PendingLaunch
       inheritEnv: !allow,
       stdoutPath: path.join(dir, STDOUT_FILE),
       stderrPath: path.join(dir, STDERR_FILE),
+      stdinPath: o.stdinPath,
     });
   } catch (e) {
     // Opening stdout.log/stderr.log failed: nothing was started.

@@ -8,6 +8,7 @@ import { parseProfileOutput } from '../agents/profiles';
 import { bareRunResult, type AgentRunResult } from '../temporal/types';
 import { AGENT_CRASHED, WORKER_SHUTDOWN } from '../temporal/failures';
 import type { AttemptOptions } from './attempt';
+import { fullDiskResult } from './diskFull';
 import { readTail, type AgentExit } from './process';
 import { STDERR_FILE, STDOUT_FILE, markReported, readExitFile, type Launch, type Reported } from './runFolder';
 
@@ -69,6 +70,10 @@ export async function finish(
   // The wrapper's record is the truth (it survives worker restarts); our child's status is the fallback. A launch
   // stopped after printing its result is judged by that result alone: the signal that stopped it was ours.
   const exit = ending.kind === 'lingered' ? { exitCode: null, signal: null } : (readExitFile(l.dir) ?? ending.exit);
+  // Output cut off by a full disk is never a success, nor worth another launch on the same disk.
+  const full = await fullDiskResult(o, l, base, exit);
+  if (full) await markReported(o, l, full.outcome, true, full);
+  if (full) throw crashedFailure(o, l, full.message, true, full);
   const result = await parsedResult(o, l, base, exit);
   if (ending.kind === 'lingered') {
     result.message = `${result.message} — it printed its result but had not exited ${formatDuration(o.project.agent.exitGraceMs)} later ([agent] exit_grace; something it started, such as an MCP server or a background shell, kept it alive), so its processes were stopped`;

@@ -15,6 +15,8 @@ export interface AgentProcessSpec {
   inheritEnv?: boolean;
   stdoutPath: string;
   stderrPath: string;
+  /** A file the agent reads as its stdin (a prompt too big for an argument); none: stdin is empty. */
+  stdinPath?: string | null;
 }
 
 export interface AgentExit {
@@ -57,10 +59,12 @@ export async function resolveExecutable(
 }
 
 export function startAgentProcess(spec: AgentProcessSpec): AgentProcess {
-  const out = openSync(spec.stdoutPath, 'a');
+  const out = openSync(spec.stdoutPath, 'a', 0o600);
   let err: number;
+  let input: number | 'ignore' = 'ignore';
   try {
-    err = openSync(spec.stderrPath, 'a');
+    err = openSync(spec.stderrPath, 'a', 0o600);
+    if (spec.stdinPath) input = openSync(spec.stdinPath, 'r');
   } catch (e) {
     closeSync(out);
     throw e;
@@ -73,7 +77,7 @@ export function startAgentProcess(spec: AgentProcessSpec): AgentProcess {
       // Own process group: the whole tree can be signalled at once, and it is not hit by the worker's
       // terminal's Ctrl-C.
       detached: true,
-      stdio: ['ignore', out, err],
+      stdio: [input, out, err],
       buffer: false,
       reject: false,
       cleanup: false,
@@ -101,6 +105,7 @@ export function startAgentProcess(spec: AgentProcessSpec): AgentProcess {
   } finally {
     closeSync(out);
     closeSync(err);
+    if (input !== 'ignore') closeSync(input);
   }
 }
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Config } from '../config';
 import type { AgentRunResult, JobPlan } from '../temporal/types';
 import { RUN_FOLDER_ERROR, SETUP_ERROR } from '../temporal/failures';
+import { scrubDeep, scrubKeyShapes, type Scrubber } from '../lib/scrub';
 import type { AgentExit } from './process';
 import { processStartTicks } from './processGroup';
 
@@ -32,6 +33,8 @@ export const WRAPPER =
 export interface RunFolderOwner {
   config: Config;
   plan: JobPlan;
+  /** The job's secrets, scrubbed from what reported.json keeps. */
+  scrub?: Scrubber;
 }
 
 /** One agent launch, as launch.json records it. */
@@ -165,7 +168,10 @@ export async function markReported(
   final: boolean,
   result?: AgentRunResult,
 ): Promise<void> {
-  const record: Reported = { outcome, at: new Date().toISOString(), final, result };
+  const record: Reported = scrubDeep(
+    { outcome, at: new Date().toISOString(), final, result },
+    o.scrub ?? scrubKeyShapes,
+  );
   const file = path.join(l.dir, REPORTED_FILE);
   try {
     await fs.writeFile(`${file}.tmp`, JSON.stringify(record));

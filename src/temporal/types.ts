@@ -110,6 +110,8 @@ export interface AgentRunResult {
   tokens?: TokenUsage | null;
   /** agent_error caused by the API and likely to pass (overloaded, 5xx, connection): the job runs again. */
   transient?: boolean;
+  /** What could not be recorded about the job (its cost-ledger line, on a full disk); the outcome stands. */
+  recordProblem?: string;
 }
 
 /** Token counts from Claude Code's result object (`usage`). */

@@ -10,6 +10,7 @@ import { getConfig, print, requireProject, withClient } from '../common';
 import { EXIT, UserError, exitCodeFor } from '../errors';
 import { formatJobResult, jobResultJson } from '../render/job';
 import { Progress } from '../render/progress';
+import { promptTextProblem } from '../../runner/invocation';
 
 interface RunOpts {
   project: string;
@@ -27,6 +28,8 @@ export function alreadyRunningHint(workflowId: string, project: string): string 
 export async function run(opts: RunOpts, cmd: Command): Promise<number> {
   const config = await getConfig(cmd);
   requireProject(config, opts.project);
+  const badPrompt = promptTextProblem(opts.prompt, '--prompt');
+  if (badPrompt) throw new UserError(badPrompt);
   return withClient(config, async ({ client }) => {
     let started;
     try {

@@ -15,6 +15,7 @@ export function formatJobResult(r: JobResult, uiUrl: string): string {
     .join(' · ');
   const lines = [head];
   if (r.outcome !== 'succeeded') lines.push(r.message);
+  else if (r.recordProblem) lines.push(`warning: ${r.recordProblem}`);
   if (r.result)
     lines.push(
       '',
@@ -40,6 +41,7 @@ export function jobResultJson(r: JobResult, webUrl: string): string {
     logPath: r.logPath,
     result: r.result,
     message: r.message,
+    recordProblem: r.recordProblem ?? null,
     webUrl,
   });
 }
