@@ -14,12 +14,15 @@ export interface JobRecordInfo {
 
 export async function recordJobOutcome(
   config: Config,
-  plan: JobPlan,
+  plan: Pick<JobPlan, 'project' | 'kind'>,
   result: Partial<AgentRunResult> & { outcome: AgentRunResult['outcome'] },
   info: JobRecordInfo,
   log: { warn: (msg: string) => void },
-  /** final: false = this failure will be retried (no notification yet). */
-  opts: { final?: boolean } = {},
+  /**
+   * final: false = this failure will be retried (no notification yet). correction: the job's earlier line
+   * is replaced by this one (a verdict reached after its agent ended).
+   */
+  opts: { final?: boolean; correction?: boolean } = {},
 ): Promise<void> {
   try {
     await appendLedger(config.orchestrator.stateDir, {
@@ -36,6 +39,7 @@ export async function recordJobOutcome(
       runId: info.workflowExecution?.runId,
       attempt: info.attempt,
       message: result.outcome === 'succeeded' ? null : (result.message ?? null),
+      ...(opts.correction ? { correction: true } : {}),
     });
   } catch (e) {
     // The ledger is bookkeeping: losing one line must not fail a job whose agent already ran.
