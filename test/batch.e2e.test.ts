@@ -4,10 +4,10 @@ import { ScheduleOverlapPolicy } from '@temporalio/client';
 import path from 'node:path';
 import { batchProgress, startBatch, startJob, jobResult, AlreadyRunningError } from '../src/temporal/client';
 import { setPaused } from '../src/gates';
-import { appendLedger } from '../src/lib/ledger';
+import { appendLedger, readLedger } from '../src/lib/ledger';
 import { addDays, dayBounds, localDate, localTime, minutesOfDay } from '../src/lib/dates';
 import { applySchedules, describeSchedules } from '../src/temporal/schedules';
-import { type BatchResult, type BatchRow } from '../src/temporal/types';
+import { SearchAttr, type BatchResult, type BatchRow } from '../src/temporal/types';
 import { scheduleIds } from '../src/temporal/ids';
 import { makeEnv, waitFor, type TestEnv } from './helpers/env';
 import { loadConfig } from '../src/config';
@@ -243,11 +243,73 @@ describe('EOD, digest and rollover', () => {
     expect(writerSection).toMatch(/^- \d\d:\d\d eod: \*\*succeeded\*\* · .* · \$0\.0123 · \d+ turns/);
     expect(writerSection.match(/ eod: /g)).toHaveLength(1);
     expect(digest).toMatch(
-      /## lazy\n\n- \d\d:\d\d eod: \*\*agent_error\*\*.*\n- EOD failed \(agent_error\): work log not written/,
+      /## lazy\n\n- \d\d:\d\d eod: \*\*agent_error\*\*.*\n- EOD failed \(agent_error\): lazy: work log not written/,
     );
     expect(digest).toMatch(/## off\n\n- no jobs today\n- EOD skipped: disabled/);
     // writer $0.0123 + lazy $0 (the noop scenario), each counted once.
     expect(digest).toContain('Total cost today: $0.0123');
+    // Only a work log that is there is listed.
+    expect(digest).toContain(`- work log: ${row(result, 'writer').worklogPath}`);
+    expect(/## lazy\n\n((?:- .*\n)*)/.exec(digest)![1]).not.toContain('work log:');
+  });
+
+  test('EOD: a missing work log is one failure in every view: job workflow, search attributes, ledger, batch', async () => {
+    const handle = await startBatch(env.client, env.config, 'eod', { projects: ['writer', 'lazy'] });
+    const result = await finish(handle);
+    expect(row(result, 'lazy').status).toBe('agent_error');
+    expect(row(result, 'lazy').worklogPath).toBeUndefined();
+    expect(row(result, 'lazy').reason).toMatch(/^lazy: work log not written/);
+
+    // The job's own workflow failed, with the outcome and cost of what its agent did.
+    const lazy = await env.client.workflow.getHandle(row(result, 'lazy').workflowId!).describe();
+    expect(lazy.status.name).toBe('FAILED');
+    expect(lazy.typedSearchAttributes.get(SearchAttr.outcome)).toBe('agent_error');
+    const writer = await env.client.workflow.getHandle(row(result, 'writer').workflowId!).describe();
+    expect(writer.status.name).toBe('COMPLETED');
+    expect(writer.typedSearchAttributes.get(SearchAttr.outcome)).toBe('succeeded');
+    expect(writer.typedSearchAttributes.get(SearchAttr.costUsd)).toBe(0.0123);
+
+    // The batch is not green: its outcome says failed, its details count the failure.
+    const batch = await handle.describe();
+    expect(batch.status.name).toBe('COMPLETED');
+    expect(batch.typedSearchAttributes.get(SearchAttr.outcome)).toBe('failed');
+
+    // The README's queries find them (visibility is eventually consistent: wait for it).
+    const ids = async (query: string) => {
+      const found: string[] = [];
+      for await (const wf of env.client.workflow.list({ query })) found.push(`${wf.workflowId}/${wf.runId}`);
+      return found;
+    };
+    const lazyRun = `${lazy.workflowId}/${lazy.runId}`;
+    await waitFor(
+      'the failed EOD job in the README query',
+      async () => (await ids('OrchestrateKind = "eod" AND ExecutionStatus = "Failed"')).includes(lazyRun),
+      30_000,
+    );
+    const batchRun = `${batch.workflowId}/${batch.runId}`;
+    await waitFor(
+      'the failed batch by its outcome',
+      async () => (await ids('OrchestrateKind = "eod" AND OrchestrateOutcome = "failed"')).includes(batchRun),
+      30_000,
+    );
+    await waitFor(
+      'the job by its cost',
+      async () =>
+        (await ids('OrchestrateProject = "writer" AND OrchestrateCostUsd > 0.01')).includes(
+          `${writer.workflowId}/${writer.runId}`,
+        ),
+      30_000,
+    );
+
+    // The ledger (history, costs, the budget, the next digest) reads the corrected line, once per job.
+    const lines = readFileSync(path.join(env.stateDir, 'ledger', 'lazy.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    const entries = (await readLedger(env.stateDir, 'lazy')).filter((e) => e.runId === lazy.runId);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ outcome: 'agent_error', correction: true, kind: 'eod' });
+    expect(entries[0].message).toMatch(/work log not written/);
+    expect(lines.filter((l) => l.includes(lazy.runId))).toHaveLength(2);
   });
 
   test('EOD: a work log left from before, not touched by a job that exits 0, fails that project', async () => {
@@ -260,7 +322,7 @@ describe('EOD, digest and rollover', () => {
     const result = await finish(await startBatch(env.client, env.config, 'eod', { projects: ['stale'] }));
     expect(row(result, 'stale').status).toBe('agent_error');
     expect(row(result, 'stale').reason).toMatch(
-      new RegExp(`^work log not written: docs/worklog/${today}\\.md was not updated by today's EOD job`),
+      new RegExp(`^stale: work log not written: docs/worklog/${today}\\.md was not updated by today's EOD job`),
     );
     expect(Math.round(statSync(log).mtimeMs)).toBe(old.getTime());
   });

@@ -137,7 +137,10 @@ describe('a worker and the CLI reach a non-default namespace through a profile f
         connection.operatorService
           .addSearchAttributes({
             namespace,
-            searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTE_REGISTRATIONS).map((n) => [n, 2])), // KEYWORD
+            // IndexedValueType KEYWORD = 2, DOUBLE = 4
+            searchAttributes: Object.fromEntries(
+              Object.entries(SEARCH_ATTRIBUTE_REGISTRATIONS).map(([n, t]) => [n, t === 'Double' ? 4 : 2]),
+            ),
           })
           .then(
             () => true,

@@ -48,6 +48,10 @@ beforeAll(async () => {
       // eod and rollover
       rpe1: 'eod_prompt = "Write the log [write:{worklog_path}]"\nrollover_prompt = "carry {yesterday} into {date}"',
       rpeoff: 'enabled = false',
+      // eod: exits 0 without writing its work log (the job itself fails it)
+      rpelazy: 'eod_prompt = "[scenario:noop]"',
+      // cycle: cancelled while its job runs
+      rpcslow: 'prompt = "[scenario:slow:60]"',
     },
     orchestratorExtra: [
       `tmux_socket = "${TMUX_SOCKET}"`,
@@ -224,4 +228,30 @@ test('eod with a project whose host has no worker: skipped after host_wait', asy
   expect(result.rows.find((r) => r.project === 'rphost')?.reason).toMatch(/no worker for host rp-nohost/);
   const json = await save('eod-host_wait', handle);
   expect(json).toContain('batch-host-wait');
+});
+
+test('eod: a job exits 0 without its work log: the job fails itself; the batch says failed', async () => {
+  const { result, handle } = await batch('eod', ['rpe1', 'rpelazy']);
+  expect(status(result, 'rpe1')).toBe('succeeded');
+  expect(status(result, 'rpelazy')).toBe('agent_error');
+  const json = await save('eod-worklog_missing', handle);
+  expect(json).toContain('batch-outcome-failed-cancelled');
+  const lazy = env.client.workflow.getHandle(result.rows.find((r) => r.project === 'rpelazy')!.workflowId!);
+  const jobJson = await save('agentJob-eod_worklog_missing', lazy);
+  expect(jobJson).toContain('eod-worklog-in-job');
+  expect(jobJson).toContain('job-cost-attribute');
+  expect(jobJson).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED');
+});
+
+test('cycle: cancelled while its job runs, it ends cancelled', async () => {
+  const handle = await startBatch(env.client, env.config, 'cycle', { projects: ['rpcslow'] });
+  await waitFor('the job to run', async () => {
+    const table = await handle.query<BatchResult>('progress').catch(() => null);
+    return table?.rows.some((r) => r.status === 'running') ?? false;
+  });
+  await handle.cancel();
+  await expect(handle.result()).rejects.toThrow();
+  const json = await save('cycle-cancelled', handle);
+  expect(json).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED');
+  expect(json).toContain('batch-outcome-failed-cancelled');
 });

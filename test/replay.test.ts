@@ -21,13 +21,22 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'agentJob-persistent',
     'agentJob-transient_retry',
     'agentJob-cancelled_wait',
+    'agentJob-eod_worklog_missing',
   ],
-  cycle: ['cycle'],
-  eod: ['eod', 'eod-scheduled', 'eod-host_wait'],
+  cycle: ['cycle', 'cycle-cancelled'],
+  eod: ['eod', 'eod-scheduled', 'eod-host_wait', 'eod-worklog_missing'],
   rollover: ['rollover'],
 };
 /** Recorded for patches that came later: no history of them was recorded before those patches. */
-const NEW_WITH_PATCHES = ['agentJob-transient_retry', 'agentJob-cancelled_wait', 'eod-scheduled', 'eod-host_wait'];
+const NEW_WITH_PATCHES = [
+  'agentJob-transient_retry',
+  'agentJob-cancelled_wait',
+  'eod-scheduled',
+  'eod-host_wait',
+  'agentJob-eod_worklog_missing',
+  'cycle-cancelled',
+  'eod-worklog_missing',
+];
 /**
  * Histories recorded before the patches listed in docs/deploy.md ("The patches in the code now"): they prove the
  * old branch of each patched() still replays. Delete them when those patches move to deprecatePatch().

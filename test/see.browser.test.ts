@@ -9,7 +9,7 @@ import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { jobResult, startBatch, startJob } from '../src/temporal/client';
 import { uiWorkflowUrl } from '../src/temporal/ui';
-import { type BatchResult } from '../src/temporal/types';
+import { SearchAttr, type BatchResult } from '../src/temporal/types';
 import { jobWorkflowId } from '../src/temporal/ids';
 import { makeEnv, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
 
@@ -145,5 +145,47 @@ test('the workflow list filtered by project or by outcome shows those jobs only;
     .waitFor();
   await page.screenshot({ path: path.join(ARTIFACTS, 'web-ui-job.png'), fullPage: true });
   expect(existsSync(path.join(ARTIFACTS, 'web-ui-job.png'))).toBe(true);
+  await page.close();
+});
+
+/** The README's screenshot of the list with Project / Outcome / Cost columns; refreshed with UPDATE_DOCS_SCREENSHOTS=1. */
+const DOCS_SCREENSHOT = path.join(REPO_ROOT, 'docs', 'web-ui-columns.png');
+
+test('the workflow list with Project, Outcome and Cost columns (what "Configure Columns" stores)', async () => {
+  const page = await browser.newPage();
+  // The Web UI keeps the columns a user picks per namespace in localStorage; seed what the column settings
+  // store after adding the three search attributes, as the README tells a user to do.
+  const columns = {
+    default: [
+      { label: 'Status', pinned: true },
+      { label: 'Workflow ID', pinned: true },
+      { label: SearchAttr.project.name, pinned: false },
+      { label: SearchAttr.kind.name, pinned: false },
+      { label: SearchAttr.outcome.name, pinned: false },
+      { label: SearchAttr.costUsd.name, pinned: false },
+      { label: 'End', pinned: false },
+    ],
+  };
+  await page.addInitScript((value) => {
+    const { localStorage } = globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } };
+    localStorage.setItem('namespace-workflow-table-columns', value);
+  }, JSON.stringify(columns));
+  const query = `OrchestrateProject IS NOT NULL AND TaskQueue = "${env.taskQueue}"`;
+  await openUntil(
+    page,
+    `${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`,
+    jobWorkflowId('seeui2'),
+  );
+  for (const name of [SearchAttr.project.name, SearchAttr.outcome.name, SearchAttr.costUsd.name])
+    await page.getByText(name, { exact: true }).first().waitFor();
+  // seeui2's failed job shows its outcome in its row.
+  await page
+    .locator('tr', { hasText: jobWorkflowId('seeui2') })
+    .getByText('agent_error')
+    .first()
+    .waitFor();
+  const shot = process.env.UPDATE_DOCS_SCREENSHOTS ? DOCS_SCREENSHOT : path.join(ARTIFACTS, 'web-ui-columns.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  expect(existsSync(shot)).toBe(true);
   await page.close();
 });

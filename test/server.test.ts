@@ -21,8 +21,8 @@ import { findTemporalCli, repoRoot } from '../src/devserver/temporalBin';
 import { freePorts, testServer, testWorkflowBundle } from './helpers/server';
 import { processAlive } from './helpers/process';
 
-/** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD */
-const KEYWORD = 2;
+/** temporal.api.enums.v1.IndexedValueType: INDEXED_VALUE_TYPE_KEYWORD, INDEXED_VALUE_TYPE_DOUBLE. */
+const INDEXED = { Keyword: 2, Double: 4 } as const;
 
 let tmpDir: string;
 const servers: DevServerOptions[] = [];
@@ -135,13 +135,14 @@ describe('dev server lifecycle (own server)', () => {
     expect(s.pid).toBe(firstPid);
   });
 
-  test('our search attributes are registered as Keyword', async () => {
+  test('our search attributes are registered with their types (Keyword, Double)', async () => {
     const attrs = await withClient(
       `127.0.0.1:${opts.port}`,
       async (_c, connection) =>
         (await connection.operatorService.listSearchAttributes({ namespace: 'default' })).customAttributes,
     );
-    for (const name of Object.keys(SEARCH_ATTRIBUTE_REGISTRATIONS)) expect(attrs?.[name]).toBe(KEYWORD);
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_REGISTRATIONS))
+      expect(attrs?.[name]).toBe(INDEXED[type]);
   });
 
   test('a workflow started (no worker needed) is recorded', async () => {
@@ -183,7 +184,8 @@ describe('dev server lifecycle (own server)', () => {
       expect(d.typedSearchAttributes.get(SearchAttr.project)).toBe('persist-project');
 
       const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
-      for (const name of Object.keys(SEARCH_ATTRIBUTE_REGISTRATIONS)) expect(customAttributes?.[name]).toBe(KEYWORD);
+      for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_REGISTRATIONS))
+        expect(customAttributes?.[name]).toBe(INDEXED[type]);
 
       const ids: string[] = [];
       for await (const wf of client.workflow.list({ query: `OrchestrateProject = 'persist-project'` })) {

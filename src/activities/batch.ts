@@ -11,10 +11,12 @@ import { firstLine, worklogPathFor } from '../lib/prompts';
 import { type BatchKind, type BatchRow, type ConfigSnapshot, type GateDecision } from '../temporal/types';
 import { configError } from '../temporal/failures';
 import { jobWorkflowId } from '../temporal/ids';
-import type { BatchActivities, WorklogCheck } from '../temporal/activities';
+import type { BatchActivities, JobWorklogInput, WorklogCheck } from '../temporal/activities';
 import { loadConfigOrFail } from './agentJob';
 import { decideAll } from '../gates';
-import { unknownProjectMessage } from '../config';
+import { unknownProjectMessage, type Config } from '../config';
+import { recordJobOutcome } from '../lib/jobRecord';
+import { batchCounts, batchRowFailed } from '../lib/outcomes';
 
 export function createBatchActivities(deps: { configPath?: string }): BatchActivities {
   async function snapshotConfig(): Promise<ConfigSnapshot> {
@@ -68,26 +70,28 @@ export function createBatchActivities(deps: { configPath?: string }): BatchActiv
 
   /** EOD: the work log must exist and have been written after the job started. */
   async function verifyWorklog(input: { project: string; date: string; since: string }): Promise<WorklogCheck> {
+    return checkWorklogFile(await loadConfigOrFail(deps.configPath), input);
+  }
+
+  /**
+   * The EOD job's own check, once its agent succeeded. A missing work log fails the job: its ledger line is
+   * corrected to agent_error (history, costs, the budget and the digest read one verdict) and the [notify] hook
+   * gets job_failed, as for any failed job.
+   */
+  async function checkJobWorklog(input: JobWorklogInput): Promise<WorklogCheck> {
     const config = await loadConfigOrFail(deps.configPath);
-    const project = config.projects[input.project];
-    const rel = worklogPathFor(project.worklogPath, input.date);
-    const file = path.resolve(project.path, rel);
-    let st;
-    try {
-      st = await fs.stat(file);
-    } catch {
-      return { ok: false, path: file, reason: `work log not written: ${rel} does not exist in ${project.path}` };
-    }
-    // One second of slack for file systems with coarse timestamps.
-    if (st.mtimeMs < Date.parse(input.since) - 1000) {
-      return {
-        ok: false,
-        path: file,
-        reason: `work log not written: ${rel} was not updated by today's EOD job (last modified ${st.mtime.toISOString()})`,
-      };
-    }
-    if (st.size === 0) return { ok: false, path: file, reason: `work log not written: ${rel} is empty` };
-    return { ok: true, path: file, reason: `work log written: ${rel}` };
+    const check = await checkWorklogFile(config, input);
+    if (check.ok) return check;
+    const ctx = Context.current();
+    const corrected = {
+      ...input.result,
+      outcome: 'agent_error' as const,
+      message: `${input.project}: ${check.reason}`,
+    };
+    await recordJobOutcome(config, { project: input.project, kind: 'eod' }, corrected, ctx.info, ctx.log, {
+      correction: true,
+    });
+    return check;
   }
 
   /**
@@ -151,7 +155,9 @@ export function createBatchActivities(deps: { configPath?: string }): BatchActiv
       if (row) {
         if (row.decision !== 'run') lines.push(`- EOD skipped: ${row.reason}`);
         else if (row.status !== 'succeeded') lines.push(`- EOD failed (${row.status}): ${row.reason}`);
-        if (row.worklogPath) lines.push(`- work log: ${row.worklogPath}`);
+        // Only a work log that is there: a missing one is the failure above.
+        if (row.worklogPath && row.status === 'succeeded' && (await exists(row.worklogPath)))
+          lines.push(`- work log: ${row.worklogPath}`);
       }
       lines.push('');
     }
@@ -159,9 +165,8 @@ export function createBatchActivities(deps: { configPath?: string }): BatchActiv
     const file = path.join(config.orchestrator.stateDir, 'digests', `${input.date}.md`);
     await fs.mkdir(path.dirname(file), { recursive: true });
     await fs.writeFile(file, lines.join('\n'));
-    const failures = input.rows.filter(
-      (r) => r.decision === 'error' || (r.status !== 'succeeded' && r.status !== 'skipped'),
-    );
+    const failures = input.rows.filter(batchRowFailed);
+    const counts = batchCounts(input.rows);
     await notify(
       config,
       {
@@ -169,9 +174,9 @@ export function createBatchActivities(deps: { configPath?: string }): BatchActiv
         date: input.date,
         path: file,
         totalUsd: Math.round(total * 1e6) / 1e6,
-        succeeded: input.rows.filter((r) => r.status === 'succeeded').length,
-        failed: failures.length,
-        skipped: input.rows.filter((r) => r.status === 'skipped').length,
+        succeeded: counts.succeeded,
+        failed: counts.failed,
+        skipped: counts.skipped,
         failures: failures.map((r) => ({ project: r.project, status: r.status, reason: r.reason })),
       },
       { log: (m) => Context.current().log.warn(m) },
@@ -204,5 +209,39 @@ export function createBatchActivities(deps: { configPath?: string }): BatchActiv
     return null;
   }
 
-  return { snapshotConfig, evaluateGates, verifyWorklog, writeDigest, otherRunningBatch, hostReady };
+  return { snapshotConfig, evaluateGates, verifyWorklog, checkJobWorklog, writeDigest, otherRunningBatch, hostReady };
+}
+
+/** The work log of the project's day: there, written since the job started, not empty. */
+async function checkWorklogFile(
+  config: Config,
+  input: { project: string; date: string; since: string },
+): Promise<WorklogCheck> {
+  const project = config.projects[input.project];
+  if (!project) throw configError(unknownProjectMessage(config, [input.project]));
+  const rel = worklogPathFor(project.worklogPath, input.date);
+  const file = path.resolve(project.path, rel);
+  let st;
+  try {
+    st = await fs.stat(file);
+  } catch {
+    return { ok: false, path: file, reason: `work log not written: ${rel} does not exist in ${project.path}` };
+  }
+  // One second of slack for file systems with coarse timestamps.
+  if (st.mtimeMs < Date.parse(input.since) - 1000) {
+    return {
+      ok: false,
+      path: file,
+      reason: `work log not written: ${rel} was not updated by today's EOD job (last modified ${st.mtime.toISOString()})`,
+    };
+  }
+  if (st.size === 0) return { ok: false, path: file, reason: `work log not written: ${rel} is empty` };
+  return { ok: true, path: file, reason: `work log written: ${rel}` };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.stat(file).then(
+    () => true,
+    () => false,
+  );
 }

@@ -45,8 +45,8 @@ const KILL_WAIT_MS = 5_000;
 const LOG_TAIL_LINES = 25;
 /** grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING */
 const SERVING = 1;
-/** temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD */
-const INDEXED_VALUE_TYPE_KEYWORD = 2;
+/** temporal.api.enums.v1.IndexedValueType: INDEXED_VALUE_TYPE_KEYWORD and INDEXED_VALUE_TYPE_DOUBLE. */
+const INDEXED_VALUE_TYPES = { Keyword: 2, Double: 4 } as const;
 
 export function devServerPaths(stateDir: string): DevServerPaths {
   const dir = path.join(path.resolve(stateDir), 'server');
@@ -303,7 +303,9 @@ async function ensureSearchAttributes(address: string, namespace: string): Promi
     if (missing.length) {
       await connection.operatorService.addSearchAttributes({
         namespace,
-        searchAttributes: Object.fromEntries(missing.map((n) => [n, INDEXED_VALUE_TYPE_KEYWORD])),
+        searchAttributes: Object.fromEntries(
+          missing.map((n) => [n, INDEXED_VALUE_TYPES[SEARCH_ATTRIBUTE_REGISTRATIONS[n]]]),
+        ),
       });
     }
     return missing;

@@ -21,12 +21,15 @@ export interface JobRecordInfo {
  */
 export async function recordJobOutcome(
   config: Config,
-  plan: JobPlan,
+  plan: Pick<JobPlan, 'project' | 'kind'>,
   result: Partial<AgentRunResult> & { outcome: AgentRunResult['outcome'] },
   info: JobRecordInfo,
   log: { warn: (msg: string) => void },
-  /** final: false = this failure will be retried (no notification yet). scrub: the job's secrets. */
-  opts: { final?: boolean; scrub?: Scrubber } = {},
+  /**
+   * final: false = this failure will be retried (no notification yet). scrub: the job's secrets. correction:
+   * the job's earlier line is replaced by this one (a verdict reached after its agent ended).
+   */
+  opts: { final?: boolean; scrub?: Scrubber; correction?: boolean } = {},
 ): Promise<string | null> {
   const scrub = opts.scrub ?? scrubKeyShapes;
   const stateDir = config.orchestrator.stateDir;
@@ -46,6 +49,7 @@ export async function recordJobOutcome(
       runId: info.workflowExecution?.runId,
       attempt: info.attempt,
       message: result.outcome === 'succeeded' ? null : (result.message ?? null),
+      ...(opts.correction ? { correction: true } : {}),
     };
     await appendLedger(stateDir, scrubDeep(entry, scrub));
   } catch (e) {

@@ -23,6 +23,34 @@ export interface LedgerEntry {
   attempt?: number;
   /** What happened, for failed jobs (the outcome's one-sentence message). */
   message?: string | null;
+  /**
+   * This line replaces the earlier line of the same job (same workflow run and run folder): a verdict reached
+   * after the agent ended, e.g. an EOD whose work log is missing failed although its agent exited 0. Readers
+   * see one entry per job, the corrected one, at the original line's finishedAt (its day stays the same).
+   */
+  correction?: boolean;
+}
+
+/** Which job a line is about: a correction names the same workflow run and run folder. */
+function jobKey(e: LedgerEntry): string | null {
+  return e.workflowId && e.runId && e.logPath ? `${e.workflowId}\n${e.runId}\n${e.logPath}` : null;
+}
+
+/** The ledger's lines with each correction applied in place of the line it corrects (file order kept). */
+function applyCorrections(lines: LedgerEntry[]): LedgerEntry[] {
+  const out: LedgerEntry[] = [];
+  const at = new Map<string, number>();
+  for (const e of lines) {
+    const key = jobKey(e);
+    const earlier = key === null ? undefined : at.get(key);
+    if (e.correction && earlier !== undefined) {
+      out[earlier] = { ...e, finishedAt: out[earlier].finishedAt };
+      continue;
+    }
+    if (key !== null) at.set(key, out.length);
+    out.push(e);
+  }
+  return out;
 }
 
 function ledgerFile(stateDir: string, project: string): string {
@@ -91,17 +119,15 @@ export async function readLedger(stateDir: string, project: string, from?: Date,
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
-  const entries: LedgerEntry[] = [];
+  const lines: LedgerEntry[] = [];
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    for (const entry of lineRecords(line)) {
-      const t = Date.parse(entry.finishedAt);
-      if (from && t < from.getTime()) continue;
-      if (to && t >= to.getTime()) continue;
-      entries.push(entry);
-    }
+    lines.push(...lineRecords(line));
   }
-  return entries;
+  return applyCorrections(lines).filter((entry) => {
+    const t = Date.parse(entry.finishedAt);
+    return !(from && t < from.getTime()) && !(to && t >= to.getTime());
+  });
 }
 
 /** Sum of known costs of a project's jobs in [from, to). */

@@ -26,11 +26,21 @@ export interface WorklogCheck {
   reason: string;
 }
 
+/** The EOD job's own work-log check: the day, when its agent started, and what the agent reported. */
+export interface JobWorklogInput {
+  project: string;
+  date: string;
+  since: string;
+  result: AgentRunResult;
+}
+
 /** What the cycle, EOD and rollover workflows ask of the outside world. */
 export interface BatchActivities {
   snapshotConfig(): Promise<ConfigSnapshot>;
   evaluateGates(input: { projects: string[]; at: string }): Promise<GateDecision[]>;
   verifyWorklog(input: { project: string; date: string; since: string }): Promise<WorklogCheck>;
+  /** The EOD job's check of its own work log; a missing one also corrects the job's ledger line to failed. */
+  checkJobWorklog(input: JobWorklogInput): Promise<WorklogCheck>;
   writeDigest(input: { date: string; rows: BatchRow[]; kind: BatchKind }): Promise<string>;
   /** Another batch of this kind running on this task queue that goes first: its workflow ID, else null. */
   otherRunningBatch(input: { kind: BatchKind; selfWorkflowId: string; selfStartTime: string }): Promise<string | null>;

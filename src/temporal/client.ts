@@ -177,6 +177,11 @@ export async function batchProgress(handle: WorkflowHandle): Promise<{ done: boo
     try {
       return { done: true, result: (await handle.result()) as BatchResult };
     } catch (e) {
+      // A cancelled batch ends Cancelled, its table (cancelled rows included) still answers the query.
+      if (e instanceof WorkflowFailedError && desc.status.name === 'CANCELLED') {
+        const table = await handle.query<BatchResult>(BATCH_PROGRESS_QUERY).catch(() => null);
+        if (table) return { done: true, result: table };
+      }
       if (e instanceof WorkflowFailedError)
         throw new Error(`${handle.workflowId} ${desc.status.name.toLowerCase()}: ${e.cause?.message ?? e.message}`);
       throw e;

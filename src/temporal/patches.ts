@@ -16,6 +16,12 @@ export const EOD_VERIFY_ON_HOST_PATCH = 'eod-verify-on-host';
 export const TRANSIENT_RETRY_PATCH = 'retry-transient-agent-errors';
 /** agentJob: a job cancelled while it waits (usage limit, transient back-off) is marked cancelled. */
 export const CANCELLED_WAIT_PATCH = 'cancelled-wait-outcome';
+/** agentJob: an EOD job checks its own work log; a missing one fails the job (agent_error). */
+export const EOD_WORKLOG_IN_JOB_PATCH = 'eod-worklog-in-job';
+/** agentJob: a job's cost is set in OrchestrateCostUsd when it ends. */
+export const JOB_COST_ATTRIBUTE_PATCH = 'job-cost-attribute';
+/** batch: its outcome attribute says failed or cancelled, and a cancelled batch ends cancelled. */
+export const BATCH_OUTCOME_PATCH = 'batch-outcome-failed-cancelled';
 
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
@@ -25,5 +31,8 @@ export const PATCH_IDS = [
   EOD_VERIFY_ON_HOST_PATCH,
   TRANSIENT_RETRY_PATCH,
   CANCELLED_WAIT_PATCH,
+  EOD_WORKLOG_IN_JOB_PATCH,
+  JOB_COST_ATTRIBUTE_PATCH,
+  BATCH_OUTCOME_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];

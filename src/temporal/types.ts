@@ -20,17 +20,31 @@ export const OUTCOMES = [
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-/** Typed search attributes: they make the Web UI's workflow list filterable by project, kind and outcome. */
+/**
+ * How a batch (cycle, EOD, rollover) ended, in its OrchestrateOutcome: `failed` when any row failed (the batch
+ * itself completes, its jobs' failures are theirs), `cancelled` when it was cancelled.
+ */
+export const BATCH_OUTCOMES = ['succeeded', 'failed', 'cancelled'] as const;
+export type BatchOutcome = (typeof BATCH_OUTCOMES)[number];
+
+/**
+ * Typed search attributes: they make the Web UI's workflow list filterable by project, kind and outcome (a job's
+ * Outcome, or a batch's BatchOutcome), and a job's cost (set when it ends, when the agent reported one).
+ */
 export const SearchAttr = {
   project: defineSearchAttributeKey('OrchestrateProject', 'KEYWORD'),
   kind: defineSearchAttributeKey('OrchestrateKind', 'KEYWORD'),
   outcome: defineSearchAttributeKey('OrchestrateOutcome', 'KEYWORD'),
   host: defineSearchAttributeKey('OrchestrateHost', 'KEYWORD'),
+  costUsd: defineSearchAttributeKey('OrchestrateCostUsd', 'DOUBLE'),
 } as const;
 
-/** What the dev server must register (`temporal server start-dev --search-attribute name=Keyword`). */
-export const SEARCH_ATTRIBUTE_REGISTRATIONS: Record<string, 'Keyword'> = Object.fromEntries(
-  Object.values(SearchAttr).map((k) => [k.name, 'Keyword'] as const),
+/** A search attribute's type as `temporal` spells it (`--search-attribute name=Keyword`, `--type Double`). */
+export type SearchAttributeRegistration = 'Keyword' | 'Double';
+
+/** What the dev server must register (`temporal server start-dev --search-attribute name=Type`). */
+export const SEARCH_ATTRIBUTE_REGISTRATIONS: Record<string, SearchAttributeRegistration> = Object.fromEntries(
+  Object.values(SearchAttr).map((k) => [k.name, k.type === 'DOUBLE' ? 'Double' : 'Keyword'] as const),
 );
 
 export { RESULT_MAX_CHARS } from './limits';
@@ -112,6 +126,11 @@ export interface AgentRunResult {
   transient?: boolean;
   /** What could not be recorded about the job (its cost-ledger line, on a full disk); the outcome stands. */
   recordProblem?: string;
+  /**
+   * EOD: the work log the job itself checked (absent: it did not check, as jobs of older runs did not; their
+   * batch checks). A job whose work log is missing failed: its outcome is agent_error.
+   */
+  worklogPath?: string | null;
 }
 
 /** Token counts from Claude Code's result object (`usage`). */

@@ -28,7 +28,8 @@ import {
   type JobResult,
 } from '../temporal/types';
 import { SETUP_FAILURE_TYPES, isSetupFailure, jobFailed, reportedRunResult } from '../temporal/failures';
-import { CANCELLED_WAIT_PATCH, TRANSIENT_RETRY_PATCH } from '../temporal/patches';
+import { CANCELLED_WAIT_PATCH, JOB_COST_ATTRIBUTE_PATCH, TRANSIENT_RETRY_PATCH } from '../temporal/patches';
+import { withWorklogVerdict } from './jobWorklog';
 
 const prepareJobFor = (project: string) =>
   proxyActivities<AgentJobActivities & NotifyActivities>({
@@ -176,7 +177,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     );
     await waitDurably(Math.max(0, until - Date.now()));
   }
-  return finish(identity, result);
+  return finish(identity, await withWorklogVerdict(input, plan, startedAt, result));
 }
 
 /**
@@ -212,7 +213,12 @@ function finish(
   result: AgentRunResult,
 ): JobResult {
   const job: JobResult = { ...identity, ...result };
-  upsertSearchAttributes([{ key: SearchAttr.outcome, value: job.outcome }]);
+  // The cost, for the Web UI's Cost column and views. (patched: jobs before it carry none.)
+  const cost = job.costUsd !== null && patched(JOB_COST_ATTRIBUTE_PATCH) ? job.costUsd : null;
+  upsertSearchAttributes([
+    { key: SearchAttr.outcome, value: job.outcome },
+    ...(cost !== null ? [{ key: SearchAttr.costUsd, value: cost }] : []),
+  ]);
   setCurrentDetails(`${job.outcome}: ${job.message}`);
   if (job.outcome !== 'succeeded') {
     // Failed in the Web UI, and the structured result still reaches callers (CLI, cycle) in the details.

@@ -3,7 +3,9 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import type { NotifyEvent } from '../../src/lib/notify';
+import type { JobWorklogInput, WorklogCheck } from '../../src/temporal/activities';
 import {
+  SearchAttr,
   bareRunResult,
   type AgentJobInput,
   type AgentRunResult,
@@ -20,6 +22,9 @@ interface Job {
   prepareJob: (input: AgentJobInput) => Promise<JobPlan>;
   runAgentJob: (input: RunAgentInput, n: number) => Promise<AgentRunResult>;
   sendNotification: (event: NotifyEvent) => Promise<boolean>;
+  /** EOD: the job's own work-log check. */
+  checkJobWorklog?: (input: JobWorklogInput) => Promise<WorklogCheck>;
+  worklogChecks?: JobWorklogInput[];
   prepared: number;
   runs: RunAgentInput[];
   events: NotifyEvent[];
@@ -47,6 +52,12 @@ beforeAll(async () => {
       job.runs.push(input);
       return job.runAgentJob(input, job.runs.length);
     },
+    checkJobWorklog: async (input) => {
+      const job = jobOf(input.project);
+      (job.worklogChecks ??= []).push(input);
+      if (!job.checkJobWorklog) throw new Error(`no work-log stub for ${input.project}`);
+      return job.checkJobWorklog(input);
+    },
     sendNotification: async (event) => {
       const job = jobOf((event as { project: string }).project);
       job.events.push(event);
@@ -66,13 +77,14 @@ const transient = () => bareRunResult('agent_error', 'API overloaded (529)', { t
 /** Starts one agentJob with these stubs; its handle, and what the stubs were asked. */
 async function runJob(
   runAgentJob: Job['runAgentJob'],
-  more: Partial<Pick<Job, 'prepareJob' | 'sendNotification'>> = {},
+  more: Partial<Pick<Job, 'prepareJob' | 'sendNotification' | 'checkJobWorklog'>> & { kind?: 'run' | 'eod' } = {},
 ) {
   const project = `p-${randomUUID().slice(0, 8)}`;
   const job: Job = {
     prepareJob: more.prepareJob ?? (async () => plan(project)),
     runAgentJob,
     sendNotification: more.sendNotification ?? (async () => true),
+    checkJobWorklog: more.checkJobWorklog,
     prepared: 0,
     runs: [],
     events: [],
@@ -81,7 +93,7 @@ async function runJob(
   const handle = await env.client.workflow.start('agentJob', {
     taskQueue: env.taskQueue,
     workflowId: `job/${project}`,
-    args: [{ project, kind: 'run' } satisfies AgentJobInput],
+    args: [{ project, kind: more.kind ?? 'run', date: '2026-03-14' } satisfies AgentJobInput],
   });
   return { handle, runs: job.runs, events: job.events, project, job };
 }
@@ -107,6 +119,58 @@ test('a succeeded run is the job result; one run, no notification', async () => 
   expect(runs[0].transientRetriesLeft).toBe(3);
   expect(events).toEqual([]);
   expect(await outcomeOf(handle)).toBe('succeeded');
+});
+
+test('a job sets its cost in OrchestrateCostUsd when it ends, succeeded or not', async () => {
+  const ok = await runJob(async () => succeeded());
+  await ok.handle.result();
+  expect((await ok.handle.describe()).typedSearchAttributes.get(SearchAttr.costUsd)).toBe(0.01);
+  const failed = await runJob(async () => bareRunResult('agent_error', 'max turns', { costUsd: 0.25 }));
+  await failedJob(failed.handle.result());
+  expect((await failed.handle.describe()).typedSearchAttributes.get(SearchAttr.costUsd)).toBe(0.25);
+  // No cost reported, no attribute (not a made-up 0).
+  const setup = await runJob(async () => succeeded(), {
+    prepareJob: async () => {
+      throw ApplicationFailure.create({ type: SETUP_ERROR, message: 'no path', nonRetryable: true });
+    },
+  });
+  await failedJob(setup.handle.result());
+  expect((await setup.handle.describe()).typedSearchAttributes.get(SearchAttr.costUsd)).toBeUndefined();
+});
+
+test('an EOD job checks its own work log: written, it succeeds with the path; missing, the job fails', async () => {
+  const written = await runJob(async () => succeeded(), {
+    kind: 'eod',
+    checkJobWorklog: async ({ project }) => ({ ok: true, path: `/logs/${project}.md`, reason: 'work log written' }),
+  });
+  const ok = (await written.handle.result()) as JobResult;
+  expect(ok).toMatchObject({ outcome: 'succeeded', worklogPath: `/logs/${written.project}.md` });
+  expect(written.job.worklogChecks).toHaveLength(1);
+  expect(written.job.worklogChecks![0]).toMatchObject({ date: '2026-03-14', result: { outcome: 'succeeded' } });
+
+  const missing = await runJob(async () => succeeded(), {
+    kind: 'eod',
+    checkJobWorklog: async ({ project }) => ({
+      ok: false,
+      path: `/logs/${project}.md`,
+      reason: 'work log not written: docs/worklog/2026-03-14.md does not exist',
+    }),
+  });
+  const failed = await failedJob(missing.handle.result());
+  expect(failed).toMatchObject({
+    outcome: 'agent_error',
+    message: `${missing.project}: work log not written: docs/worklog/2026-03-14.md does not exist`,
+    costUsd: 0.01,
+    worklogPath: null,
+  });
+  expect(await outcomeOf(missing.handle)).toBe('agent_error');
+
+  // A failed run is not checked; a run job never is.
+  const crashed = await runJob(async () => bareRunResult('agent_error', 'max turns'), { kind: 'eod' });
+  await failedJob(crashed.handle.result());
+  const plain = await runJob(async () => succeeded());
+  await plain.handle.result();
+  expect([crashed.job.worklogChecks, plain.job.worklogChecks]).toEqual([undefined, undefined]);
 });
 
 test('at most 6 usage-limit waits, each announced; then the job reports usage_limit', async () => {

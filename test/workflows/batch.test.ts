@@ -4,6 +4,8 @@ import { Context } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
 import type { WorkflowActivities, WorklogCheck } from '../../src/temporal/activities';
 import {
+  BATCH_PROGRESS_QUERY,
+  SearchAttr,
   bareRunResult,
   type AgentRunResult,
   type BatchInput,
@@ -14,6 +16,7 @@ import {
   type GateDecision,
 } from '../../src/temporal/types';
 import { plan, snapshot, stubEnv, succeeded, type StubEnv } from './stubs';
+import { waitFor } from '../helpers/env';
 
 /** What the stubs do for one batch (and the jobs it starts), and what they were asked. */
 interface Scenario {
@@ -22,6 +25,8 @@ interface Scenario {
   otherRunning?: string | null;
   run?: (project: string) => AgentRunResult;
   verify?: (project: string) => WorklogCheck;
+  /** Projects whose agent runs until the job is cancelled. */
+  hangs?: string[];
   /** Activity names in the order they were called (job activities as `<name> <project>`). */
   calls: string[];
   gated: string[][];
@@ -64,6 +69,11 @@ const activities: Partial<WorkflowActivities> = {
       : projects.map((project) => ({ project, decision: 'run', gate: 'all', reason: 'has work' }));
   },
   hostReady: async () => Context.current().info.taskQueue,
+  checkJobWorklog: async ({ project }) => {
+    const s = scenario();
+    s.calls.push(`checkJobWorklog ${project}`);
+    return s.verify?.(project) ?? { ok: true, path: `/logs/${project}.md`, reason: 'work log written' };
+  },
   verifyWorklog: async ({ project }) => {
     const s = scenario();
     s.calls.push(`verifyWorklog ${project}`);
@@ -84,6 +94,11 @@ const activities: Partial<WorkflowActivities> = {
     try {
       // Long enough for the jobs the semaphore lets through to overlap.
       await new Promise((r) => setTimeout(r, 200));
+      // Until cancelled (heartbeats carry the cancel to the activity).
+      while (s.hangs?.includes(p.project)) {
+        Context.current().heartbeat();
+        await Context.current().sleep(100);
+      }
       return s.run?.(p.project) ?? succeeded(`Done: ${p.project}`);
     } finally {
       s.running--;
@@ -136,6 +151,7 @@ async function runBatch(
     workflowId,
     args: [opts.input ?? {}],
   });
+  if (opts.hangs) return { result: null as unknown as BatchResult, row: () => null as unknown as BatchRow, s, handle };
   const result = (await handle.result()) as BatchResult;
   const row = (project: string) => {
     const r = result.rows.find((x) => x.project === project);
@@ -230,10 +246,16 @@ test("EOD: every enabled project runs without gates; a succeeded job's work log 
   expect(result.date).toBe('2026-03-14');
   expect(s.gated).toEqual([]);
   expect(row(writer)).toMatchObject({ status: 'succeeded', worklogPath: `/logs/${writer}.md` });
-  expect(row(lazy)).toMatchObject({ status: 'agent_error', reason: 'work log not written: it does not exist' });
+  // The job checks its own work log: a missing one fails the job, and so its row.
+  expect(row(lazy)).toMatchObject({
+    status: 'agent_error',
+    reason: `${lazy}: work log not written: it does not exist`,
+  });
+  expect(s.calls).toEqual(expect.arrayContaining([`checkJobWorklog ${writer}`, `checkJobWorklog ${lazy}`]));
+  expect(s.calls.some((c) => c.startsWith('verifyWorklog'))).toBe(false);
   // A failed job's work log is not checked.
   expect(row(fails).status).toBe('agent_error');
-  expect(s.calls).not.toContain(`verifyWorklog ${fails}`);
+  expect(s.calls).not.toContain(`checkJobWorklog ${fails}`);
   expect(row(off)).toMatchObject({
     decision: 'skip',
     status: 'skipped',
@@ -264,7 +286,7 @@ test('rollover: an unknown project is an error row; no work log check, no digest
   const { row, s, result } = await runBatch('rollover', [{ name: p }], { input: { projects: [p, 'nosuch'] } });
   expect(row(p).status).toBe('succeeded');
   expect(row('nosuch')).toMatchObject({ decision: 'error', status: 'skipped', reason: 'unknown project "nosuch"' });
-  expect(s.calls.some((c) => c.startsWith('verifyWorklog'))).toBe(false);
+  expect(s.calls.some((c) => /^(verifyWorklog|checkJobWorklog)/.test(c))).toBe(false);
   expect(s.digests).toEqual([]);
   expect(result.digestPath).toBeNull();
 });
@@ -285,4 +307,47 @@ test('past its history limit a batch continues as new and still accounts for eve
   for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` }))
     runs.push(wf.runId);
   expect(runs.length).toBeGreaterThan(1);
+});
+
+/** The batch's status, OrchestrateOutcome and current details, as the Web UI's list and page show them. */
+async function shown(handle: Awaited<ReturnType<typeof runBatch>>['handle']) {
+  const d = await handle.describe();
+  const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  return {
+    status: d.status.name,
+    outcome: d.typedSearchAttributes.get(SearchAttr.outcome),
+    details: metadata.currentDetails ?? '',
+  };
+}
+
+test('a batch with a failed row is not green: outcome failed, counts that add up in its final details', async () => {
+  const [a, b, c, gone] = names('a', 'b', 'c', 'gone');
+  const { handle, result } = await runBatch('cycle', [{ name: a }, { name: b }, { name: c }, { name: gone }], {
+    gates: (projects) =>
+      projects.map((project) =>
+        project === gone
+          ? { project, decision: 'error', gate: 'path', reason: `project path /x/${gone} does not exist` }
+          : { project, decision: 'run', gate: 'all', reason: 'has work' },
+      ),
+  });
+  expect(result.rows.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'skipped']);
+  const view = await shown(handle);
+  expect(view).toMatchObject({ status: 'COMPLETED', outcome: 'failed' });
+  expect(view.details).toContain('finished: 3 succeeded, 1 failed, 0 skipped');
+  const fine = await runBatch('rollover', [{ name: names('fine')[0] }]);
+  expect((await shown(fine.handle)).outcome).toBe('succeeded');
+});
+
+test('a cycle cancelled while its jobs run ends Cancelled, its outcome cancelled, its jobs cancelled', async () => {
+  const [slow] = names('slow');
+  const { handle, s } = await runBatch('cycle', [{ name: slow }], { hangs: [slow] });
+  await waitFor('the job runs', async () => s.calls.includes(`runAgentJob ${slow}`), 30_000);
+  await handle.cancel();
+  await expect(handle.result()).rejects.toThrow();
+  const view = await shown(handle);
+  expect(view).toMatchObject({ status: 'CANCELLED', outcome: 'cancelled' });
+  const table = await handle.query<BatchResult>(BATCH_PROGRESS_QUERY);
+  expect(table.rows.map((r) => [r.project, r.status])).toEqual([[slow, 'cancelled']]);
+  const job = await env.client.workflow.getHandle(`job/${slow}`).describe();
+  expect(job.status.name).toBe('CANCELLED');
 });

@@ -1,5 +1,7 @@
 // A batch's result table and its Web UI details: pure functions of the workflow, tested without a server.
-import { finishedHeadline, firstLineOf, progressDetails, rowFailed, rowsFor } from '../../src/workflows/batch/progress';
+import { finishedHeadline, firstLineOf, progressDetails, rowsFor } from '../../src/workflows/batch/progress';
+import { batchRowFailed as rowFailed } from '../../src/lib/outcomes';
+import { clipAtWord } from '../../src/lib/clip';
 import type { BatchRow } from '../../src/temporal/types';
 
 const row = (project: string, over: Partial<BatchRow> = {}): BatchRow => ({
@@ -34,7 +36,31 @@ test('a row failed when its gate could not decide or its job did not succeed', (
       row('c', { decision: 'error', status: 'skipped' }),
       row('d', { decision: 'skip', status: 'skipped' }),
     ]),
-  ).toBe('finished: 1 succeeded, 2 failed, 2 skipped');
+  ).toBe('finished: 1 succeeded, 2 failed, 1 skipped');
+});
+
+test('each row counts once: a gate error (a missing path) is failed, not also skipped; the counts add up', () => {
+  const rows = [
+    row('a', { status: 'succeeded' }),
+    row('b', { status: 'succeeded' }),
+    row('c', { status: 'succeeded' }),
+    row('d', { decision: 'error', status: 'skipped', reason: 'project path /x does not exist' }),
+  ];
+  expect(finishedHeadline(rows)).toBe('finished: 3 succeeded, 1 failed, 0 skipped');
+  expect(finishedHeadline(rows, true)).toBe('cancelled: 3 succeeded, 1 failed, 0 skipped');
+});
+
+test('long reasons are cut at a word boundary with an ellipsis, never mid-word', () => {
+  const reason =
+    'project path /srv/projects/web does not exist — fix [projects.web] path in workspaces.toml, then check again';
+  const cell = progressDetails('cycle', '2026-03-14', [row('web', { reason })], 0, new Map()).split('\n')[4];
+  const detail = cell.split(' | ')[2].replace(/ \|$/, '');
+  expect(detail.length).toBeLessThanOrEqual(100);
+  expect(detail.endsWith('…')).toBe(true);
+  expect(reason.startsWith(detail.slice(0, -1))).toBe(true);
+  expect(reason[detail.length - 1]).toBe(' ');
+  expect(clipAtWord('a, then check', 10)).toBe('a, then…');
+  expect(clipAtWord('short', 10)).toBe('short');
 });
 
 test('the details table: a headline, one escaped row per project, a job phase over its status', () => {
@@ -64,6 +90,7 @@ test('the details table shows 50 rows, then says how many more the query has', (
 });
 
 test("a row shows the first non-blank line of the agent's answer, capped at 160 characters", () => {
+  expect(firstLineOf(`Done: ${'word '.repeat(40)}`)).toMatch(/word…$/);
   expect(firstLineOf('\n  \nDone: fixed it\nmore')).toBe('Done: fixed it');
   expect(firstLineOf('')).toBe('');
   const long = firstLineOf('x'.repeat(200));

@@ -7,10 +7,12 @@ import {
   plannedSchedules,
   scheduleIdFor,
   temporalCliCommand,
+  type ScheduleRow,
 } from '../../temporal/schedules';
 import { getConfig, print, withClient } from '../common';
 import { EXIT, UserError } from '../errors';
 import { renderTable } from '../render/table';
+import { formatWhen } from '../render/format';
 
 export async function scheduleApply(opts: { printTemporalCli?: boolean }, cmd: Command): Promise<void> {
   const config = await getConfig(cmd);
@@ -32,14 +34,24 @@ export async function scheduleList(opts: { json?: boolean }, cmd: Command): Prom
     const rows = await describeSchedules(client, config.orchestrator.taskQueue);
     if (opts.json) print(JSON.stringify(rows));
     else if (!rows.length) print('no schedules (run `orchestrate schedule apply`)');
-    else
-      print(
-        renderTable(
-          ['SCHEDULE', 'STATE', 'WHEN', 'NEXT RUNS'],
-          rows.map((r) => [r.id, r.paused ? 'paused' : 'active', r.description, r.nextRuns.slice(0, 2).join(', ')]),
-        ),
-      );
+    else print(renderScheduleList(rows, config.orchestrator.timezone));
   });
+}
+
+/** The schedules as a table; next runs in the configured timezone, as `status` shows them. */
+export function renderScheduleList(rows: ScheduleRow[], timezone: string): string {
+  return renderTable(
+    ['SCHEDULE', 'STATE', 'WHEN', `NEXT RUNS (${timezone})`],
+    rows.map((r) => [
+      r.id,
+      r.paused ? 'paused' : 'active',
+      r.description,
+      r.nextRuns
+        .slice(0, 2)
+        .map((t) => formatWhen(t, timezone))
+        .join(', '),
+    ]),
+  );
 }
 
 export function scheduleAction(action: 'pause' | 'unpause' | 'trigger' | 'delete') {

@@ -26,11 +26,12 @@ import {
 } from '../inspect';
 import { formatElapsed } from '../../lib/duration';
 import { renderTable } from '../render/table';
+import { clipAtWord } from '../../lib/clip';
 
 export interface ProjectStatus {
   project: string;
-  /** running, paused, disabled or idle. */
-  state: 'running' | 'paused' | 'disabled' | 'idle';
+  /** running, paused, disabled, path missing (its jobs fail, its gates error) or idle. */
+  state: 'running' | 'paused' | 'disabled' | 'path missing' | 'idle';
   last: LastOutcome | null;
   todayUsd: number;
   /** [gates] max_daily_usd, when set. */
@@ -71,7 +72,7 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
       const p = config.projects[n];
       return {
         project: n,
-        state: !p.enabled ? 'disabled' : isPaused(config, n) ? 'paused' : 'idle',
+        state: !p.enabled ? 'disabled' : !existsSync(p.path) ? 'path missing' : isPaused(config, n) ? 'paused' : 'idle',
         last: null,
         todayUsd: 0,
         budgetUsd: p.gates.maxDailyUsd > 0 ? p.gates.maxDailyUsd : null,
@@ -215,7 +216,7 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
 
 const clip = (s: string, n: number) => {
   const flat = s.replace(/\s+/g, ' ').trim();
-  return flat.length > n ? `${flat.slice(0, n - 1)}…` : flat;
+  return clipAtWord(flat, n);
 };
 
 /** Exit 1 when the server cannot be reached: the local view still prints. */

@@ -1,4 +1,5 @@
 // Plain-text tables for the terminal: the cycle / EOD / rollover result, history, costs.
+import { clipAtWord } from '../../lib/clip';
 import { formatDuration } from '../../lib/duration';
 import { batchCounts, batchRowFailed } from '../../lib/outcomes';
 import type { BatchResult, BatchRow } from '../../temporal/types';
@@ -14,7 +15,7 @@ export function renderTable(headers: string[], rows: string[][]): string {
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+const clip = clipAtWord;
 
 export function batchRowCells(r: BatchRow): string[] {
   return [

@@ -2,16 +2,30 @@
 // those with work; an EOD runs every enabled project's end-of-day prompt, checks each work log and writes
 // the day's digest; a rollover runs every enabled project's morning prompt. All three run their jobs the
 // same way (runJobs) and carry on over continue-as-new with their rows.
-import { isCancellation, patched, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
-import { SearchAttr, type BatchInput, type BatchResult, type GateDecision } from '../../temporal/types';
+import {
+  CancellationScope,
+  CancelledFailure,
+  isCancellation,
+  patched,
+  setCurrentDetails,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import {
+  SearchAttr,
+  type BatchInput,
+  type BatchOutcome,
+  type BatchResult,
+  type GateDecision,
+} from '../../temporal/types';
+import { batchRowFailed } from '../../lib/outcomes';
 import { decideCycle } from './decideCycle';
 import { decideDaily } from './decideDaily';
 import { openBatch, standDownIfAnotherRuns, type Batch } from './open';
-import { finishedHeadline, progressDetails, rowFailed, rowsFor } from './progress';
+import { finishedHeadline, progressDetails, rowsFor } from './progress';
 import { reapStaleSessions, writeDigest } from './proxies';
 import { runJobs } from './runJobs';
 import { verifyWorklog } from './worklog';
-import { BATCH_OVERLAP_ALL_KINDS_PATCH, REAP_STALE_SESSIONS_PATCH } from '../../temporal/patches';
+import { BATCH_OUTCOME_PATCH, BATCH_OVERLAP_ALL_KINDS_PATCH, REAP_STALE_SESSIONS_PATCH } from '../../temporal/patches';
 
 export { batchProgressQuery } from './open';
 
@@ -82,14 +96,29 @@ function plan(batch: Batch, decisions: GateDecision[]): string[] {
   return decisions.filter((d) => d.decision === 'run').map((d) => d.project);
 }
 
-/** Every job has finished: the batch's outcome in the Web UI's list, its final table in current details. */
+/**
+ * Every job has finished: the batch's outcome in the Web UI's list (OrchestrateOutcome: succeeded, failed with
+ * any failed row, cancelled), its counts and final table in current details. A batch that was cancelled (its
+ * jobs were cancelled with it and it carried on to here) ends Cancelled, not Completed. (patched: batches before
+ * it said agent_error for failed and completed when cancelled.)
+ */
 function close({ kind, date, state }: Batch): BatchResult {
   state.finishedAt = new Date().toISOString();
-  const failed = state.rows.some(rowFailed);
-  upsertSearchAttributes([{ key: SearchAttr.outcome, value: failed ? 'agent_error' : 'succeeded' }]);
+  const failed = state.rows.some(batchRowFailed);
+  const current = patched(BATCH_OUTCOME_PATCH);
+  const cancelled = current && CancellationScope.current().consideredCancelled;
+  const outcome: BatchOutcome | 'agent_error' = cancelled
+    ? 'cancelled'
+    : failed
+      ? current
+        ? 'failed'
+        : 'agent_error'
+      : 'succeeded';
+  upsertSearchAttributes([{ key: SearchAttr.outcome, value: outcome }]);
   setCurrentDetails(
-    progressDetails(kind, date, state.rows, 0, new Map(), finishedHeadline(state.rows)) +
+    progressDetails(kind, date, state.rows, 0, new Map(), finishedHeadline(state.rows, cancelled)) +
       (state.digestPath ? `\n\n**digest** \`${state.digestPath}\`` : ''),
   );
+  if (cancelled) throw new CancelledFailure(`${kind} ${date} cancelled`);
   return state;
 }

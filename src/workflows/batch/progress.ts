@@ -1,5 +1,7 @@
 // A batch's result table and how the Web UI shows it: one row per project, a headline, a markdown table.
 import type { BatchKind, BatchRow, GateDecision } from '../../temporal/types';
+import { clipAtWord } from '../../lib/clip';
+import { batchCounts } from '../../lib/outcomes';
 
 /** The table a batch starts from: a row per decision, pending when it runs, skipped when it does not. */
 export function rowsFor(decisions: GateDecision[]): BatchRow[] {
@@ -16,15 +18,10 @@ export function rowsFor(decisions: GateDecision[]): BatchRow[] {
   }));
 }
 
-/** A gate could not decide, or the job ran and did not succeed. */
-export function rowFailed(r: BatchRow): boolean {
-  return r.decision === 'error' || (r.status !== 'succeeded' && r.status !== 'skipped');
-}
-
-/** The final headline: how many succeeded, failed and were skipped. */
-export function finishedHeadline(rows: BatchRow[]): string {
-  const count = (status: BatchRow['status']) => rows.filter((r) => r.status === status).length;
-  return `finished: ${count('succeeded')} succeeded, ${rows.filter(rowFailed).length} failed, ${count('skipped')} skipped`;
+/** The final headline: how many succeeded, failed and were skipped; each row counts once (lib/outcomes.ts). */
+export function finishedHeadline(rows: BatchRow[], cancelled = false): string {
+  const { succeeded, failed, skipped } = batchCounts(rows);
+  return `${cancelled ? 'cancelled' : 'finished'}: ${succeeded} succeeded, ${failed} failed, ${skipped} skipped`;
 }
 
 /** The batch's current details in the Web UI: a headline and one table row per project (Temporal markdown). */
@@ -37,7 +34,7 @@ export function progressDetails(
   headline?: string,
 ): string {
   const done = rows.filter((r) => r.status !== 'pending' && r.status !== 'running').length;
-  const cell = (s: string) => s.replace(/\s+/g, ' ').replace(/\|/g, '\\|').slice(0, 100);
+  const cell = (s: string) => clipAtWord(s.replace(/\s+/g, ' ').trim(), 100).replace(/\|/g, '\\|');
   const shown = rows.slice(0, 50);
   const lines = [
     `**${kind} ${date}** · ${headline ?? `${done}/${rows.length} done, ${running} running`}`,
@@ -50,8 +47,7 @@ export function progressDetails(
   return lines.join('\n');
 }
 
-/** A succeeded job's row shows the first line of its answer, capped. */
+/** A succeeded job's row shows the first line of its answer, capped at a word boundary. */
 export function firstLineOf(text: string): string {
-  const line = text.split('\n').find((l) => l.trim()) ?? '';
-  return line.length > 160 ? `${line.slice(0, 159)}…` : line;
+  return clipAtWord(text.split('\n').find((l) => l.trim()) ?? '', 160);
 }

@@ -1,5 +1,5 @@
-// EOD's check after each job: exit 0 is no proof of work (an unknown slash command exits 0), the day's work
-// log must be there, written by this job.
+// EOD's check after each job, for jobs that did not check their own work log (see ../jobWorklog.ts): exit 0 is
+// no proof of work (an unknown slash command exits 0), the day's work log must be there, written by this job.
 import { patched } from '@temporalio/workflow';
 import { taskQueueFor } from '../../temporal/ids';
 import type { WorklogCheck } from '../../temporal/activities';
@@ -8,6 +8,11 @@ import { isNoWorker, noWorkerReason, verifyWorklogOf, verifyWorklogOn } from './
 import { EOD_VERIFY_ON_HOST_PATCH } from '../../temporal/patches';
 
 export const verifyWorklog: AfterSuccess = async ({ snap, date, hostWaitMs }, row, job, setPhase) => {
+  // The job checked its own work log (jobs that did not, started before that, carry no worklogPath).
+  if (job.worklogPath !== undefined) {
+    row.worklogPath = job.worklogPath;
+    return;
+  }
   setPhase('verifying work log');
   const host = snap.projects.find((p) => p.name === row.project)?.host ?? null;
   // (patched: EODs already running when this shipped verify on the shared queue, as they did.)
