@@ -5,7 +5,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig, projectOrThrow, type Config, type ProjectConfig } from '../config';
+import { ConfigError, agentAccountKey, loadConfig, projectOrThrow, type Config, type ProjectConfig } from '../config';
 import { resolveExecutable } from '../runner/process';
 import { firstLine, renderPrompt } from '../lib/prompts';
 import { localDate } from '../lib/dates';
@@ -23,7 +23,7 @@ import { configError, reportedRunResult, setupError } from '../temporal/failures
 import { installHint } from '../agents/profiles';
 import { Semaphore } from '../lib/semaphore';
 import { acquireSlot, runAttempt } from '../runner/attempt';
-import { agentEnv, buildArgs, runBaseDir } from '../runner/invocation';
+import { agentEnv, invocationArgs, runBaseDir } from '../runner/invocation';
 import { createRunFolder } from '../runner/runFolder';
 import { recordJobOutcome } from '../lib/jobRecord';
 import { MissingSkillError, readSkills, withSkills } from '../lib/skills';
@@ -118,6 +118,8 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       timezone: config.orchestrator.timezone,
       persistent: project.persistent,
       host: project.host,
+      account: agentAccountKey(project, process.env),
+      resume: project.agent.resume && !project.persistent,
     };
   }
 
@@ -140,7 +142,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
               project,
               plan,
               baseDir,
-              args: buildArgs(project.agent.args, plan.prompt),
+              args: invocationArgs(project.agent, plan.prompt, input.resumeSessionId),
               env: agentEnv(project, plan, baseDir, input.workflowId),
             },
             {

@@ -14,7 +14,7 @@ import { jobWorkflowId } from '../temporal/ids';
 import type { BatchActivities, WorklogCheck } from '../temporal/activities';
 import { loadConfigOrFail } from './agentJob';
 import { decideAll } from '../gates';
-import { unknownProjectMessage } from '../config';
+import { agentAccountKey, unknownProjectMessage } from '../config';
 
 export function createBatchActivities(deps: { configPath?: string }): BatchActivities {
   async function snapshotConfig(): Promise<ConfigSnapshot> {
@@ -37,6 +37,7 @@ export function createBatchActivities(deps: { configPath?: string }): BatchActiv
           rollover: firstLine(p.rolloverPrompt),
         },
         worklogPath: p.worklogPath,
+        account: agentAccountKey(p, process.env),
       })),
     };
   }

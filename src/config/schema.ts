@@ -253,6 +253,8 @@ const agentShape = {
   interactive_command: nonEmpty.optional(),
   env: z.record(envName, z.string()).optional(),
   env_allow: z.array(envName).optional(),
+  account: nonEmpty.optional(),
+  resume: z.boolean().optional(),
 };
 
 const gatesShape = {

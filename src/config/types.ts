@@ -24,6 +24,13 @@ export interface AgentConfig {
   env: Record<string, string>;
   /** When set, only these variables of the worker's environment reach the agent (plus `env`). */
   envAllow: string[] | null;
+  /**
+   * Names the agent account whose usage limit and login the project shares; null: derived from the profile and
+   * the credential variables (names and a hash of their values).
+   */
+  account: string | null;
+  /** After a usage-limit wait or a transient API error, continue the earlier run's session (claude only). */
+  resume: boolean;
 }
 
 export interface GatesConfig {

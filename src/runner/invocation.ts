@@ -1,11 +1,28 @@
 // How a job's agent is invoked: its argv, its environment, and the folder its runs are kept in.
 import path from 'node:path';
-import type { Config, ProjectConfig } from '../config';
+import type { AgentConfig, Config, ProjectConfig } from '../config';
 import type { JobPlan } from '../temporal/types';
 
 /** Substitutes `{prompt}` inside each argument; the prompt stays one argv entry, never shell-parsed. */
 export function buildArgs(args: string[], prompt: string): string[] {
   return args.map((a) => a.split('{prompt}').join(prompt));
+}
+
+/** What a resumed session is told: the task is in its conversation already. */
+export const CONTINUATION_PROMPT =
+  'Continue the task you were working on in this session, from where you stopped. When it is done, give your final answer as before.';
+
+/**
+ * The agent's argv for one run: the task's prompt, or, resuming a claude session, `--resume <id>` and the
+ * continuation prompt in its place.
+ */
+export function invocationArgs(
+  agent: Pick<AgentConfig, 'profile' | 'args'>,
+  prompt: string,
+  resumeSessionId?: string,
+): string[] {
+  if (!resumeSessionId || agent.profile !== 'claude') return buildArgs(agent.args, prompt);
+  return ['--resume', resumeSessionId, ...buildArgs(agent.args, CONTINUATION_PROMPT)];
 }
 
 /** <state_dir>/runs/<project>/<runKey>: one folder per workflow run and agent invocation. */

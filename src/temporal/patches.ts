@@ -16,6 +16,12 @@ export const EOD_VERIFY_ON_HOST_PATCH = 'eod-verify-on-host';
 export const TRANSIENT_RETRY_PATCH = 'retry-transient-agent-errors';
 /** agentJob: a job cancelled while it waits (usage limit, transient back-off) is marked cancelled. */
 export const CANCELLED_WAIT_PATCH = 'cancelled-wait-outcome';
+/** agentJob: a batch's job reports its usage limit to the batch, which sends the one usage_limit_wait. */
+export const ACCOUNT_LIMIT_SIGNAL_PATCH = 'account-limit-signal';
+/** agentJob: a run after a usage-limit wait or a transient error resumes the earlier run's agent session. */
+export const RESUME_SESSION_PATCH = 'resume-agent-session';
+/** batch: jobs of an account at its usage limit wait for the reset; after an auth failure they are skipped. */
+export const ACCOUNT_HOLD_PATCH = 'account-hold';
 
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
@@ -25,5 +31,8 @@ export const PATCH_IDS = [
   EOD_VERIFY_ON_HOST_PATCH,
   TRANSIENT_RETRY_PATCH,
   CANCELLED_WAIT_PATCH,
+  ACCOUNT_LIMIT_SIGNAL_PATCH,
+  RESUME_SESSION_PATCH,
+  ACCOUNT_HOLD_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];
