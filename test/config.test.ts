@@ -102,6 +102,8 @@ describe('defaults', () => {
         interactiveCommand: 'claude',
         env: {},
         envAllow: null,
+        account: null,
+        resume: true,
       },
       gates: { command: '', timeoutMs: 60_000, workingHours: null, maxDailyUsd: 0 },
       persistent: false,
@@ -308,6 +310,8 @@ inline_skills = true
       interactiveCommand: 'claude',
       env: { SHARED: '1', OVERRIDDEN: 'a', OWN: 'x' },
       envAllow: null,
+      account: null,
+      resume: true,
     });
     expect(c.projects.b.agent).toEqual({
       profile: 'claude',
@@ -318,6 +322,8 @@ inline_skills = true
       interactiveCommand: 'claude',
       env: { SHARED: '1', OVERRIDDEN: 'base' },
       envAllow: null,
+      account: null,
+      resume: true,
     });
   });
 
