@@ -4,6 +4,8 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { batchProgress, startBatch } from '../src/temporal/client';
+import type { Connection } from '@temporalio/client';
+import { runningBatches } from '../src/cli/inspect';
 import type { BatchResult, BatchRow } from '../src/temporal/types';
 import { makeEnv, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 
@@ -90,6 +92,9 @@ describe('usage limit', () => {
       90_000,
     );
     expect(await waitForDetails(handle, /held1 \| waiting for usage-limit reset at/)).toBeTruthy();
+    // `orchestrate status` says it on the batch's line.
+    const [line] = await runningBatches(env.client, env.client.connection as Connection, env.taskQueue);
+    expect(line.progress).toMatch(/2 waiting for usage-limit reset at \d\d:\d\d \(Europe\/London\)/);
     const result = await waitFor(
       'the cycle to finish',
       async () => {

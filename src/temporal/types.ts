@@ -204,6 +204,15 @@ export interface BatchInput {
   carry?: { rows: BatchRow[]; pending: string[]; date: string; startedAt: string; accounts?: AccountCarry };
 }
 
+/** How a batch row held for its account's usage-limit reset begins its reason. */
+export const USAGE_LIMIT_WAIT_NOTE = 'waiting for usage-limit reset';
+
+/** For `status`: "2 waiting for usage-limit reset at 14:00 (Europe/London)", or null when no row waits. */
+export function accountWaitSummary(rows: BatchRow[]): string | null {
+  const held = rows.filter((r) => r.status === 'pending' && r.reason.startsWith(USAGE_LIMIT_WAIT_NOTE));
+  return held.length ? `${held.length} ${held[0].reason}` : null;
+}
+
 /** The accounts a batch holds (usage limit) or skips (auth failure), carried over continue-as-new. */
 export interface AccountCarry {
   limits: AccountLimited[];

@@ -9,6 +9,7 @@ import type { NotifyActivities } from '../../temporal/activities';
 import { ACCOUNT_HOLD_PATCH } from '../../temporal/patches';
 import {
   ACCOUNT_LIMITED_SIGNAL,
+  USAGE_LIMIT_WAIT_NOTE,
   type AccountCarry,
   type AccountKey,
   type AccountLimited,
@@ -85,8 +86,8 @@ export class AccountHolds {
     const tz = this.batch.snap.timezone;
     const at = `${localTime(new Date(limit.until), tz)} (${tz})`;
     return limit.resetKnown
-      ? `waiting for usage-limit reset at ${at}`
-      : `waiting for usage-limit reset, backing off until ${at} (reset time not given)`;
+      ? `${USAGE_LIMIT_WAIT_NOTE} at ${at}`
+      : `${USAGE_LIMIT_WAIT_NOTE}, backing off until ${at} (reset time not given)`;
   }
 
   private async limited(limited: AccountLimited): Promise<void> {
