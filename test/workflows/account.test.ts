@@ -13,6 +13,7 @@ import {
 } from '../../src/temporal/types';
 import type { NotifyEvent } from '../../src/lib/notify';
 import { plan, snapshot, stubEnv, succeeded, type StubEnv } from './stubs';
+import { waitForDetails } from '../helpers/env';
 
 interface Scenario {
   snap: ConfigSnapshot;
@@ -148,4 +149,41 @@ test("an auth failure skips the account's other jobs with its reason; other acco
   expect(row(other)).toMatchObject({ status: 'succeeded' });
   expect(s.runs.map((r) => r.project)).toEqual([first, other]);
   expect(s.notifications).toEqual([]);
+});
+
+test('the hold lives in the workflow: a worker restarted during it keeps the held job waiting for the reset', async () => {
+  const [limited, slow, held] = names('limited', 'slow', 'held');
+  let resetAt = 0;
+  const projects = [
+    { name: limited, account: 'acct-a' },
+    { name: slow, account: 'acct-b' },
+    { name: held, account: 'acct-a' },
+  ];
+  const s: Scenario = {
+    snap: snapshot(env.taskQueue, projects, { concurrency: 2 }),
+    run: async (project, n) => {
+      if (project === limited && n === 0) {
+        resetAt = Date.now() + 6000;
+        return bareRunResult('usage_limit', `${project}: usage limit reached`, {
+          usageLimitResetsAt: new Date(resetAt).toISOString(),
+        });
+      }
+      // Holds the second slot until the limit is known: then the held job gets the slot and is held.
+      if (project === slow) await sleep(1500);
+      return succeeded();
+    },
+    runs: [],
+    notifications: [],
+  };
+  const workflowId = `cycle-${randomUUID()}`;
+  byBatch.set(workflowId, s);
+  for (const p of projects) byProject.set(p.name, s);
+  const handle = await env.client.workflow.start('cycle', { taskQueue: env.taskQueue, workflowId, args: [{}] });
+  await waitForDetails(handle, new RegExp(`${held} \\| waiting for usage-limit reset at`), 30_000);
+  await worker.stop();
+  worker = await env.worker(activities);
+  const result = (await handle.result()) as BatchResult;
+  expect(result.rows.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  const heldRun = s.runs.find((r) => r.project === held);
+  expect(heldRun && heldRun.at).toBeGreaterThanOrEqual(resetAt);
 });
