@@ -104,6 +104,8 @@ describe('defaults', () => {
         env: {},
         envAllow: null,
         allowPermissionDenials: false,
+        account: null,
+        resume: true,
       },
       gates: { command: '', timeoutMs: 60_000, workingHours: null, maxDailyUsd: 0 },
       persistent: false,
@@ -314,6 +316,8 @@ inline_skills = true
       env: { SHARED: '1', OVERRIDDEN: 'a', OWN: 'x' },
       envAllow: null,
       allowPermissionDenials: false,
+      account: null,
+      resume: true,
     });
     expect(c.projects.b.agent).toEqual({
       profile: 'claude',
@@ -326,6 +330,8 @@ inline_skills = true
       env: { SHARED: '1', OVERRIDDEN: 'base' },
       envAllow: null,
       allowPermissionDenials: false,
+      account: null,
+      resume: true,
     });
   });
 

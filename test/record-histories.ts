@@ -52,6 +52,13 @@ beforeAll(async () => {
       rpelazy: 'eod_prompt = "[scenario:noop]"',
       // cycle: cancelled while its job runs
       rpcslow: 'prompt = "[scenario:slow:60]"',
+      // one account, one limit: rpalim's usage limit holds rpaheld (same account) until the reset; rpanologin's
+      // auth failure (slowed, so the limit is known first) skips rpaskip (its account)
+      rpalim: 'prompt = "[scenario:usage_limit_once:in 1m]"\n[projects.rpalim.agent]\naccount = "rp-a"',
+      rpanologin:
+        'prompt = "[scenario:not_logged_in]"\n[projects.rpanologin.agent]\naccount = "rp-b"\nenv = { FAKE_CLAUDE_SLEEP_MS = "3000" }',
+      rpaskip: 'prompt = "never runs"\n[projects.rpaskip.agent]\naccount = "rp-b"',
+      rpaheld: 'prompt = "held job"\n[projects.rpaheld.agent]\naccount = "rp-a"',
     },
     orchestratorExtra: [
       `tmux_socket = "${TMUX_SOCKET}"`,
@@ -175,6 +182,22 @@ test('cycle: gates, two jobs, a disabled and a no-work project skipped', async (
   ]);
   await save('cycle', handle);
 });
+
+test("cycle: a usage limit holds the account's next job until the reset (resumed session); an auth failure skips", async () => {
+  const { result, handle } = await batch('cycle', ['rpalim', 'rpanologin', 'rpaskip', 'rpaheld']);
+  expect(result.rows.map((r) => [r.project, r.status])).toEqual([
+    ['rpalim', 'succeeded'],
+    ['rpanologin', 'agent_error'],
+    ['rpaskip', 'skipped'],
+    ['rpaheld', 'succeeded'],
+  ]);
+  const json = await save('cycle-account_hold', handle);
+  expect(json).toContain('account-hold');
+  expect(json).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED');
+  const child = await save('agentJob-account_limit_resume', env.client.workflow.getHandle('job/rpalim'));
+  expect(child).toContain('account-limit-signal');
+  expect(child).toContain('resume-agent-session');
+}, 180_000);
 
 test('eod: work log verified, a disabled project skipped, digest written', async () => {
   const { result, handle } = await batch('eod', ['rpe1', 'rpeoff']);

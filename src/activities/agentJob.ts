@@ -5,7 +5,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig, projectOrThrow, type Config, type ProjectConfig } from '../config';
+import { ConfigError, agentAccountKey, loadConfig, projectOrThrow, type Config, type ProjectConfig } from '../config';
 import { resolveExecutable } from '../runner/process';
 import { firstLine, renderPrompt } from '../lib/prompts';
 import { localDate } from '../lib/dates';
@@ -120,6 +120,8 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       timezone: config.orchestrator.timezone,
       persistent: project.persistent,
       host: project.host,
+      account: agentAccountKey(project, process.env),
+      resume: project.agent.resume && !project.persistent,
     };
   }
 
@@ -146,7 +148,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
               plan,
               baseDir,
               scrub,
-              ...(await agentInvocation({ config, project, plan }, baseDir)),
+              ...(await agentInvocation({ config, project, plan }, baseDir, input.resumeSessionId)),
               env: agentEnv(project, plan, baseDir, input.workflowId),
             },
             {

@@ -14,7 +14,7 @@ import { jobWorkflowId } from '../temporal/ids';
 import type { BatchActivities, JobWorklogInput, WorklogCheck } from '../temporal/activities';
 import { loadConfigOrFail } from './agentJob';
 import { decideAll } from '../gates';
-import { unknownProjectMessage, type Config } from '../config';
+import { agentAccountKey, unknownProjectMessage, type Config } from '../config';
 import { recordJobOutcome } from '../lib/jobRecord';
 import { batchCounts, batchRowFailed } from '../lib/outcomes';
 
@@ -39,6 +39,7 @@ export function createBatchActivities(deps: { configPath?: string }): BatchActiv
           rollover: firstLine(p.rolloverPrompt),
         },
         worklogPath: p.worklogPath,
+        account: agentAccountKey(p, process.env),
       })),
     };
   }

@@ -194,7 +194,12 @@ function failedResultObject(
 
   if (r.is_error === true) {
     if (NOT_LOGGED_IN_RE.test(resultText) || r.api_error_status === 401) {
-      return { ...parsed, outcome: 'agent_error', message: authMessage(project, resultText || 'HTTP 401', run.ctx) };
+      return {
+        ...parsed,
+        outcome: 'agent_error',
+        authFailure: true,
+        message: authMessage(project, resultText || 'HTTP 401', run.ctx),
+      };
     }
     const status = num(r.api_error_status);
     if (transientStatus(status) || transientApiLine(resultText)) {
@@ -293,7 +298,7 @@ function explainFailedText(run: Run, stdoutTail: string): Partial<ParsedOutput> 
   const auth = NOT_LOGGED_IN_RE.exec(stdoutTail) ?? NOT_LOGGED_IN_RE.exec(stderrTail);
   if (auth) {
     const line = lastNonEmptyLine(NOT_LOGGED_IN_RE.test(stdoutTail) ? stdoutTail : stderrTail) ?? auth[0];
-    return { outcome: 'agent_error', message: authMessage(project, line, run.ctx) };
+    return { outcome: 'agent_error', authFailure: true, message: authMessage(project, line, run.ctx) };
   }
   // Text output ("API Error: 529 ..." on stdout, exit 1), or the error on stderr before any JSON. Only the last
   // line counts: that is where the CLI reports why it gave up, while earlier lines are the agent's own work

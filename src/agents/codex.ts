@@ -178,7 +178,12 @@ function codexFailure(project: string, texts: string[], now: Date, ctx: ParserCo
     }
   }
   const auth = all.find((t) => CODEX_AUTH_RE.test(t));
-  if (auth) return { outcome: 'agent_error', message: codexAuthMessage(project, lastNonEmptyLine(auth) ?? auth, ctx) };
+  if (auth)
+    return {
+      outcome: 'agent_error',
+      authFailure: true,
+      message: codexAuthMessage(project, lastNonEmptyLine(auth) ?? auth, ctx),
+    };
   const quota = all.find((t) => CODEX_QUOTA_RE.test(t));
   if (quota) {
     return {

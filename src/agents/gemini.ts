@@ -126,7 +126,11 @@ function geminiFailure(
   }
   const auth = all.find((t) => GEMINI_AUTH_RE.test(t));
   if (exitCode === 41 || auth)
-    return { outcome: 'agent_error', message: geminiAuthMessage(project, auth ?? all[0] ?? 'exit code 41', ctx) };
+    return {
+      outcome: 'agent_error',
+      authFailure: true,
+      message: geminiAuthMessage(project, auth ?? all[0] ?? 'exit code 41', ctx),
+    };
   if (exitCode === 53) {
     return {
       outcome: 'agent_error',

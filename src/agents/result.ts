@@ -42,6 +42,8 @@ export interface ParsedOutput {
    * timeout, a rate limit that is not the usage limit): the workflow runs the job again after a back-off.
    */
   transient?: boolean;
+  /** An agent_error because the agent is not logged in or its credentials are refused. */
+  authFailure?: boolean;
 }
 
 export { parseAgentOutput } from './profiles';

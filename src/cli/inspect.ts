@@ -2,7 +2,13 @@
 // agent's pid and phase (from the activity's heartbeat and the workflow's current details), running
 // batches, and each project's last outcome (from visibility, filtered on this orchestrator's task queue).
 import type { Client, Connection, WorkflowExecutionInfo } from '@temporalio/client';
-import { BATCH_PROGRESS_QUERY, SearchAttr, type BatchResult, type JobKind } from '../temporal/types';
+import {
+  BATCH_PROGRESS_QUERY,
+  SearchAttr,
+  accountWaitSummary,
+  type BatchResult,
+  type JobKind,
+} from '../temporal/types';
 import { pendingAgentHeartbeat } from '../temporal/client';
 
 /** A string literal in a visibility query. */
@@ -187,7 +193,7 @@ export async function runningBatches(
       );
       const done = r.rows.filter((x) => x.status !== 'pending' && x.status !== 'running').length;
       const running = r.rows.filter((x) => x.status === 'running').map((x) => x.project);
-      progress = `${r.date}: ${done}/${r.rows.length} done${running.length ? `, running ${running.join(', ')}` : ''}`;
+      progress = `${r.date}: ${done}/${r.rows.length} done${running.length ? `, running ${running.join(', ')}` : ''}${accountWaitSummary(r.rows) ? `, ${accountWaitSummary(r.rows)}` : ''}`;
     } catch {
       // not past its first workflow task, or no worker answering
     }

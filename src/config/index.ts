@@ -7,4 +7,5 @@ export { DEFAULT_EOD_PROMPT, DEFAULT_MONTH_PROMPT, DEFAULT_PROJECT_PROMPT, DEFAU
 export { ConfigError, didYouMean, projectOrThrow, unknownProjectMessage } from './errors';
 export { configKeys } from './schema';
 export { expandHome } from './resolve';
+export { agentAccountKey, CREDENTIAL_ENV_VARS } from './account';
 export { CONFIG_ENV_VAR, CONFIG_FILE_NAME, loadConfig, parseConfig, resolveConfigPath } from './load';

@@ -33,8 +33,10 @@ export function expandHome(p: string): string {
 }
 
 /** An [agent] table's settings before the profile's defaults fill in command and args (null = not set). */
-interface PartialAgent extends Omit<AgentConfig, 'command' | 'args' | 'outputFormat'> {
+interface PartialAgent extends Omit<AgentConfig, 'command' | 'args' | 'outputFormat' | 'resume'> {
   command: string | null;
+  /** null: the profile's default (on for claude, whose CLI can resume a session). */
+  resume: boolean | null;
   args: string[] | null;
   outputFormat: OutputFormat | null;
 }
@@ -50,6 +52,8 @@ const BASE_AGENT: PartialAgent = {
   env: {},
   envAllow: null,
   allowPermissionDenials: false,
+  account: null,
+  resume: null,
 };
 
 /**
@@ -70,6 +74,8 @@ function mergeAgent(base: PartialAgent, o: AgentOverrides | undefined): PartialA
     env: { ...base.env, ...(o?.env ?? {}) },
     envAllow: o?.env_allow ? [...o.env_allow] : base.envAllow,
     allowPermissionDenials: o?.allow_permission_denials ?? base.allowPermissionDenials,
+    account: o?.account ?? base.account,
+    resume: o?.resume ?? base.resume,
   };
 }
 
@@ -93,6 +99,7 @@ function resolveAgent(a: PartialAgent, at: (string | number)[], problems: Config
     outputFormat: a.outputFormat ?? AGENT_DEFAULTS.outputFormat,
     env: { ...a.env },
     envAllow: a.envAllow ? [...a.envAllow] : null,
+    resume: a.resume ?? a.profile === 'claude',
   };
 }
 
@@ -116,6 +123,7 @@ function agentResolver(
         command: '',
         args: [],
         outputFormat: 'auto',
+        resume: false,
       }
     );
   };

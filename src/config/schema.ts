@@ -255,6 +255,8 @@ const agentShape = {
   env: z.record(envName, z.string()).optional(),
   env_allow: z.array(envName).optional(),
   allow_permission_denials: z.boolean().optional(),
+  account: nonEmpty.optional(),
+  resume: z.boolean().optional(),
 };
 
 const gatesShape = {

@@ -31,6 +31,13 @@ export interface AgentConfig {
   envAllow: string[] | null;
   /** A run whose tool uses were refused (permission_denials) still counts as a success. */
   allowPermissionDenials: boolean;
+  /**
+   * Names the agent account whose usage limit and login the project shares; null: derived from the profile and
+   * the credential variables (names and a hash of their values).
+   */
+  account: string | null;
+  /** After a usage-limit wait or a transient API error, continue the earlier run's session (claude only). */
+  resume: boolean;
 }
 
 export interface GatesConfig {

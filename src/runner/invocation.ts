@@ -2,7 +2,7 @@
 // are kept in.
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Config, ProjectConfig } from '../config';
+import type { AgentConfig, Config, ProjectConfig } from '../config';
 import { PROFILES } from '../agents/profiles';
 import { makeScrubber, secretValues, type Scrubber } from '../lib/scrub';
 import { configError } from '../temporal/failures';
@@ -61,7 +61,11 @@ export function promptDelivery(project: ProjectConfig, prompt: string): PromptDe
 export async function agentInvocation(
   o: RunFolderOwner & { project: ProjectConfig },
   baseDir: string,
+  resumeSessionId?: string,
 ): Promise<{ args: string[]; stdinPath: string | null }> {
+  // A resumed session is given the short continuation prompt: the task's prompt is in its conversation already.
+  if (resumeSessionId && o.project.agent.profile === 'claude')
+    return { args: invocationArgs(o.project.agent, o.plan.prompt, resumeSessionId), stdinPath: null };
   const { args, viaStdin } = promptDelivery(o.project, o.plan.prompt);
   if (!viaStdin) return { args, stdinPath: null };
   const file = path.join(baseDir, PROMPT_FILE);
@@ -83,6 +87,23 @@ export function promptTextProblem(text: string | undefined, flag: string): strin
   // The OS hands arguments over as bytes; bytes that are not UTF-8 arrive here as U+FFFD and would be sent on
   // silently changed.
   return `${flag} holds bytes that are not valid UTF-8 (or the replacement character U+FFFD); the agent would get a different prompt — pass it as UTF-8 text`;
+}
+
+/** What a resumed session is told: the task is in its conversation already. */
+export const CONTINUATION_PROMPT =
+  'Continue the task you were working on in this session, from where you stopped. When it is done, give your final answer as before.';
+
+/**
+ * The agent's argv for one run: the task's prompt, or, resuming a claude session, `--resume <id>` and the
+ * continuation prompt in its place.
+ */
+export function invocationArgs(
+  agent: Pick<AgentConfig, 'profile' | 'args'>,
+  prompt: string,
+  resumeSessionId?: string,
+): string[] {
+  if (!resumeSessionId || agent.profile !== 'claude') return buildArgs(agent.args, prompt);
+  return ['--resume', resumeSessionId, ...buildArgs(agent.args, CONTINUATION_PROMPT)];
 }
 
 /** <state_dir>/runs/<project>/<runKey>: one folder per workflow run and agent invocation. */

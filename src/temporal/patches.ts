@@ -22,6 +22,12 @@ export const EOD_WORKLOG_IN_JOB_PATCH = 'eod-worklog-in-job';
 export const JOB_COST_ATTRIBUTE_PATCH = 'job-cost-attribute';
 /** batch: its outcome attribute says failed or cancelled, and a cancelled batch ends cancelled. */
 export const BATCH_OUTCOME_PATCH = 'batch-outcome-failed-cancelled';
+/** agentJob: a batch's job reports its usage limit to the batch, which sends the one usage_limit_wait. */
+export const ACCOUNT_LIMIT_SIGNAL_PATCH = 'account-limit-signal';
+/** agentJob: a run after a usage-limit wait or a transient error resumes the earlier run's agent session. */
+export const RESUME_SESSION_PATCH = 'resume-agent-session';
+/** batch: jobs of an account at its usage limit wait for the reset; after an auth failure they are skipped. */
+export const ACCOUNT_HOLD_PATCH = 'account-hold';
 
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
@@ -34,5 +40,8 @@ export const PATCH_IDS = [
   EOD_WORKLOG_IN_JOB_PATCH,
   JOB_COST_ATTRIBUTE_PATCH,
   BATCH_OUTCOME_PATCH,
+  ACCOUNT_LIMIT_SIGNAL_PATCH,
+  RESUME_SESSION_PATCH,
+  ACCOUNT_HOLD_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];

@@ -84,7 +84,17 @@ export interface JobPlan {
   host: string | null;
   /** The full prompt, rendered for this kind and day. */
   prompt: string;
+  /** The agent account the job uses (see AccountKey); absent in plans of older runs. */
+  account?: AccountKey;
+  /** A run after a usage-limit wait or a transient error continues the earlier session (absent: no). */
+  resume?: boolean;
 }
+
+/**
+ * Names an agent account (profile, host and a hash of the credentials, or the configured [agent] account):
+ * jobs with the same key share one usage limit and one login. Never holds a secret.
+ */
+export type AccountKey = string;
 
 /** Input of the runAgentJob activity. */
 export interface RunAgentInput {
@@ -97,6 +107,8 @@ export interface RunAgentInput {
    * A transient failure with retries left is not reported as job_failed: the job is not over.
    */
   transientRetriesLeft?: number;
+  /** Continue this session of the agent (`--resume <id>`) with a short continuation prompt, not the task's. */
+  resumeSessionId?: string;
 }
 
 /** What one agent execution produced, as the activity reports it. Small: safe for workflow history. */
@@ -131,6 +143,8 @@ export interface AgentRunResult {
    * batch checks). A job whose work log is missing failed: its outcome is agent_error.
    */
   worklogPath?: string | null;
+  /** agent_error because the agent is not logged in or its key is refused: every job of its account fails so. */
+  authFailure?: boolean;
 }
 
 /** Token counts from Claude Code's result object (`usage`). */
@@ -174,6 +188,8 @@ export interface ConfigSnapshot {
     /** First line of each kind's prompt template, `{placeholders}` unfilled (never the whole prompt). */
     promptFirstLines?: Record<BatchKind, string>;
     worklogPath?: string;
+    /** The project's agent account (absent in snapshots of older runs: none is held for another's limit). */
+    account?: AccountKey;
   }>;
 }
 
@@ -205,7 +221,23 @@ export interface BatchInput {
   /** Continue as new past this many history events (default 8000; lower only to test or tune). */
   historyEventsLimit?: number;
   /** Carried over continue-as-new: rows already finished and projects still to run. */
-  carry?: { rows: BatchRow[]; pending: string[]; date: string; startedAt: string };
+  carry?: { rows: BatchRow[]; pending: string[]; date: string; startedAt: string; accounts?: AccountCarry };
+}
+
+/** How a batch row held for its account's usage-limit reset begins its reason. */
+export const USAGE_LIMIT_WAIT_NOTE = 'waiting for usage-limit reset';
+
+/** For `status`: "2 waiting for usage-limit reset at 14:00 (Europe/London)", or null when no row waits. */
+export function accountWaitSummary(rows: BatchRow[]): string | null {
+  const held = rows.filter((r) => r.status === 'pending' && r.reason.startsWith(USAGE_LIMIT_WAIT_NOTE));
+  return held.length ? `${held.length} ${held[0].reason}` : null;
+}
+
+/** The accounts a batch holds (usage limit) or skips (auth failure), carried over continue-as-new. */
+export interface AccountCarry {
+  limits: AccountLimited[];
+  /** Account and the reason its jobs are skipped. */
+  authFailures: Array<[AccountKey, string]>;
 }
 
 export interface BatchResult {
@@ -262,6 +294,22 @@ export function readAgentHeartbeat(details: unknown): AgentHeartbeat | null {
     socket: text(d.socket),
   };
   return Object.fromEntries(Object.entries(read).filter(([, v]) => v !== undefined)) as AgentHeartbeat;
+}
+
+/**
+ * Signal from a batch's job to the batch: the job's agent account hit its usage limit. The batch holds the jobs
+ * of that account it has not started until `until`, and notifies once per account and reset.
+ */
+export const ACCOUNT_LIMITED_SIGNAL = 'accountUsageLimited';
+export interface AccountLimited {
+  account: AccountKey;
+  project: string;
+  /** When jobs of the account may start again (ISO): the reset plus the margin, or the back-off's end. */
+  until: string;
+  /** false: the agent gave no reset time and `until` is a back-off. */
+  resetKnown: boolean;
+  message: string;
+  workflowId: string;
 }
 
 /** Query name for a batch's live result table. */

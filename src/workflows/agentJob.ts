@@ -3,6 +3,7 @@ import {
   ActivityCancellationType,
   defineSignal,
   ActivityFailure,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -17,10 +18,12 @@ import {
 import type { AgentJobActivities, NotifyActivities } from '../temporal/activities';
 import { localTime } from '../lib/dates';
 import {
+  ACCOUNT_LIMITED_SIGNAL,
   AGENT_STARTED_SIGNAL,
   DEFAULT_TRANSIENT_BACKOFF_MS,
   SearchAttr,
   bareRunResult,
+  type AccountLimited,
   type AgentJobInput,
   type AgentStarted,
   type AgentRunResult,
@@ -28,7 +31,13 @@ import {
   type JobResult,
 } from '../temporal/types';
 import { SETUP_FAILURE_TYPES, isSetupFailure, jobFailed, reportedRunResult } from '../temporal/failures';
-import { CANCELLED_WAIT_PATCH, JOB_COST_ATTRIBUTE_PATCH, TRANSIENT_RETRY_PATCH } from '../temporal/patches';
+import {
+  ACCOUNT_LIMIT_SIGNAL_PATCH,
+  CANCELLED_WAIT_PATCH,
+  JOB_COST_ATTRIBUTE_PATCH,
+  RESUME_SESSION_PATCH,
+  TRANSIENT_RETRY_PATCH,
+} from '../temporal/patches';
 import { withWorklogVerdict } from './jobWorklog';
 
 const prepareJobFor = (project: string) =>
@@ -44,6 +53,7 @@ const { sendNotification } = proxyActivities<AgentJobActivities & NotifyActiviti
 });
 
 const agentStartedSignal = defineSignal<[AgentStarted]>(AGENT_STARTED_SIGNAL);
+const accountLimitedSignal = defineSignal<[AccountLimited]>(ACCOUNT_LIMITED_SIGNAL);
 
 /** Margin on top of the agent's own timeout and kill grace, for the activity's start-to-close timeout. */
 const ACTIVITY_TIMEOUT_MARGIN_MS = 60_000;
@@ -119,8 +129,14 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   let result: AgentRunResult;
   let usageLimitWaits = 0;
   let transientRetries = 0;
+  // The session the last run printed: a run after a wait continues it rather than starting the task over.
+  let lastSessionId: string | null = null;
   for (let invocation = 0; ; invocation++) {
-    setCurrentDetails(`running agent in ${plan.path}\n\n${plan.promptFirstLine}`);
+    const resumeSessionId =
+      invocation > 0 && plan.resume && lastSessionId && patched(RESUME_SESSION_PATCH) ? lastSessionId : undefined;
+    setCurrentDetails(
+      `${resumeSessionId ? `resuming session ${resumeSessionId}` : 'running agent'} in ${plan.path}\n\n${plan.promptFirstLine}`,
+    );
     agentRunning = true;
     try {
       const key = invocation === 0 ? runKey() : `${runKey()}-r${invocation}`;
@@ -129,6 +145,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
         runKey: key,
         workflowId: info.workflowId,
         transientRetriesLeft: MAX_TRANSIENT_RETRIES - transientRetries,
+        ...(resumeSessionId ? { resumeSessionId } : {}),
       });
       agentRunning = false;
     } catch (err) {
@@ -142,6 +159,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
         reportedRunResult(err instanceof ActivityFailure ? err.cause : undefined) ??
         bareRunResult(isSetupFailure(err) ? 'setup_error' : 'crashed', `${input.project}: ${failureMessage(err)}`);
     }
+    if (result.sessionId) lastSessionId = result.sessionId;
     if (result.outcome === 'agent_error' && result.transient) {
       if (transientRetries < MAX_TRANSIENT_RETRIES && patched(TRANSIENT_RETRY_PATCH)) {
         // Overloaded, a 5xx, a dropped connection: likely to pass. Wait durably (a timer in Temporal), then
@@ -165,19 +183,48 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     const resetAt = result.usageLimitResetsAt ? Date.parse(result.usageLimitResetsAt) : NaN;
     const until = Number.isNaN(resetAt) ? Date.now() + plan.usageLimitBackoffMs : resetAt + plan.usageLimitMarginMs;
     upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'usage_limit' }]);
-    await notifySafely({
-      type: 'usage_limit_wait',
+    const limited: AccountLimited = {
+      account: plan.account ?? '',
       project: plan.project,
       until: new Date(until).toISOString(),
-      workflowId: info.workflowId,
+      resetKnown: !Number.isNaN(resetAt),
       message: result.message,
-    });
+      workflowId: info.workflowId,
+    };
+    // In a batch, the batch holds the account's other jobs and notifies once for all of them.
+    if (!(await toldTheBatch(limited))) {
+      await notifySafely({
+        type: 'usage_limit_wait',
+        project: plan.project,
+        until: limited.until,
+        workflowId: info.workflowId,
+        message: result.message,
+      });
+    }
     setCurrentDetails(
       `waiting for usage limit reset until ${localTime(new Date(until), plan.timezone)} (${plan.timezone})${Number.isNaN(resetAt) ? ' — reset time not given, backing off' : ''}`,
     );
     await waitDurably(Math.max(0, until - Date.now()));
   }
   return finish(identity, await withWorklogVerdict(input, plan, startedAt, result));
+}
+
+/**
+ * Tells the batch that started this job that its account is at the usage limit. False when there is no batch to
+ * tell (an ad-hoc run, a plan without an account, a history from before) or it could not be told.
+ */
+async function toldTheBatch(limited: AccountLimited): Promise<boolean> {
+  const parent = workflowInfo().parent;
+  if (!parent || !limited.account || !patched(ACCOUNT_LIMIT_SIGNAL_PATCH)) return false;
+  try {
+    // The batch's latest run: a batch that continued as new still holds this account's jobs.
+    await getExternalWorkflowHandle(parent.workflowId).signal(accountLimitedSignal, limited);
+    return true;
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn(`could not tell batch ${parent.workflowId} of the usage limit: ${failureMessage(err)}`);
+    return false;
+  }
 }
 
 /**

@@ -28,6 +28,7 @@ import { failedJobResult } from '../../temporal/failures';
 import { jobWorkflowId, taskQueueFor } from '../../temporal/ids';
 import { jobStaticDetails } from '../../temporal/ui';
 import { agentJob } from '../agentJob';
+import { AccountHolds } from './account';
 import type { Batch } from './open';
 import { firstLineOf, progressDetails } from './progress';
 
@@ -50,9 +51,18 @@ export async function runJobs(batch: Batch, pending: string[], afterSuccess?: Af
   const left: string[] = [];
   const phases = new Map<string, string>();
   const showProgress = () => setCurrentDetails(progressDetails(kind, date, state.rows, running, phases));
+  const accounts = new AccountHolds(batch, (project, note) => {
+    phases.set(project, note);
+    showProgress();
+  });
   await Promise.all(
     pending.map(async (project) => {
-      const release = await slots.acquire();
+      const release = await startSlot(slots, accounts, rowOf(state, project), (note) => {
+        if (note) phases.set(project, note);
+        else phases.delete(project);
+        showProgress();
+      });
+      if (!release) return;
       if (stopStarting || workflowInfo().historyLength > (input.historyEventsLimit ?? HISTORY_EVENTS_LIMIT)) {
         stopStarting = true;
         left.push(project);
@@ -67,7 +77,7 @@ export async function runJobs(batch: Batch, pending: string[], afterSuccess?: Af
         showProgress();
       };
       try {
-        await runOne(batch, rowOf(state, project), setPhase, afterSuccess);
+        await runOne(batch, rowOf(state, project), setPhase, afterSuccess, accounts);
       } finally {
         running--;
         setPhase(null);
@@ -80,8 +90,36 @@ export async function runJobs(batch: Batch, pending: string[], afterSuccess?: Af
     await continueAsNew<(input: BatchInput) => Promise<BatchResult>>({
       projects: input.projects,
       historyEventsLimit: input.historyEventsLimit,
-      carry: { rows: state.rows, pending: left, date, startedAt: state.startedAt },
+      carry: { rows: state.rows, pending: left, date, startedAt: state.startedAt, accounts: accounts.carry() },
     });
+  }
+}
+
+/**
+ * A slot for the project's job once its agent account allows it to start: while the account is at its usage
+ * limit the job waits for the reset without holding a slot (other accounts' jobs go on); after the account's
+ * auth failure the row is skipped. Null: skipped, the row says why.
+ */
+async function startSlot(
+  slots: Semaphore,
+  accounts: AccountHolds,
+  row: BatchRow,
+  show: (note: string | null) => void,
+): Promise<(() => void) | null> {
+  for (;;) {
+    const release = await slots.acquire();
+    const verdict = accounts.verdict(row.project);
+    if (verdict.start) return release;
+    release();
+    if ('skip' in verdict) {
+      Object.assign(row, { status: 'skipped', reason: verdict.skip, finishedAt: new Date().toISOString() });
+      show(null);
+      return null;
+    }
+    row.reason = verdict.note;
+    show(verdict.note);
+    await accounts.waitFor(verdict.waitUntil);
+    show(null);
   }
 }
 
@@ -91,7 +129,13 @@ function rowOf(state: BatchResult, project: string): BatchRow {
   return row;
 }
 
-async function runOne(batch: Batch, row: BatchRow, setPhase: SetPhase, afterSuccess?: AfterSuccess): Promise<void> {
+async function runOne(
+  batch: Batch,
+  row: BatchRow,
+  setPhase: SetPhase,
+  afterSuccess: AfterSuccess | undefined,
+  accounts: AccountHolds,
+): Promise<void> {
   row.status = 'running';
   setPhase('running agent');
   const job = await runChildJob(batch, row);
@@ -105,6 +149,7 @@ async function runOne(batch: Batch, row: BatchRow, setPhase: SetPhase, afterSucc
     logPath: job.logPath || null,
     finishedAt: new Date().toISOString(),
   });
+  if (job.authFailure) accounts.authFailed(row.project, row);
   if (afterSuccess && job.outcome === 'succeeded') await afterSuccess(batch, row, job, setPhase);
 }
 

@@ -1,0 +1,189 @@
+// One account, one limit, with stubbed activities: a job's usage limit holds the batch's unstarted jobs of the
+// same agent account until the reset (one notification), its run after the wait resumes the session, and an
+// auth failure skips the account's other jobs while other accounts' jobs run.
+import { Context } from '@temporalio/activity';
+import { randomUUID } from 'node:crypto';
+import type { WorkflowActivities } from '../../src/temporal/activities';
+import {
+  bareRunResult,
+  type AgentRunResult,
+  type BatchResult,
+  type ConfigSnapshot,
+  type RunAgentInput,
+} from '../../src/temporal/types';
+import type { NotifyEvent } from '../../src/lib/notify';
+import { plan, snapshot, stubEnv, succeeded, type StubEnv } from './stubs';
+import { waitForDetails } from '../helpers/env';
+
+interface Scenario {
+  snap: ConfigSnapshot;
+  /** The job's result for its n-th run (0-based). */
+  run: (project: string, n: number, input: RunAgentInput) => AgentRunResult | Promise<AgentRunResult>;
+  /** Every agent run: project, when it started, what it was asked. */
+  runs: Array<{ project: string; at: number; input: RunAgentInput }>;
+  notifications: NotifyEvent[];
+}
+const byBatch = new Map<string, Scenario>();
+const byProject = new Map<string, Scenario>();
+
+function scenarioOf(workflowId: string): Scenario {
+  const s = workflowId.startsWith('job/') ? byProject.get(workflowId.slice('job/'.length)) : byBatch.get(workflowId);
+  if (!s) throw new Error(`no scenario for ${workflowId}`);
+  return s;
+}
+const scenario = () => scenarioOf(Context.current().info.workflowExecution?.workflowId ?? '');
+
+const activities: Partial<WorkflowActivities> = {
+  snapshotConfig: async () => scenario().snap,
+  otherRunningBatch: async () => null,
+  reapStaleSessions: async () => ({ reaped: [] }),
+  evaluateGates: async ({ projects }) =>
+    projects.map((project) => ({ project, decision: 'run', gate: 'all', reason: 'has work' })),
+  prepareJob: async (input) => {
+    const account = scenario().snap.projects.find((p) => p.name === input.project)?.account;
+    return plan(input.project, { kind: input.kind, account, resume: true });
+  },
+  runAgentJob: async (input) => {
+    const s = scenario();
+    const n = s.runs.filter((r) => r.project === input.plan.project).length;
+    s.runs.push({ project: input.plan.project, at: Date.now(), input });
+    return s.run(input.plan.project, n, input);
+  },
+  sendNotification: async (event) => {
+    scenario().notifications.push(event);
+    return true;
+  },
+};
+
+let env: StubEnv;
+let worker: { stop: () => Promise<void> };
+beforeAll(async () => {
+  env = await stubEnv();
+  worker = await env.worker(activities);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await env?.close();
+});
+
+function names(...short: string[]): string[] {
+  const tag = randomUUID().slice(0, 6);
+  return short.map((s) => `${s}-${tag}`);
+}
+
+async function runCycle(
+  projects: Array<{ name: string; account: string }>,
+  run: Scenario['run'],
+  concurrency: number,
+): Promise<{ result: BatchResult; s: Scenario }> {
+  const s: Scenario = { snap: snapshot(env.taskQueue, projects, { concurrency }), run, runs: [], notifications: [] };
+  const workflowId = `cycle-${randomUUID()}`;
+  byBatch.set(workflowId, s);
+  for (const p of projects) byProject.set(p.name, s);
+  const handle = await env.client.workflow.start('cycle', { taskQueue: env.taskQueue, workflowId, args: [{}] });
+  return { result: (await handle.result()) as BatchResult, s };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("a job's usage limit holds the account's unstarted jobs until the reset; one notification; the job resumes", async () => {
+  const [limited, slow, held1, held2, other] = names('limited', 'slow', 'held1', 'held2', 'other');
+  let resetAt = 0;
+  const { result, s } = await runCycle(
+    [
+      { name: limited, account: 'acct-a' },
+      { name: slow, account: 'acct-a' },
+      { name: held1, account: 'acct-a' },
+      { name: held2, account: 'acct-a' },
+      { name: other, account: 'acct-b' },
+    ],
+    async (project, n) => {
+      if (project === limited && n === 0) {
+        resetAt = Date.now() + 4000;
+        return bareRunResult('usage_limit', `${project}: usage limit reached`, {
+          usageLimitResetsAt: new Date(resetAt).toISOString(),
+          sessionId: 'session-of-limited',
+        });
+      }
+      // Still running when the limit is reported: it was started before anyone knew.
+      if (project === slow) await sleep(1500);
+      return succeeded(`Done: ${project}`);
+    },
+    2,
+  );
+  expect(result.rows.map((r) => r.status)).toEqual(Array(5).fill('succeeded'));
+  const startedBeforeReset = s.runs.filter((r) => r.at < resetAt).map((r) => r.project);
+  // The other account's job ran during the wait; the limited account's unstarted jobs waited for the reset.
+  expect(startedBeforeReset.sort()).toEqual([limited, slow, other].sort());
+  expect(s.runs.filter((r) => r.project === held1 || r.project === held2)).toHaveLength(2);
+  expect(s.notifications.filter((e) => e.type === 'usage_limit_wait')).toHaveLength(1);
+  const again = s.runs.filter((r) => r.project === limited);
+  expect(again).toHaveLength(2);
+  expect(again[0].input.resumeSessionId).toBeUndefined();
+  expect(again[1].input.resumeSessionId).toBe('session-of-limited');
+});
+
+test("an auth failure skips the account's other jobs with its reason; other accounts' jobs run", async () => {
+  const [first, second, third, other] = names('first', 'second', 'third', 'other');
+  const { result, s } = await runCycle(
+    [
+      { name: first, account: 'acct-a' },
+      { name: second, account: 'acct-a' },
+      { name: third, account: 'acct-a' },
+      { name: other, account: 'acct-b' },
+    ],
+    (project) =>
+      project === first
+        ? {
+            ...bareRunResult('agent_error', `${project}: agent is not authenticated — run \`claude /login\``),
+            authFailure: true,
+          }
+        : succeeded(),
+    1,
+  );
+  const row = (p: string) => result.rows.find((r) => r.project === p);
+  expect(row(first)).toMatchObject({ status: 'agent_error' });
+  for (const p of [second, third]) {
+    expect(row(p)).toMatchObject({ status: 'skipped', reason: expect.stringContaining('claude /login') });
+  }
+  expect(row(other)).toMatchObject({ status: 'succeeded' });
+  expect(s.runs.map((r) => r.project)).toEqual([first, other]);
+  expect(s.notifications).toEqual([]);
+});
+
+test('the hold lives in the workflow: a worker restarted during it keeps the held job waiting for the reset', async () => {
+  const [limited, slow, held] = names('limited', 'slow', 'held');
+  let resetAt = 0;
+  const projects = [
+    { name: limited, account: 'acct-a' },
+    { name: slow, account: 'acct-b' },
+    { name: held, account: 'acct-a' },
+  ];
+  const s: Scenario = {
+    snap: snapshot(env.taskQueue, projects, { concurrency: 2 }),
+    run: async (project, n) => {
+      if (project === limited && n === 0) {
+        resetAt = Date.now() + 6000;
+        return bareRunResult('usage_limit', `${project}: usage limit reached`, {
+          usageLimitResetsAt: new Date(resetAt).toISOString(),
+        });
+      }
+      // Holds the second slot until the limit is known: then the held job gets the slot and is held.
+      if (project === slow) await sleep(1500);
+      return succeeded();
+    },
+    runs: [],
+    notifications: [],
+  };
+  const workflowId = `cycle-${randomUUID()}`;
+  byBatch.set(workflowId, s);
+  for (const p of projects) byProject.set(p.name, s);
+  const handle = await env.client.workflow.start('cycle', { taskQueue: env.taskQueue, workflowId, args: [{}] });
+  await waitForDetails(handle, new RegExp(`${held} \\| waiting for usage-limit reset at`), 30_000);
+  await worker.stop();
+  worker = await env.worker(activities);
+  const result = (await handle.result()) as BatchResult;
+  expect(result.rows.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  const heldRun = s.runs.find((r) => r.project === held);
+  expect(heldRun && heldRun.at).toBeGreaterThanOrEqual(resetAt);
+});
