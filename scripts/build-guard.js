@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Run before `npm run build`: refuses to rebuild dist/ while an `orchestrate up` / `orchestrate worker` of this
-// checkout runs from it. The worker loads its workflow bundle and modules from dist/ as it goes (a new bundle
-// is read on every start of a sandbox), so a rebuild under it mixes two versions. Reads the process table
-// (Linux /proc); elsewhere it lets the build go ahead. ORCHESTRATE_FORCE_BUILD=1 builds anyway.
+// Asked by `npm start` before it builds: exits 1 (and says why) while an `orchestrate up` / `orchestrate worker`
+// of this checkout runs from dist/, so a second `npm start` does not rebuild under the running worker (whose
+// modules are loaded from dist/ as they are first needed). A deploy still builds with `npm run build` and then
+// restarts the worker. Reads the process table (Linux /proc); elsewhere it says nothing is running.
+// ORCHESTRATE_FORCE_BUILD=1 lets the build go ahead anyway.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -43,7 +44,7 @@ const running = workersOfThisCheckout();
 if (running.length && process.env.ORCHESTRATE_FORCE_BUILD !== '1') {
   const list = running.map((p) => `pid ${p.pid}: ${p.args}`).join('; ');
   process.stderr.write(
-    `not rebuilding dist/: a worker of this checkout is running from it (${list}) — stop it first (\`kill ${running[0].pid}\`; it stops cleanly), or set ORCHESTRATE_FORCE_BUILD=1 to build anyway\n`,
+    `not rebuilding dist/: a worker of this checkout is running from it (${list}); stop it first (\`kill ${running[0].pid}\`) to rebuild, or set ORCHESTRATE_FORCE_BUILD=1\n`,
   );
   process.exit(1);
 }

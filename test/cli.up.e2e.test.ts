@@ -58,10 +58,16 @@ test('a second up or worker on the same queue is refused unless --force; the bui
     forced.child.kill('SIGINT');
     expect((await forced.child).exitCode).toBe(0);
 
-    // The build step sees the running worker of this checkout and leaves dist/ alone.
-    const build = await execa('node', [path.join(REPO_ROOT, 'scripts', 'build-guard.js')], { reject: false });
-    expect(build.exitCode).toBe(1);
-    expect(build.stderr).toContain(`not rebuilding dist/: a worker of this checkout is running from it (pid ${pid}`);
+    // `npm start` sees the running worker of this checkout, leaves dist/ alone, and its `up` is refused.
+    const start = await execa('sh', [path.join(REPO_ROOT, 'scripts', 'start.sh')], {
+      env: env.cliEnv,
+      reject: false,
+      stdin: 'ignore',
+    });
+    expect(start.stderr).toContain(`not rebuilding dist/: a worker of this checkout is running from it (pid ${pid}`);
+    expect(start.stdout).not.toContain('tsc -p');
+    expect(start.exitCode).toBe(2);
+    expect(start.stderr).toContain(`orchestrate worker is already running for state folder ${env.stateDir}`);
   } finally {
     first.child.kill('SIGINT');
   }
