@@ -115,7 +115,7 @@ test('npm start stops cleanly on SIGTERM to its pid: the worker and the dev serv
     process.kill(-npmPid, 'SIGKILL');
     throw new Error(`${(e as Error).message}\n${output}`);
   }
-  const nodePid = Number(/orchestrate up: pid (\d+)/.exec(output)?.[1]);
+  const nodePid = Number(/up: pid (\d+)/.exec(output)?.[1]);
   const status = await execa('node', [CLI, '--config', cfg, 'server', 'status', '--json'], {
     env: bare,
     extendEnv: false,

@@ -18,7 +18,7 @@ export async function up(opts: { host?: string; force?: boolean }, cmd: Command)
     servedQueues(config, workerOpts).map((q) => q.queue),
     Boolean(opts.force),
   );
-  print(`orchestrate up: pid ${process.pid}`);
+  print(`up: pid ${process.pid} (\`kill ${process.pid}\` or Ctrl-C stops it)`);
   const server = await ensureDevServer(config);
   print(
     `Temporal ${server.alreadyRunning ? 'already running' : 'started'} at ${server.address}; Web UI: ${server.uiUrl}`,
