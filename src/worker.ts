@@ -1,13 +1,6 @@
 // The worker: polls the orchestrator's task queue, runs workflows (sandboxed) and activities (agent
 // processes). Started by `orchestrate worker` / `orchestrate up`, or directly with `node dist/worker.js`.
-import {
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type LogLevel,
-  type WorkerOptions,
-} from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type Activities } from './activities';
 import { prebuiltWorkflowBundle } from './bundle';
 import { loadConfig, type Config } from './config';
@@ -16,6 +9,7 @@ import { taskQueueFor } from './temporal/ids';
 import { dataConverterFromEnv } from './temporal/codec';
 import type { DataConverter } from '@temporalio/common';
 import { containmentSupport } from './runner/containment';
+import { WorkerLog } from './workerLog';
 
 export interface CreateWorkerOptions {
   config: Config;
@@ -35,6 +29,8 @@ export interface CreateWorkerOptions {
   dataConverter?: DataConverter;
   /** Activities to register (several workers in one process share one set, and so one agent-slot limit). */
   activities?: Activities;
+  /** The worker log that turns expected job failures into one line (it learns their outcomes from activities). */
+  log?: WorkerLog;
 }
 
 export async function createWorker(
@@ -56,6 +52,7 @@ export async function createWorker(
     ...workflowSource,
     dataConverter: opts.dataConverter ?? dataConverterFromEnv(),
     activities: opts.activities ?? createActivities({ configPath: config.configPath, maxAgents: concurrency }),
+    ...(opts.log ? { interceptors: { activity: [opts.log.activityInterceptor] } } : {}),
     // Agent activities beyond `concurrency` wait for a slot inside the activity (heartbeating), so the
     // poller can keep short activities (gates, config, checks) flowing alongside them.
     maxConcurrentActivityTaskExecutions: concurrency + 16,
@@ -112,7 +109,8 @@ export async function runWorker(
 ): Promise<void> {
   // The SDK logs bundling and state changes at INFO; a foreground worker shows warnings and errors unless
   // ORCHESTRATE_LOG_LEVEL says otherwise (DEBUG, INFO, WARN, ERROR).
-  Runtime.install({ logger: new DefaultLogger((process.env.ORCHESTRATE_LOG_LEVEL as LogLevel | undefined) ?? 'WARN') });
+  const workerLog = new WorkerLog((process.env.ORCHESTRATE_LOG_LEVEL as LogLevel | undefined) ?? 'WARN');
+  Runtime.install({ logger: workerLog });
   const bundle = prebuiltWorkflowBundle();
   if (!bundle.path) log(`bundling the workflows at start-up (a few seconds): ${bundle.reason}`);
   const target = temporalTarget(config);
@@ -128,6 +126,7 @@ export async function runWorker(
         namespace: target.namespace,
         taskQueue: q.queue,
         activities,
+        log: workerLog,
         ...(bundle.path ? { workflowBundlePath: bundle.path } : {}),
       });
       workers.push(worker);

@@ -39,6 +39,7 @@ export function buildProgram(state: ProgramState = { exitCode: 0 }): Command {
       '--host <name>',
       'also serve this host\'s projects (queue <task_queue>@<name>); default: [orchestrator] host; "" = none',
     )
+    .option('--force', 'start even if an `up` or worker already serves this state folder')
     .action(lazy(async () => (await import('./commands/up')).up));
 
   program
@@ -49,6 +50,7 @@ export function buildProgram(state: ProgramState = { exitCode: 0 }): Command {
       'serve this host\'s projects (queue <task_queue>@<name>) instead of the shared queue; default: [orchestrator] host; "" = the shared queue',
     )
     .option('--shared', 'with a host: also serve the shared queue (projects without a host, cycles, schedules)')
+    .option('--force', 'start even if a worker of this state folder already polls the same queue')
     .action(lazy(async () => (await import('./commands/worker')).worker));
 
   const server = program

@@ -3,7 +3,7 @@
 // Workflows, activities and the CLI all read these: a type string is written here and nowhere else. The
 // strings are recorded in workflow histories and retry policies, so they never change. Workflow-safe: it
 // imports nothing but @temporalio/common.
-import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type { AgentRunResult, JobResult } from './types';
 
 /** A project cannot run as configured (missing folder, agent not installed, full disk): never retried. */
@@ -32,17 +32,44 @@ export type FailureType = (typeof FAILURE_TYPES)[number];
 /** Failure types an activity never retries: the config or the project folder must be fixed first. */
 export const SETUP_FAILURE_TYPES = [CONFIG_ERROR, SETUP_ERROR] as const;
 
+/**
+ * An outcome the user acts on, not a bug: its message says everything, so it carries no stack trace into the
+ * history (the Web UI would show orchestrate's internals under the message), and the worker logs it as one line
+ * (its log recognises expected failures by the missing stack; real internal errors keep theirs). BENIGN keeps
+ * the SDK from logging a failed activity as a warning.
+ */
+function expected(failure: ApplicationFailure): ApplicationFailure {
+  failure.stack = '';
+  return failure;
+}
+
 export function setupError(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: SETUP_ERROR, message, nonRetryable: true });
+  return expected(
+    ApplicationFailure.create({
+      type: SETUP_ERROR,
+      message,
+      nonRetryable: true,
+      category: ApplicationFailureCategory.BENIGN,
+    }),
+  );
 }
 
 export function configError(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: CONFIG_ERROR, message, nonRetryable: true });
+  return expected(
+    ApplicationFailure.create({
+      type: CONFIG_ERROR,
+      message,
+      nonRetryable: true,
+      category: ApplicationFailureCategory.BENIGN,
+    }),
+  );
 }
 
 /** A job that did not succeed: failed in the Web UI, and its JobResult still reaches callers (CLI, cycle). */
 export function jobFailed(job: JobResult): ApplicationFailure {
-  return ApplicationFailure.create({ type: JOB_FAILED, message: job.message, details: [job], nonRetryable: true });
+  return expected(
+    ApplicationFailure.create({ type: JOB_FAILED, message: job.message, details: [job], nonRetryable: true }),
+  );
 }
 
 /** True for a failure (or an activity failure caused by one) of a type an activity never retries. */

@@ -38,3 +38,8 @@ export function scheduleIds(taskQueue: string): Record<BatchKind, string> {
 export function taskQueueFor(baseQueue: string, host: string | null | undefined): string {
   return host ? `${baseQueue}@${host}` : baseQueue;
 }
+
+/** The host whose queue this is (the inverse of taskQueueFor), or null for the shared queue or a foreign one. */
+export function hostOfTaskQueue(baseQueue: string, taskQueue: string): string | null {
+  return taskQueue.startsWith(`${baseQueue}@`) ? taskQueue.slice(baseQueue.length + 1) : null;
+}

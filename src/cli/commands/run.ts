@@ -2,7 +2,7 @@
 // --no-wait. The exit code is the job's (see exitCodeFor).
 import type { Command } from 'commander';
 import { uiWorkflowUrl } from '../../temporal/ui';
-import { AlreadyRunningError, jobResult, queuePollers, startJob } from '../../temporal/client';
+import { AlreadyRunningError, jobResult, startJob } from '../../temporal/client';
 import { webUiUrl } from '../../temporal/connection';
 import { taskQueueFor } from '../../temporal/ids';
 import type { JobResult } from '../../temporal/types';
@@ -11,6 +11,7 @@ import { EXIT, UserError, exitCodeFor } from '../errors';
 import { formatJobResult, jobResultJson } from '../render/job';
 import { Progress } from '../render/progress';
 import { promptTextProblem } from '../../runner/invocation';
+import { watchForWorker } from '../workerWatch';
 
 interface RunOpts {
   project: string;
@@ -54,20 +55,21 @@ export async function run(opts: RunOpts, cmd: Command): Promise<number> {
       return EXIT.ok;
     }
     const host = config.projects[opts.project].host;
-    if (host) {
-      const queue = taskQueueFor(config.orchestrator.taskQueue, host);
-      if ((await queuePollers(client, client.options.namespace, queue)) === 0) {
-        process.stderr.write(
-          `waiting: no worker for host ${host} (queue ${queue}) — run \`orchestrate worker --host ${host}\` on that machine\n`,
-        );
-      }
-    }
     const progress = new Progress(process.stderr, !opts.json);
     progress.start(`${attached ? 'following' : 'running'} ${handle.workflowId}`);
+    const stopWatching = watchForWorker({
+      client,
+      namespace: client.options.namespace,
+      taskQueue: taskQueueFor(config.orchestrator.taskQueue, host),
+      host,
+      then: 'the job is kept and goes on when one does',
+      write: (line) => progress.note(line),
+    });
     let result: JobResult;
     try {
       result = await jobResult(handle, opts.project);
     } finally {
+      stopWatching();
       progress.stop();
     }
     print(opts.json ? jobResultJson(result, link) : formatJobResult(result, link));

@@ -27,6 +27,7 @@ import {
 import { formatElapsed } from '../../lib/duration';
 import { renderTable } from '../render/table';
 import { clipAtWord } from '../../lib/clip';
+import { noWorkerMessage } from '../workerWatch';
 
 export interface ProjectStatus {
   project: string;
@@ -47,6 +48,8 @@ export interface StatusReport {
   batches: Array<RunningBatch & { webUrl: string }>;
   projects: ProjectStatus[];
   schedules: ScheduleRow[];
+  /** Workers polling the shared task queue (0 = jobs without a host, cycles and schedules wait); null: unknown. */
+  sharedQueueWorkers?: number | null;
   /** Hosts named by projects, with how many workers poll their queue (0 = their jobs wait). */
   hosts: Array<{ host: string; taskQueue: string; workers: number }>;
 }
@@ -79,6 +82,7 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
       };
     }),
     schedules: [],
+    sharedQueueWorkers: null,
     hosts: [],
   };
   // Today's spend is read from the ledger after the server was asked what runs: a job's ledger line is written
@@ -99,13 +103,15 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
   try {
     const hosts = [...new Set(names.map((n) => config.projects[n].host).filter((h): h is string => Boolean(h)))];
     const tq = [config.orchestrator.taskQueue, ...hosts.map((h) => taskQueueFor(config.orchestrator.taskQueue, h))];
-    const [running, batches, last, schedules, workers] = await Promise.all([
+    const [running, batches, last, schedules, workers, sharedWorkers] = await Promise.all([
       runningJobs(client, connection, tq),
       runningBatches(client, connection, tq),
       lastOutcomes(client, tq, names),
       describeSchedules(client, config.orchestrator.taskQueue),
       Promise.all(hosts.map((h) => queuePollers(client, namespace, taskQueueFor(config.orchestrator.taskQueue, h)))),
+      queuePollers(client, namespace, config.orchestrator.taskQueue),
     ]);
+    report.sharedQueueWorkers = sharedWorkers;
     report.hosts = hosts.map((host, i) => ({
       host,
       taskQueue: taskQueueFor(config.orchestrator.taskQueue, host),
@@ -134,6 +140,7 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
     out.push(`Temporal  not reachable: ${r.server.error}`);
   }
   out.push(`Web UI    ${r.webUi}`, '');
+  if (r.sharedQueueWorkers === 0) out.push(noWorkerMessage(r.taskQueue), '');
   for (const h of r.hosts ?? []) {
     if (h.workers === 0) {
       out.push(

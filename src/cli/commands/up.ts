@@ -2,13 +2,23 @@
 import type { Command } from 'commander';
 import { stopDevServer } from '../../devserver/server';
 import { applySchedules } from '../../temporal/schedules';
-import { runWorker } from '../../worker';
+import { runWorker, servedQueues } from '../../worker';
 import { getConfig, print, withClient } from '../common';
 import { devServerOptions, ensureDevServer, workerHost } from '../devServer';
+import { claimWorker } from '../workerLock';
 
-export async function up(opts: { host?: string }, cmd: Command): Promise<void> {
+export async function up(opts: { host?: string; force?: boolean }, cmd: Command): Promise<void> {
   const config = await getConfig(cmd, { allowMissing: true });
   const host = workerHost(config, opts.host);
+  // `up` is the single-machine command and starts the schedules, so it always serves the shared queue.
+  const workerOpts = { ...host, shared: true };
+  claimWorker(
+    config.orchestrator.stateDir,
+    'up',
+    servedQueues(config, workerOpts).map((q) => q.queue),
+    Boolean(opts.force),
+  );
+  print(`up: pid ${process.pid} (\`kill ${process.pid}\` or Ctrl-C stops it)`);
   const server = await ensureDevServer(config);
   print(
     `Temporal ${server.alreadyRunning ? 'already running' : 'started'} at ${server.address}; Web UI: ${server.uiUrl}`,
@@ -18,8 +28,7 @@ export async function up(opts: { host?: string }, cmd: Command): Promise<void> {
     const names = [...applied.created, ...applied.updated];
     print(names.length ? `schedules: ${names.join(', ')}` : 'schedules: none configured');
   });
-  // `up` is the single-machine command and starts the schedules, so it always serves the shared queue.
-  await runWorker(config, undefined, { ...host, shared: true });
+  await runWorker(config, undefined, workerOpts);
   if (!server.alreadyRunning) {
     await stopDevServer(devServerOptions(config));
     print('Temporal dev server stopped (its data stays in the state folder).');

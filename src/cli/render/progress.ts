@@ -39,6 +39,14 @@ export class Progress {
     this.label = label;
   }
 
+  /** A line of its own above the indicator (always printed, also with the indicator off). */
+  note(line: string): void {
+    if (this.timer && this.tty) {
+      this.out.write(`\r\x1b[2K${line}\n`);
+      this.draw();
+    } else this.out.write(`${line}\n`);
+  }
+
   stop(): void {
     if (!this.timer) return;
     clearInterval(this.timer);
