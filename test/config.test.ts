@@ -96,8 +96,9 @@ describe('defaults', () => {
       agent: {
         profile: 'claude',
         command: 'claude',
-        args: ['-p', '{prompt}', '--output-format', 'json'],
+        args: ['-p', '{prompt}', '--output-format', 'stream-json', '--verbose'],
         timeoutMs: 45 * 60_000,
+        stallTimeoutMs: 10 * 60_000,
         outputFormat: 'auto',
         interactiveCommand: 'claude',
         env: {},
@@ -263,6 +264,7 @@ describe('project overrides', () => {
 command = "claude-wrapper"
 args = ["--print", "--prompt={prompt}"]
 timeout = "30m"
+stall_timeout = "20m"
 env = { SHARED = "1", OVERRIDDEN = "base" }
 
 [gates]
@@ -286,6 +288,7 @@ inline_skills = ["deploy", "review"]
 
 [projects.a.agent]
 timeout = "2h"
+stall_timeout = ""
 output_format = "stream-json"
 env = { OVERRIDDEN = "a", OWN = "x" }
 
@@ -304,6 +307,7 @@ inline_skills = true
       command: 'claude-wrapper',
       args: ['--print', '--prompt={prompt}'],
       timeoutMs: 2 * 3_600_000,
+      stallTimeoutMs: null,
       outputFormat: 'stream-json',
       interactiveCommand: 'claude',
       env: { SHARED: '1', OVERRIDDEN: 'a', OWN: 'x' },
@@ -314,6 +318,7 @@ inline_skills = true
       command: 'claude-wrapper',
       args: ['--print', '--prompt={prompt}'],
       timeoutMs: 30 * 60_000,
+      stallTimeoutMs: 20 * 60_000,
       outputFormat: 'auto',
       interactiveCommand: 'claude',
       env: { SHARED: '1', OVERRIDDEN: 'base' },
@@ -362,7 +367,7 @@ inline_skills = true
     const again = parse('[projects.a]\npath = "/a"\n[projects.b]\npath = "/b"\n');
     again.projects.a.agent.args.push('--extra');
     again.projects.a.agent.env.X = '1';
-    expect(again.projects.b.agent.args).toEqual(['-p', '{prompt}', '--output-format', 'json']);
+    expect(again.projects.b.agent.args).toEqual(['-p', '{prompt}', '--output-format', 'stream-json', '--verbose']);
     expect(again.projects.b.agent.env).toEqual({});
     expect(parse('').projects).toEqual({});
   });

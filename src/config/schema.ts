@@ -249,6 +249,7 @@ const agentShape = {
   command: nonEmpty.optional(),
   args: agentArgs.optional(),
   timeout: duration(true).optional(),
+  stall_timeout: optionalDuration.optional(),
   output_format: oneOf(OUTPUT_FORMATS).optional(),
   interactive_command: nonEmpty.optional(),
   env: z.record(envName, z.string()).optional(),

@@ -18,6 +18,8 @@ export interface AgentConfig {
   command: string;
   args: string[];
   timeoutMs: number;
+  /** No output from the agent for this long stops the job as `stalled`; null = never. */
+  stallTimeoutMs: number | null;
   outputFormat: OutputFormat;
   interactiveCommand: string;
   /** Extra environment for the agent process. Never log these values. */
