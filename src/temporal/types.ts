@@ -241,6 +241,27 @@ export interface AgentHeartbeat {
   lastOutputAt?: string;
 }
 
+/** The part of the heartbeat read off the agent's event stream: what `status` and the cycle's table show. */
+export const AGENT_PROGRESS_FIELDS = [
+  'turn',
+  'tool',
+  'text',
+  'tokens',
+  'costUsd',
+  'retry',
+  'rateLimit',
+  'lastEvent',
+  'lastOutputAt',
+] as const;
+export type AgentProgress = Pick<AgentHeartbeat, (typeof AGENT_PROGRESS_FIELDS)[number]>;
+
+/** The progress fields of a heartbeat; null when it has none (no stream read yet, or a persistent session). */
+export function agentProgressOf(hb: AgentHeartbeat | null): AgentProgress | null {
+  if (!hb) return null;
+  const picked = Object.fromEntries(AGENT_PROGRESS_FIELDS.filter((k) => hb[k] !== undefined).map((k) => [k, hb[k]]));
+  return Object.keys(picked).length > 0 ? (picked as AgentProgress) : null;
+}
+
 /** How the agent activity's steps report progress: one call, one heartbeat. */
 export type AgentHeartbeatWriter = (details: AgentHeartbeat) => void;
 

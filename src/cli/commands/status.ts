@@ -26,6 +26,7 @@ import {
 } from '../inspect';
 import { formatElapsed } from '../../lib/duration';
 import { renderTable } from '../render/table';
+import { progressLine } from '../render/agentProgress';
 
 export interface ProjectStatus {
   project: string;
@@ -154,7 +155,7 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
             j.kind,
             formatElapsed(j.elapsedMs),
             j.pid === null ? '' : String(j.pid),
-            j.phase + (j.lastLine ? ` · ${clip(j.lastLine, 60)}` : ''),
+            jobPhase(j, now),
           ]),
         ),
         '',
@@ -211,6 +212,12 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
     );
   }
   return out.join('\n');
+}
+
+/** The job's phase, then its progress (turn, tool, cost so far) or, for an agent without events, its last line. */
+function jobPhase(j: RunningJob, now: number): string {
+  const more = progressLine(j.progress ?? null, now) ?? (j.lastLine ? clip(j.lastLine, 60) : null);
+  return more ? `${j.phase} · ${more}` : j.phase;
 }
 
 const clip = (s: string, n: number) => {
