@@ -9,6 +9,7 @@ import { ProgressTracker, lineEvents, toolSummary } from '../src/agents/stream';
 import { estimateCostUsd } from '../src/agents/pricing';
 import { LaunchMonitor, StreamFollower } from '../src/runner/liveProgress';
 import { parseClaudeOutput } from '../src/agents/claude';
+import { ConversationRenderer } from '../src/cli/render/conversation';
 
 const FAKE = path.join(__dirname, 'fixtures', 'fake-claude.js');
 
@@ -175,4 +176,56 @@ test('a launch that writes nothing for stall_timeout is stalled, with its last e
   const later = await m.look(Date.now() + 61_000);
   expect(later.stalled).toBe('stalled: no output for 1m, last event: tool_use Bash: npm test');
   expect((await new LaunchMonitor(dir, startedAt, null).look(Date.now() + 3_600_000)).stalled).toBeNull();
+});
+
+test('logs render a conversation: text, tool calls, truncated results, retries, errors, the result', () => {
+  const dir = tmp();
+  const out = fake('[scenario:events:2:0] go', dir);
+  const r = new ConversationRenderer(false);
+  // Fed in odd pieces, as `logs -f` reads a growing file.
+  const text = [out.slice(0, 100), out.slice(100, 1234), out.slice(1234)].map((c) => r.push(c)).join('') + r.end();
+  expect(text.split('\n')).toEqual([
+    `── session ${JSON.parse(out.split('\n')[0]).session_id} · claude-sonnet-4-5-20250929 · ${dir}`,
+    'Step 1: running Bash.',
+    '▸ Bash: npm test',
+    '  │ 42 passing',
+    'Step 2: running Edit.',
+    '▸ Edit: src/app.ts',
+    '  │ The file was updated',
+    'Done: [scenario:events:2:0] go',
+    '✓ result · 3 turns · 57k tokens · $0.0123',
+    '',
+  ]);
+  const more = new ConversationRenderer(false);
+  const lines = [
+    JSON.stringify({ type: 'system', subtype: 'api_retry', attempt: 2, max_retries: 10, error: 'overloaded' }),
+    JSON.stringify({
+      type: 'user',
+      message: { content: [{ type: 'tool_result', tool_use_id: 't', is_error: true, content: 'a\nb\nc\nd\ne\nf' }] },
+    }),
+    'plain progress text',
+    JSON.stringify({ type: 'stream_event', event: {} }),
+    JSON.stringify({
+      type: 'result',
+      subtype: 'error_max_turns',
+      is_error: true,
+      errors: ['Reached maximum number of turns (1)'],
+    }),
+  ];
+  expect(more.push(lines.join('\n') + '\n')).toBe(
+    [
+      '↻ API overloaded, retry 2 of 10',
+      '  │ a',
+      '  │ b',
+      '  │ c',
+      '  │ d',
+      '  │ … 2 more lines',
+      'plain progress text',
+      '✗ result: error',
+      'Reached maximum number of turns (1)',
+      '',
+    ].join('\n'),
+  );
+  const coloured = new ConversationRenderer(true).push(lines[4] + '\n');
+  expect(coloured).toContain('\x1b[31m');
 });
