@@ -81,8 +81,9 @@ test('status --json shows the running agent: its turn, the tool in use and its c
 test('an agent silent for stall_timeout is stopped with the reason, run once more, and ends stalled', async () => {
   const r = await cli(['run', '-p', 'lpstall', '--prompt', '[scenario:silence] hang on', '--json']);
   expect(r.exitCode).toBe(1);
-  const result = JSON.parse(r.stdout) as { outcome: string; message: string; logPath: string };
+  const result = JSON.parse(r.stdout) as { outcome: string; message: string; logPath: string; costUsd: number };
   expect(result.outcome).toBe('stalled');
+  expect(result.costUsd).toBeGreaterThan(0); // what it spent before it went silent, from its stream
   expect(result.message).toContain('stalled: no output for 3s, last event: tool_use Bash: npm run dev');
   expect(result.message).toContain('stall_timeout');
   // Run once more like a crash: two launches, each stopped.

@@ -4,10 +4,10 @@
 // nothing itself, it tells the watch loop.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ProgressTracker } from '../agents/stream';
+import { ProgressTracker, type StreamProgress } from '../agents/stream';
+import { lastNonEmptyLine } from '../agents/text';
 import { formatDuration } from '../lib/duration';
 import type { AgentHeartbeat } from '../temporal/types';
-import { lastLines } from './outcome';
 import { readTail } from './process';
 import { STDERR_FILE, STDOUT_FILE } from './runFolder';
 
@@ -78,6 +78,13 @@ export class StreamFollower {
   }
 }
 
+/** What a launch's event stream says it did so far (the last part of a big stream only): for a stopped launch. */
+export async function progressSoFar(dir: string): Promise<StreamProgress> {
+  const f = new StreamFollower(path.join(dir, STDOUT_FILE));
+  await f.poll();
+  return f.tracker.snapshot();
+}
+
 /** The time the launch last wrote output (ms since the epoch): the later of its output files' mtimes. */
 async function lastOutputAt(dir: string, fallback: number): Promise<number> {
   const times = await Promise.all(
@@ -121,7 +128,7 @@ export class LaunchMonitor {
     const p = this.stream.tracker.snapshot();
     const heartbeat: AgentHeartbeat = {
       bytes: out.size + err.size,
-      lastLine: lastLines(text, 1).slice(0, 200),
+      lastLine: (lastNonEmptyLine(text) ?? '').slice(0, 200),
       lastOutputAt: new Date(lastAt).toISOString(),
       ...(p.turn > 0 ? { turn: p.turn } : {}),
       ...(p.tool ? { tool: p.tool } : {}),

@@ -8,6 +8,7 @@ import { parseProfileOutput } from '../agents/profiles';
 import { bareRunResult, type AgentRunResult } from '../temporal/types';
 import { AGENT_CRASHED, WORKER_SHUTDOWN } from '../temporal/failures';
 import type { AttemptOptions } from './attempt';
+import { progressSoFar } from './liveProgress';
 import { readTail, type AgentExit } from './process';
 import { STDERR_FILE, STDOUT_FILE, markReported, readExitFile, type Launch, type Reported } from './runFolder';
 
@@ -96,7 +97,7 @@ async function stalled(
 
 /**
  * The result of a launch stopped at its timeout or for a stall: the tail of its output, for the reader to see
- * where it was.
+ * where it was, and what it spent so far.
  */
 async function stoppedResult(
   o: AttemptOptions,
@@ -107,6 +108,8 @@ async function stoppedResult(
 ): Promise<AgentRunResult> {
   const { plan } = o;
   const tail = (await readTail(path.join(l.dir, STDOUT_FILE), 4096)).data.toString('utf8');
+  // What it spent before it was stopped, from its event stream (an estimate until a result says it).
+  const spent = await progressSoFar(l.dir).catch(() => null);
   const agentKey = `[agent] ${outcome === 'stalled' ? 'stall_timeout' : 'timeout'}`;
   const projectKey = `[projects.${plan.project}.agent]`;
   const message =
@@ -119,8 +122,9 @@ async function stoppedResult(
     message,
     exitCode: null,
     signal: null,
-    costUsd: null,
-    numTurns: null,
+    costUsd: spent?.costUsd ?? null,
+    numTurns: spent?.turn ? spent.turn : null,
+    tokens: spent?.tokens ?? null,
     sessionId: null,
     subtype: null,
     result: lastLines(tail),
