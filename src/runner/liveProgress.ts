@@ -4,7 +4,7 @@
 // nothing itself, it tells the watch loop.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ProgressTracker, type StreamProgress } from '../agents/stream';
+import { ProgressTracker, type StreamProgress } from '../agents/progress';
 import { lastNonEmptyLine } from '../agents/text';
 import { formatDuration } from '../lib/duration';
 import type { AgentHeartbeat } from '../temporal/types';
