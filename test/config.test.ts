@@ -96,9 +96,10 @@ describe('defaults', () => {
       agent: {
         profile: 'claude',
         command: 'claude',
-        args: ['-p', '{prompt}', '--output-format', 'json'],
+        args: ['-p', '{prompt}', '--output-format', 'stream-json', '--verbose'],
         timeoutMs: 45 * 60_000,
         exitGraceMs: 30_000,
+        stallTimeoutMs: 10 * 60_000,
         outputFormat: 'auto',
         interactiveCommand: 'claude',
         env: {},
@@ -268,6 +269,7 @@ command = "claude-wrapper"
 args = ["--print", "--prompt={prompt}"]
 timeout = "30m"
 exit_grace = "10s"
+stall_timeout = "20m"
 env = { SHARED = "1", OVERRIDDEN = "base" }
 
 [gates]
@@ -292,6 +294,7 @@ inline_skills = ["deploy", "review"]
 [projects.a.agent]
 timeout = "2h"
 exit_grace = "0s"
+stall_timeout = ""
 output_format = "stream-json"
 env = { OVERRIDDEN = "a", OWN = "x" }
 
@@ -311,6 +314,7 @@ inline_skills = true
       args: ['--print', '--prompt={prompt}'],
       timeoutMs: 2 * 3_600_000,
       exitGraceMs: 0,
+      stallTimeoutMs: null,
       outputFormat: 'stream-json',
       interactiveCommand: 'claude',
       env: { SHARED: '1', OVERRIDDEN: 'a', OWN: 'x' },
@@ -325,6 +329,7 @@ inline_skills = true
       args: ['--print', '--prompt={prompt}'],
       timeoutMs: 30 * 60_000,
       exitGraceMs: 10_000,
+      stallTimeoutMs: 20 * 60_000,
       outputFormat: 'auto',
       interactiveCommand: 'claude',
       env: { SHARED: '1', OVERRIDDEN: 'base' },
@@ -376,7 +381,7 @@ inline_skills = true
     const again = parse('[projects.a]\npath = "/a"\n[projects.b]\npath = "/b"\n');
     again.projects.a.agent.args.push('--extra');
     again.projects.a.agent.env.X = '1';
-    expect(again.projects.b.agent.args).toEqual(['-p', '{prompt}', '--output-format', 'json']);
+    expect(again.projects.b.agent.args).toEqual(['-p', '{prompt}', '--output-format', 'stream-json', '--verbose']);
     expect(again.projects.b.agent.env).toEqual({});
     expect(parse('').projects).toEqual({});
   });

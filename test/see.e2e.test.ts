@@ -161,7 +161,8 @@ test('logs -f follows a running job until it ends; logs prints a finished job by
   const started = await cli(['run', '-p', 'seelog', '--prompt', '[scenario:slow:3] follow me', '--no-wait']);
   expect(started.exitCode).toBe(0);
   const t0 = Date.now();
-  const follow = await cli(['logs', 'seelog', '-f']);
+  // --raw: the files as written (without it, an event stream is rendered as a conversation).
+  const follow = await cli(['logs', 'seelog', '-f', '--raw']);
   const tookMs = Date.now() - t0;
   expect(follow.exitCode).toBe(0);
   noEscapes(follow);
@@ -175,7 +176,7 @@ test('logs -f follows a running job until it ends; logs prints a finished job by
   // Every line of stdout.log exactly once.
   expect(follow.stdout.match(/"type":"result"/g)).toHaveLength(1);
 
-  const byId = await cli(['logs', jobWorkflowId('seelog')]);
+  const byId = await cli(['logs', jobWorkflowId('seelog'), '--raw']);
   expect(byId.exitCode).toBe(0);
   expect(byId.stdout).toBe(follow.stdout);
   const dir = await cli(['logs', 'seelog', '--path']);

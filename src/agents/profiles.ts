@@ -45,7 +45,9 @@ const CLAUDE_INTERACTIVE: InteractiveSupport = { command: 'claude', settingsFlag
 
 export const PROFILES: Readonly<Record<AgentProfile, ProfileSpec>> = {
   claude: {
-    defaults: { command: 'claude', args: ['-p', '{prompt}', '--output-format', 'json'] },
+    // stream-json (which needs --verbose) shows the job's progress while it runs; its last line is the same result
+    // object json prints.
+    defaults: { command: 'claude', args: ['-p', '{prompt}', '--output-format', 'stream-json', '--verbose'] },
     parse: parseClaudeOutput,
     loginHint: 'run `claude /login` as the worker user, or set ANTHROPIC_API_KEY in the environment of the worker host',
     installHint:

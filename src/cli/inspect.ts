@@ -6,6 +6,8 @@ import {
   BATCH_PROGRESS_QUERY,
   SearchAttr,
   accountWaitSummary,
+  agentProgressOf,
+  type AgentProgress,
   type BatchResult,
   type JobKind,
 } from '../temporal/types';
@@ -42,6 +44,8 @@ export interface RunningJob {
   lastLine: string | null;
   /** The activity attempt, when past the first. */
   attempt: number | null;
+  /** What the agent is doing, read off its event stream: turn, tool, tokens and cost so far, … */
+  progress?: AgentProgress | null;
 }
 
 export interface RunningBatch {
@@ -117,7 +121,7 @@ export async function inspectJob(
   connection: Connection,
   workflowId: string,
   runId?: string,
-): Promise<Pick<RunningJob, 'pid' | 'phase' | 'lastLine' | 'attempt'>> {
+): Promise<Pick<RunningJob, 'pid' | 'phase' | 'lastLine' | 'attempt' | 'progress'>> {
   const desc = await client.workflow.getHandle(workflowId, runId).describe();
   const pending = desc.raw.pendingActivities ?? [];
   const details = await currentDetails(client, connection, workflowId, desc.runId);
@@ -136,13 +140,19 @@ export async function inspectJob(
       phase = attempt ? `agent retry ${attempt} scheduled` : 'waiting for a worker';
     else phase = 'starting agent';
     const lastLine = describeLine(hb?.lastLine ?? null);
-    return { pid, phase, lastLine, attempt };
+    return { pid, phase, lastLine, attempt, progress: agentProgressOf(hb) };
   }
   if (other) {
     const name = other.activityType?.name ?? 'activity';
-    return { pid: null, phase: name === 'prepareJob' ? 'preparing' : name, lastLine: null, attempt: null };
+    return {
+      pid: null,
+      phase: name === 'prepareJob' ? 'preparing' : name,
+      lastLine: null,
+      attempt: null,
+      progress: null,
+    };
   }
-  return { pid: null, phase: said ?? 'between steps', lastLine: null, attempt: null };
+  return { pid: null, phase: said ?? 'between steps', lastLine: null, attempt: null, progress: null };
 }
 
 /** Jobs running on this orchestrator's task queue, oldest first. */
@@ -164,11 +174,11 @@ export async function runningJobs(
       startedAt: wf.startTime.toISOString(),
       elapsedMs: now - wf.startTime.getTime(),
     };
-    let more: Pick<RunningJob, 'pid' | 'phase' | 'lastLine' | 'attempt'>;
+    let more: Pick<RunningJob, 'pid' | 'phase' | 'lastLine' | 'attempt' | 'progress'>;
     try {
       more = await inspectJob(client, connection, wf.workflowId, wf.runId);
     } catch {
-      more = { pid: null, phase: 'finishing', lastLine: null, attempt: null }; // ended since the list
+      more = { pid: null, phase: 'finishing', lastLine: null, attempt: null, progress: null }; // ended since the list
     }
     out.push({ ...base, ...more });
   }

@@ -137,6 +137,7 @@ export function buildProgram(state: ProgramState = { exitCode: 0 }): Command {
     .description("a job's agent output (stdout, stderr) from its run folder; <target> is a project or job/<project>")
     .option('-f, --follow', 'keep printing while the job runs; stop when it ends')
     .option('--path', 'print the run folder only')
+    .option('--raw', 'print the output files as written (default: an event stream rendered as a conversation)')
     .action(lazy(async () => (await import('./commands/logs')).logs));
 
   program

@@ -47,7 +47,12 @@ export const ORCHESTRATOR_DEFAULTS = {
 export const SERVER_DEFAULTS = { ip: '127.0.0.1', port: 7233, uiPort: 8233, namespace: 'default' };
 
 /** [agent] apart from the profile's command and args. */
-export const AGENT_DEFAULTS = { timeoutMs: 45 * 60_000, exitGraceMs: 30_000, outputFormat: 'auto' as OutputFormat };
+export const AGENT_DEFAULTS = {
+  timeoutMs: 45 * 60_000,
+  exitGraceMs: 30_000,
+  stallTimeoutMs: (10 * 60_000) as number | null,
+  outputFormat: 'auto' as OutputFormat,
+};
 
 export const GATES_DEFAULTS: GatesConfig = { command: '', timeoutMs: 60_000, workingHours: null, maxDailyUsd: 0 };
 

@@ -250,6 +250,7 @@ const agentShape = {
   args: agentArgs.optional(),
   timeout: duration(true).optional(),
   exit_grace: duration(false).optional(),
+  stall_timeout: optionalDuration.optional(),
   output_format: oneOf(OUTPUT_FORMATS).optional(),
   interactive_command: nonEmpty.optional(),
   env: z.record(envName, z.string()).optional(),

@@ -23,6 +23,8 @@ export interface AgentConfig {
    * (something it started, an MCP server or a background shell, may keep it alive); 0: stopped at once.
    */
   exitGraceMs: number;
+  /** No output from the agent for this long stops the job as `stalled`; null = never. */
+  stallTimeoutMs: number | null;
   outputFormat: OutputFormat;
   interactiveCommand: string;
   /** Extra environment for the agent process. Never log these values. */

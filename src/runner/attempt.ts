@@ -13,8 +13,9 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ProjectConfig } from '../config';
-import { MAX_LAUNCHES, crashedFailure, finish, lastLines, redeliver, type Ending } from './outcome';
-import { readTail, startAgentProcess, type AgentExit, type AgentProcess } from './process';
+import { MAX_LAUNCHES, crashedFailure, finish, redeliver, type Ending } from './outcome';
+import { startAgentProcess, type AgentExit, type AgentProcess } from './process';
+import { LaunchMonitor } from './liveProgress';
 import { processStartTicks } from './processGroup';
 import { containmentEnv, jobContainment, stopJob, type JobContainment } from './containment';
 import { watchExitGrace } from './exitGrace';
@@ -281,7 +282,8 @@ async function watch(
   const { plan } = o;
   const job = containmentOf(o);
   const onShutdown = o.config.orchestrator.onShutdown;
-  let stop: 'timeout' | 'cancel' | 'detach' | 'lingered' | null = null;
+  let stop: 'timeout' | 'stall' | 'cancel' | 'detach' | 'lingered' | null = null;
+  let stallReason = '';
   let killing: Promise<void> = Promise.resolve();
   let wake: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (wake = r));
@@ -309,11 +311,10 @@ async function watch(
   };
   if (ctx.cancelSignal.aborted) onAbort();
   ctx.cancelSignal.addEventListener('abort', onAbort);
-  const stderrPath = path.join(l.dir, STDERR_FILE);
-  const beat = setInterval(() => {
-    void progress(stdoutPath, stderrPath).then((p) => ctx.heartbeat({ pid: l.pid, ...p }));
-  }, HEARTBEAT_EVERY_MS);
-  ctx.heartbeat({ pid: l.pid, bytes: 0, lastLine: '' });
+  const beat = heartbeatProgress(o, ctx, l, (reason) => {
+    stallReason = reason;
+    requestStop('stall', plan.killGraceMs);
+  });
 
   // An adopted launch is not our child: poll for its end.
   const exited: Promise<AgentExit> =
@@ -336,7 +337,7 @@ async function watch(
     } else if (stop) {
       await killing;
       await exited;
-      ending = { kind: stop };
+      ending = stop === 'stall' ? { kind: 'stall', reason: stallReason } : { kind: stop };
     } else {
       ending = first ?? { kind: 'exited', exit: await exited };
       // The agent is gone; anything it left running goes too, in its group or escaped from it (jobs are immutable).
@@ -345,15 +346,41 @@ async function watch(
   } finally {
     clearTimeout(timer);
     exitGrace.stop();
-    clearInterval(beat);
+    beat.stop();
     ctx.cancelSignal.removeEventListener('abort', onAbort);
   }
   return finish(o, l, launchCount, ending, ctx.isWorkerShutdown());
 }
 
-/** Heartbeat payload: bytes written so far and the last line, so the Web UI shows the job is alive. */
-async function progress(stdoutPath: string, stderrPath: string): Promise<{ bytes: number; lastLine: string }> {
-  const [out, err] = await Promise.all([readTail(stdoutPath, 2048), readTail(stderrPath, 2048)]);
-  const text = out.data.length > 0 ? out.data.toString('utf8') : err.data.toString('utf8');
-  return { bytes: out.size + err.size, lastLine: lastLines(text, 1).slice(0, 200) };
+/**
+ * Heartbeats the launch's progress (its output so far, read off its event stream), and calls `onStall` once
+ * it has written nothing for the project's stall_timeout.
+ */
+function heartbeatProgress(
+  o: AttemptOptions,
+  ctx: AttemptContext,
+  l: Launch,
+  onStall: (reason: string) => void,
+): { stop: () => void } {
+  const monitor = new LaunchMonitor(l.dir, l.startedAt, o.project.agent.stallTimeoutMs);
+  let looking = false;
+  let stalled = false;
+  const beat = setInterval(() => {
+    if (looking) return; // a slow disk: one look at a time
+    looking = true;
+    void monitor
+      .look()
+      .then(({ heartbeat, stalled: reason }) => {
+        ctx.heartbeat({ pid: l.pid, ...heartbeat });
+        if (reason && !stalled) {
+          stalled = true;
+          ctx.log(`${o.plan.project}: agent pid ${l.pid} ${reason}; stopping it`);
+          onStall(reason);
+        }
+      })
+      .catch((e: unknown) => ctx.log(`${o.plan.project}: cannot read the agent's output in ${l.dir}: ${String(e)}`))
+      .finally(() => (looking = false));
+  }, HEARTBEAT_EVERY_MS);
+  ctx.heartbeat({ pid: l.pid, bytes: 0, lastLine: '' });
+  return { stop: () => clearInterval(beat) };
 }

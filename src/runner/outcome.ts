@@ -9,6 +9,7 @@ import { bareRunResult, type AgentRunResult } from '../temporal/types';
 import { AGENT_CRASHED, WORKER_SHUTDOWN } from '../temporal/failures';
 import type { AttemptOptions } from './attempt';
 import { fullDiskResult } from './diskFull';
+import { progressSoFar } from './liveProgress';
 import { readTail, type AgentExit } from './process';
 import { STDERR_FILE, STDOUT_FILE, markReported, readExitFile, type Launch, type Reported } from './runFolder';
 
@@ -19,12 +20,13 @@ const PARSE_WHOLE_MAX_BYTES = 8 * 1024 * 1024;
 const PARSE_TAIL_BYTES = 1024 * 1024;
 
 /**
- * How a watched launch ended: its process exited, or it was stopped (timeout, cancel; lingered: it printed its
- * result but did not exit within its exit grace) or left running (detach).
+ * How a watched launch ended: its process exited, or it was stopped (timeout, a stall, cancel; lingered: it
+ * printed its result but did not exit within its exit grace) or left running (detach).
  */
 export type Ending =
   | { kind: 'exited'; exit: AgentExit }
   | { kind: 'timeout' }
+  | { kind: 'stall'; reason: string }
   | { kind: 'cancel' }
   | { kind: 'detach' }
   | { kind: 'lingered' };
@@ -63,10 +65,11 @@ export async function finish(
     throw new CancelledFailure(`${plan.project}: job cancelled; agent process group ${l.pid} stopped`);
   }
   if (ending.kind === 'timeout') {
-    const timedOut = await timedOutResult(o, l, base);
+    const timedOut = await stoppedResult(o, l, base, 'timed_out', ending);
     await markReported(o, l, 'timed_out', true, timedOut);
     return timedOut;
   }
+  if (ending.kind === 'stall') return stalled(o, l, launchCount, await stoppedResult(o, l, base, 'stalled', ending));
   // The wrapper's record is the truth (it survives worker restarts); our child's status is the fallback. A launch
   // stopped after printing its result is judged by that result alone: the signal that stopped it was ours.
   const exit = ending.kind === 'lingered' ? { exitCode: null, signal: null } : (readExitFile(l.dir) ?? ending.exit);
@@ -86,18 +89,52 @@ export async function finish(
 
 type ResultBase = Pick<AgentRunResult, 'durationMs' | 'logPath' | 'pid'>;
 
-/** The result of a launch stopped at its timeout: the tail of its output, for the reader to see where it was. */
-async function timedOutResult(o: AttemptOptions, l: Launch, base: ResultBase): Promise<AgentRunResult> {
+/**
+ * A stalled launch, once stopped: run once more like a crash (the next attempt launches it again), then
+ * reported as `stalled`.
+ */
+async function stalled(
+  o: AttemptOptions,
+  l: Launch,
+  launchCount: number,
+  result: AgentRunResult,
+): Promise<AgentRunResult> {
+  const final = launchCount >= MAX_LAUNCHES;
+  await markReported(o, l, 'stalled', final, result);
+  if (!final) throw crashedFailure(o, l, result.message, false, result);
+  return result;
+}
+
+/**
+ * The result of a launch stopped at its timeout or for a stall: the tail of its output, for the reader to see
+ * where it was, and what it spent so far.
+ */
+async function stoppedResult(
+  o: AttemptOptions,
+  l: Launch,
+  base: ResultBase,
+  outcome: 'timed_out' | 'stalled',
+  ending: Ending,
+): Promise<AgentRunResult> {
   const { plan } = o;
   const tail = (await readTail(path.join(l.dir, STDOUT_FILE), 4096)).data.toString('utf8');
+  // What it spent before it was stopped, from its event stream (an estimate until a result says it).
+  const spent = await progressSoFar(l.dir).catch(() => null);
+  const agentKey = `[agent] ${outcome === 'stalled' ? 'stall_timeout' : 'timeout'}`;
+  const projectKey = `[projects.${plan.project}.agent]`;
+  const message =
+    ending.kind === 'stall'
+      ? `${plan.project}: agent ${ending.reason}; it was stopped — if a silent step (a long build) is normal here, raise ${agentKey} (or set it in ${projectKey}; "" = off); output in ${l.dir}`
+      : `${plan.project}: agent ran longer than its ${formatDuration(plan.timeoutMs)} timeout and was stopped — raise ${agentKey} (or ${projectKey} timeout), or split the task; output in ${l.dir}`;
   return {
     ...base,
-    outcome: 'timed_out',
-    message: `${plan.project}: agent ran longer than its ${formatDuration(plan.timeoutMs)} timeout and was stopped — raise [agent] timeout (or [projects.${plan.project}.agent] timeout), or split the task; output in ${l.dir}`,
+    outcome,
+    message,
     exitCode: null,
     signal: null,
-    costUsd: null,
-    numTurns: null,
+    costUsd: spent?.costUsd ?? null,
+    numTurns: spent?.turn ? spent.turn : null,
+    tokens: spent?.tokens ?? null,
     sessionId: null,
     subtype: null,
     result: lastLines(tail),

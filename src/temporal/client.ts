@@ -7,6 +7,7 @@ import {
   TerminatedFailure,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
+  type WorkflowClient,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
@@ -198,7 +199,10 @@ export async function batchProgress(handle: WorkflowHandle): Promise<{ done: boo
  * The agent activity's last heartbeat, from a pending activity's raw heartbeat details (as `describe()` returns
  * them), or null when it has sent none that decode.
  */
-export function pendingAgentHeartbeat(client: Client, heartbeatDetails: unknown): AgentHeartbeat | null {
+export function pendingAgentHeartbeat(
+  client: Pick<Client, 'options'> | WorkflowClient,
+  heartbeatDetails: unknown,
+): AgentHeartbeat | null {
   const list = (heartbeatDetails as { payloads?: unknown[] } | null | undefined)?.payloads;
   if (!list?.length) return null;
   try {

@@ -1,6 +1,7 @@
-// `orchestrate logs <project|workflowId> [-f]`: a job's agent output, straight from its run folder
+// `orchestrate logs <project|workflowId> [-f]`: a job's agent output from its run folder
 // (<state_dir>/runs/<project>/<run key>/attempt-<n>/stdout.log and stderr.log). The agent's stdout goes to
-// stdout and its stderr to stderr; `-f` follows while the job runs and stops when it ends.
+// stdout, an event stream rendered as a conversation (`--raw`: as written), and its stderr to stderr; `-f`
+// follows while the job runs and stops when it ends.
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { existsSync, promises as fs } from 'node:fs';
@@ -9,6 +10,7 @@ import type { Config } from '../../config';
 import { jobWorkflowId } from '../../temporal/ids';
 import { getConfig, print, tryConnect } from '../common';
 import { EXIT, UserError } from '../errors';
+import { ConversationRenderer, wantsColor } from '../render/conversation';
 
 const POLL_MS = 300;
 
@@ -76,8 +78,13 @@ function write(out: NodeJS.WritableStream, chunk: Buffer): Promise<void> {
   });
 }
 
-/** Copies what `file` gained since the last call to `out`. */
-async function pump(file: string, out: NodeJS.WritableStream, offsets: Map<string, number>): Promise<void> {
+/** Copies what `file` gained since the last call to `out`, through `render` when given. */
+async function pump(
+  file: string,
+  out: NodeJS.WritableStream,
+  offsets: Map<string, number>,
+  render?: ConversationRenderer,
+): Promise<void> {
   let fh;
   try {
     fh = await fs.open(file, 'r');
@@ -92,7 +99,8 @@ async function pump(file: string, out: NodeJS.WritableStream, offsets: Map<strin
     while (pos < size) {
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
       if (!bytesRead) break;
-      await write(out, Buffer.from(buf.subarray(0, bytesRead)));
+      const chunk = Buffer.from(buf.subarray(0, bytesRead));
+      await write(out, render ? Buffer.from(render.push(chunk.toString('utf8'))) : chunk);
       pos += bytesRead;
     }
     offsets.set(file, pos);
@@ -122,7 +130,7 @@ async function jobState(client: Client, workflowId: string): Promise<JobState | 
 export async function showLogs(
   config: Config,
   target: LogTarget,
-  opts: { follow?: boolean; pathOnly?: boolean } = {},
+  opts: { follow?: boolean; pathOnly?: boolean; raw?: boolean } = {},
 ): Promise<number> {
   const follow = Boolean(opts.follow);
   const note = (m: string) => process.stderr.write(`${m}\n`);
@@ -150,6 +158,8 @@ export async function showLogs(
       return EXIT.ok;
     }
     const offsets = new Map<string, number>();
+    const newRenderer = () => (opts.raw ? undefined : new ConversationRenderer(wantsColor(process.stdout)));
+    let render = newRenderer();
     let shown: string | null = null;
     let waitNoted = false;
     for (;;) {
@@ -157,13 +167,14 @@ export async function showLogs(
         note(`==> ${dir} (${target.workflowId}${state?.running ? ', running' : ''}) <==`);
         shown = dir;
         offsets.clear();
+        render = newRenderer();
       }
       if (!dir && !waitNoted) {
         note(`${target.workflowId}: waiting for the agent to start …`);
         waitNoted = true;
       }
       if (dir) {
-        await pump(path.join(dir, 'stdout.log'), process.stdout, offsets);
+        await pump(path.join(dir, 'stdout.log'), process.stdout, offsets, render);
         await pump(path.join(dir, 'stderr.log'), process.stderr, offsets);
       }
       if (!follow || !state?.running || !connected) break;
@@ -172,6 +183,8 @@ export async function showLogs(
       state = (await jobState(connected.client, target.workflowId)) ?? state;
       dir = (await findDir()) ?? dir;
     }
+    const rest = render?.end();
+    if (rest) await write(process.stdout, Buffer.from(rest));
     if (follow && connected && state) {
       if (state.running) note(`${target.workflowId} is still running (follow it with -f)`);
       else {
@@ -188,12 +201,16 @@ export async function showLogs(
   }
 }
 
-export async function logs(arg: string, opts: { follow?: boolean; path?: boolean }, cmd: Command): Promise<number> {
+export async function logs(
+  arg: string,
+  opts: { follow?: boolean; path?: boolean; raw?: boolean },
+  cmd: Command,
+): Promise<number> {
   const config = await getConfig(cmd);
   const target = resolveLogTarget(config, arg);
   // `orchestrate logs x | head` closes stdout early: stop quietly.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(EXIT.ok);
   });
-  return showLogs(config, target, { follow: opts.follow, pathOnly: opts.path });
+  return showLogs(config, target, { follow: opts.follow, pathOnly: opts.path, raw: opts.raw });
 }

@@ -28,6 +28,7 @@ import { formatElapsed } from '../../lib/duration';
 import { renderTable } from '../render/table';
 import { clipAtWord } from '../../lib/clip';
 import { noWorkerMessage } from '../workerWatch';
+import { progressLine } from '../render/agentProgress';
 
 export interface ProjectStatus {
   project: string;
@@ -162,7 +163,7 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
             j.kind,
             formatElapsed(j.elapsedMs),
             j.pid === null ? '' : String(j.pid),
-            j.phase + (j.lastLine ? ` · ${clip(j.lastLine, 60)}` : ''),
+            jobPhase(j, now),
           ]),
         ),
         '',
@@ -219,6 +220,12 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
     );
   }
   return out.join('\n');
+}
+
+/** The job's phase, then its progress (turn, tool, cost so far) or, for an agent without events, its last line. */
+function jobPhase(j: RunningJob, now: number): string {
+  const more = progressLine(j.progress ?? null, now) ?? (j.lastLine ? clip(j.lastLine, 60) : null);
+  return more ? `${j.phase} · ${more}` : j.phase;
 }
 
 const clip = (s: string, n: number) => {

@@ -1,11 +1,37 @@
-// Live view of a running cycle / EOD / rollover: one line per project, redrawn in place on a terminal;
-// on a pipe, one plain line each time a project's status changes.
+// Live view of a running cycle / EOD / rollover: one line per project, redrawn in place on a terminal (a
+// running job's line shows its agent's progress: turn, tool, cost so far); on a pipe, one plain line each
+// time a project's status changes.
 import type { WorkflowHandle } from '@temporalio/client';
-import { batchProgress } from '../../temporal/client';
-import type { BatchResult } from '../../temporal/types';
+import { batchProgress, pendingAgentHeartbeat } from '../../temporal/client';
+import { agentProgressOf, type BatchResult, type BatchRow } from '../../temporal/types';
 import { formatElapsed } from '../../lib/duration';
+import { progressLine } from './agentProgress';
 import { BATCH_HEADERS, batchRowCells, renderTable } from './table';
 import { sleep } from '../../lib/sleep';
+
+/** The agent's progress of a running row's job, from its activity's heartbeat; null when there is none. */
+async function rowProgress(handle: WorkflowHandle, row: BatchRow): Promise<string | null> {
+  if (row.status !== 'running' || !row.workflowId) return null;
+  try {
+    const desc = await handle.client.getHandle(row.workflowId).describe();
+    const agent = desc.raw.pendingActivities?.find((a) => a.activityType?.name === 'runAgentJob');
+    return agent
+      ? progressLine(agentProgressOf(pendingAgentHeartbeat(handle.client, agent.heartbeatDetails)), Date.now(), 100)
+      : null;
+  } catch {
+    return null; // ended since the query
+  }
+}
+
+async function tableText(handle: WorkflowHandle, result: BatchResult, started: number): Promise<string> {
+  const progress = await Promise.all(result.rows.map((r) => rowProgress(handle, r)));
+  const cells = result.rows.map((r, i) => {
+    const row = batchRowCells(r);
+    if (progress[i]) row[row.length - 1] = progress[i];
+    return row;
+  });
+  return `${result.kind} ${result.date} · ${formatElapsed(Date.now() - started)}\n${renderTable(BATCH_HEADERS, cells)}\n`;
+}
 
 export async function watchBatch(handle: WorkflowHandle, out: NodeJS.WriteStream, pollMs = 1000): Promise<BatchResult> {
   const tty = Boolean(out.isTTY) && process.env.TERM !== 'dumb';
@@ -16,7 +42,7 @@ export async function watchBatch(handle: WorkflowHandle, out: NodeJS.WriteStream
     const { done, result } = await batchProgress(handle);
     if (result) {
       if (tty) {
-        const text = `${result.kind} ${result.date} · ${formatElapsed(Date.now() - started)}\n${renderTable(BATCH_HEADERS, result.rows.map(batchRowCells))}\n`;
+        const text = await tableText(handle, result, started);
         if (drawnLines) out.write(`\x1b[${drawnLines}A\x1b[0J`);
         out.write(text);
         drawnLines = text.split('\n').length - 1;
