@@ -13,6 +13,7 @@ import { prebuiltWorkflowBundle } from './bundle';
 import { loadConfig, type Config } from './config';
 import { temporalTarget } from './temporal/connection';
 import { taskQueueFor } from './temporal/ids';
+import { ORPHAN_SWEEP_EVERY_MS, sweepOrphans } from './runner/orphans';
 import { dataConverterFromEnv } from './temporal/codec';
 import type { DataConverter } from '@temporalio/common';
 
@@ -54,7 +55,13 @@ export async function createWorker(
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...workflowSource,
     dataConverter: opts.dataConverter ?? dataConverterFromEnv(),
-    activities: opts.activities ?? createActivities({ configPath: config.configPath, maxAgents: concurrency }),
+    activities:
+      opts.activities ??
+      createActivities({
+        configPath: config.configPath,
+        maxAgents: concurrency,
+        stateDir: config.orchestrator.stateDir,
+      }),
     // Agent activities beyond `concurrency` wait for a slot inside the activity (heartbeating), so the
     // poller can keep short activities (gates, config, checks) flowing alongside them.
     maxConcurrentActivityTaskExecutions: concurrency + 16,
@@ -117,7 +124,11 @@ export async function runWorker(
   const target = temporalTarget(config);
   const queues = servedQueues(config, opts);
   const connection = await NativeConnection.connect(target.connectionOptions);
-  const activities = createActivities({ configPath: config.configPath, maxAgents: config.orchestrator.concurrency });
+  const activities = createActivities({
+    configPath: config.configPath,
+    maxAgents: config.orchestrator.concurrency,
+    stateDir: config.orchestrator.stateDir,
+  });
   const workers: Worker[] = [];
   try {
     for (const q of queues) {
@@ -139,6 +150,7 @@ export async function runWorker(
       log(
         `not polling the shared queue "${config.orchestrator.taskQueue}": projects without a host, cycles and schedules need a worker without a host somewhere (or \`--shared\` here)`,
       );
+    const stopSweeping = sweepOrphansPeriodically(config, workers[0], log);
     // One worker stopping (a fatal error) stops the others, so the process never half-serves.
     const results = await Promise.allSettled(
       workers.map((w) =>
@@ -147,6 +159,7 @@ export async function runWorker(
         }),
       ),
     );
+    stopSweeping();
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   } finally {
@@ -154,6 +167,27 @@ export async function runWorker(
     await connection.close().catch((e: Error) => log(`closing the connection: ${e.message}`));
   }
   log('worker stopped');
+}
+
+/**
+ * Stops agents whose job closed while no worker ran (./runner/orphans): once now, then every few minutes, one
+ * sweep at a time. Returns the function that stops sweeping.
+ */
+function sweepOrphansPeriodically(config: Config, worker: Worker, log: (msg: string) => void): () => void {
+  const client = worker.client;
+  if (!client) return () => undefined;
+  let sweeping = false;
+  const sweep = () => {
+    if (sweeping) return;
+    sweeping = true;
+    sweepOrphans(config.orchestrator.stateDir, client, log)
+      .catch((e: Error) => log(`orphan sweep failed: ${e.message}`))
+      .finally(() => (sweeping = false));
+  };
+  sweep();
+  const timer = setInterval(sweep, ORPHAN_SWEEP_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 if (require.main === module) {

@@ -21,8 +21,22 @@ export async function recordJobOutcome(
   /** final: false = this failure will be retried (no notification yet). */
   opts: { final?: boolean } = {},
 ): Promise<void> {
+  await appendJobLedger(config.orchestrator.stateDir, plan, result, info, log);
+  // Job failure → the [notify] hook (bounded; a failing hook is logged, never fails the job).
+  const event = jobFailedEvent(config, plan, result, info, opts);
+  if (event) await notify(config, event, { log: (m) => log.warn(m) });
+}
+
+/** The job's line in the cost ledger, alone (a job stopped by the orphan sweep, or recorded without a config). */
+export async function appendJobLedger(
+  stateDir: string,
+  plan: Pick<JobPlan, 'project' | 'kind'>,
+  result: Partial<AgentRunResult> & { outcome: AgentRunResult['outcome'] },
+  info: JobRecordInfo,
+  log: { warn: (msg: string) => void },
+): Promise<void> {
   try {
-    await appendLedger(config.orchestrator.stateDir, {
+    await appendLedger(stateDir, {
       finishedAt: new Date().toISOString(),
       project: plan.project,
       kind: plan.kind,
@@ -41,7 +55,4 @@ export async function recordJobOutcome(
     // The ledger is bookkeeping: losing one line must not fail a job whose agent already ran.
     log.warn(`could not append to the cost ledger: ${(e as Error).message}`);
   }
-  // Job failure → the [notify] hook (bounded; a failing hook is logged, never fails the job).
-  const event = jobFailedEvent(config, plan, result, info, opts);
-  if (event) await notify(config, event, { log: (m) => log.warn(m) });
 }

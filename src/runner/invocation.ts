@@ -9,7 +9,11 @@ export function buildArgs(args: string[], prompt: string): string[] {
 }
 
 /** <state_dir>/runs/<project>/<runKey>: one folder per workflow run and agent invocation. */
-export function runBaseDir(config: Config, plan: Pick<JobPlan, 'project'>, runKey: string): string {
+export function runBaseDir(
+  config: { orchestrator: Pick<Config['orchestrator'], 'stateDir'> },
+  plan: Pick<JobPlan, 'project'>,
+  runKey: string,
+): string {
   return path.join(config.orchestrator.stateDir, 'runs', plan.project, runKey);
 }
 

@@ -7,7 +7,7 @@ import { stripAnsi } from '../agents/result';
 import { parseProfileOutput } from '../agents/profiles';
 import { bareRunResult, type AgentRunResult } from '../temporal/types';
 import { AGENT_CRASHED, WORKER_SHUTDOWN } from '../temporal/failures';
-import type { AttemptOptions } from './attempt';
+import type { ResumeOptions } from './attempt';
 import { readTail, type AgentExit } from './process';
 import { STDERR_FILE, STDOUT_FILE, markReported, readExitFile, type Launch, type Reported } from './runFolder';
 
@@ -26,7 +26,7 @@ export type Ending =
  * deploy's is recorded in reported.json first, so a completion lost on its way to the server is delivered again.
  */
 export async function finish(
-  o: AttemptOptions,
+  o: ResumeOptions,
   l: Launch,
   launchCount: number,
   ending: Ending,
@@ -71,7 +71,7 @@ export async function finish(
 type ResultBase = Pick<AgentRunResult, 'durationMs' | 'logPath' | 'pid'>;
 
 /** The result of a launch stopped at its timeout: the tail of its output, for the reader to see where it was. */
-async function timedOutResult(o: AttemptOptions, l: Launch, base: ResultBase): Promise<AgentRunResult> {
+async function timedOutResult(o: ResumeOptions, l: Launch, base: ResultBase): Promise<AgentRunResult> {
   const { plan } = o;
   const tail = (await readTail(path.join(l.dir, STDOUT_FILE), 4096)).data.toString('utf8');
   return {
@@ -91,7 +91,7 @@ async function timedOutResult(o: AttemptOptions, l: Launch, base: ResultBase): P
 }
 
 /** The result of a launch that exited, read by its agent profile's parser from the output files. */
-async function parsedResult(o: AttemptOptions, l: Launch, base: ResultBase, exit: AgentExit): Promise<AgentRunResult> {
+async function parsedResult(o: ResumeOptions, l: Launch, base: ResultBase, exit: AgentExit): Promise<AgentRunResult> {
   const stdoutPath = path.join(l.dir, STDOUT_FILE);
   const whole = await readTail(stdoutPath, PARSE_WHOLE_MAX_BYTES);
   const stdout = whole.headTruncated ? (await readTail(stdoutPath, PARSE_TAIL_BYTES)).data : whole.data;
@@ -112,7 +112,7 @@ async function parsedResult(o: AttemptOptions, l: Launch, base: ResultBase, exit
 }
 
 /** Delivers a launch's final outcome again, exactly as it was first reported. */
-export function redeliver(o: AttemptOptions, l: Launch, reported: Reported): AgentRunResult {
+export function redeliver(o: ResumeOptions, l: Launch, reported: Reported): AgentRunResult {
   const { project } = o.plan;
   if (reported.outcome === 'cancelled')
     throw new CancelledFailure(`${project}: job cancelled; agent process group ${l.pid} stopped`);
@@ -122,7 +122,7 @@ export function redeliver(o: AttemptOptions, l: Launch, reported: Reported): Age
 }
 
 export function crashedFailure(
-  o: AttemptOptions,
+  o: ResumeOptions,
   l: Launch,
   message: string,
   final: boolean,
