@@ -131,7 +131,7 @@ test('a worker frozen past heartbeat_timeout: another adopts; the thawed one wal
     await other?.stop();
   }
   expect(processesIn(env.projectPath('frozen'))).toEqual([]);
-});
+}, 400_000);
 
 test('a broken config while the owner is down: the surviving worker adopts and finishes; a second run is refused', async () => {
   const owner = await startWorker();
@@ -164,7 +164,7 @@ test('a broken config while the owner is down: the surviving worker adopts and f
     await other?.stop();
   }
   expect(processesIn(env.projectPath('badcfg'))).toEqual([]);
-});
+}, 300_000);
 
 test('a job terminated while no worker runs: the next worker stops its agent, records it, and logs it', async () => {
   const owner = await startWorker();
@@ -203,4 +203,4 @@ test('a job terminated while no worker runs: the next worker stops its agent, re
     await owner.stop();
     await next?.stop();
   }
-});
+}, 300_000);
