@@ -65,6 +65,10 @@ export async function createWorker(
     // Agent activities beyond `concurrency` wait for a slot inside the activity (heartbeating), so the
     // poller can keep short activities (gates, config, checks) flowing alongside them.
     maxConcurrentActivityTaskExecutions: concurrency + 16,
+    // A frozen worker (SIGSTOP, a paused VM) keeps its open polls, and the server hands the job's retry to one
+    // of them until they expire (about a minute): each one absorbs an attempt of the agent job's retry budget
+    // before another worker can adopt the agent. Two polls keep short activities flowing and lose at most two.
+    maxConcurrentActivityTaskPolls: 2,
     // Cancellation reaches an activity only with a heartbeat response, so this throttle bounds how late a
     // cancel is noticed. At 1 s, an agent that ignores SIGTERM (SIGKILL after the 1 s cancel grace) was
     // gone up to 2.1 s after the cancel; at 500 ms (the activity's own heartbeat cadence), ≤ 1.6 s

@@ -110,7 +110,7 @@ test('a worker frozen past heartbeat_timeout: another adopts; the thawed one wal
         const p = await pendingAgent(handle.workflowId);
         return p && p.attempt >= 2 && p.worker.startsWith(`${taker}@`) && other?.output().includes('adopting agent');
       },
-      120_000,
+      240_000,
     );
     process.kill(owner.pid, 'SIGCONT');
     // The thawed attempt learns from the server that it is no longer current, and leaves the agent alone.
