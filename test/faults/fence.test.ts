@@ -20,7 +20,7 @@ beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
   env = await makeEnv({
     projects: {
-      frozen: 'prompt = "[scenario:slow:45]"',
+      frozen: 'prompt = "[scenario:slow:90]"',
       badcfg: 'prompt = "[scenario:slow:25]"',
       orphan: 'prompt = "[scenario:slow:90]"',
     },
@@ -29,7 +29,7 @@ beforeAll(async () => {
   // Each project's agent stamps its own file, so "exactly one agent ran" is counted per job.
   let text = readFileSync(env.configPath, 'utf8');
   for (const p of ['frozen', 'badcfg', 'orphan'])
-    text += `\n[projects.${p}.agent]\nenv = { FAKE_CLAUDE_STAMPS = "${stamps(p)}" }\n`;
+    text += `\n[projects.${p}.agent]\nenv = { FAKE_CLAUDE_STAMPS = "${stamps(p)}" }\ntimeout = "5m"\n`;
   await env.writeConfig(text);
   goodConfig = text;
   env.config = await loadConfig(env.configPath);
@@ -86,11 +86,10 @@ function launchedRun(project: string): { baseDir: string; pid: number } | null {
   return null;
 }
 
-/** The running agent activity as the server sees it: its attempt and the worker that last took it. */
-async function pendingAgent(workflowId: string): Promise<{ attempt: number; worker: string } | null> {
+/** The running agent activity's attempt, as the server sees it. */
+async function pendingAttempt(workflowId: string): Promise<number> {
   const desc = await env.client.workflow.getHandle(workflowId).describe();
-  const pending = desc.raw.pendingActivities?.[0];
-  return pending ? { attempt: pending.attempt ?? 0, worker: pending.lastWorkerIdentity ?? '' } : null;
+  return desc.raw.pendingActivities?.[0]?.attempt ?? 0;
 }
 
 test('a worker frozen past heartbeat_timeout: another adopts; the thawed one walks away; one agent, no false cancel', async () => {
@@ -102,13 +101,16 @@ test('a worker frozen past heartbeat_timeout: another adopts; the thawed one wal
     other = await startWorker();
     process.kill(owner.pid, 'SIGSTOP');
     // Past the heartbeat timeout the server retries the activity; the attempt that reaches the live worker
-    // adopts the agent (one may first land on the frozen worker's open poll and time out too).
-    const taker = other.pid;
+    // adopts the agent (the first retries may land on the frozen worker's open polls and time out too).
     await waitFor(
       'the other worker adopting the agent',
       async () => {
-        const p = await pendingAgent(handle.workflowId);
-        return p && p.attempt >= 2 && p.worker.startsWith(`${taker}@`) && other?.output().includes('adopting agent');
+        const status = (await handle.describe()).status.name;
+        if (status !== 'RUNNING')
+          throw new Error(
+            `job ${status} before adoption:\n${owner.output().slice(-3000)}\n${other?.output().slice(-3000)}`,
+          );
+        return other?.output().includes('adopting agent');
       },
       240_000,
     );
@@ -117,7 +119,7 @@ test('a worker frozen past heartbeat_timeout: another adopts; the thawed one wal
     await waitFor('the thawed attempt walking away', () => owner.output().includes('is no longer current'), 60_000);
     const r = await jobResult(handle, 'frozen');
     expect(r.outcome).toBe('succeeded');
-    expect(r.result).toBe('Done: [scenario:slow:45]');
+    expect(r.result).toBe('Done: [scenario:slow:90]');
     expect(agentStartsIn(stamps('frozen'))).toBe(1);
     const run = launchedRun('frozen');
     expect(run).not.toBeNull();
@@ -145,8 +147,7 @@ test('a broken config while the owner is down: the surviving worker adopts and f
     await waitFor(
       'the surviving worker adopting the agent',
       async () => {
-        const p = await pendingAgent(handle.workflowId);
-        return p && p.attempt >= 2 && other?.output().includes('adopting agent');
+        return (await pendingAttempt(handle.workflowId)) >= 2 && other?.output().includes('adopting agent');
       },
       120_000,
     );
