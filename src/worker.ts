@@ -6,6 +6,7 @@ import { prebuiltWorkflowBundle } from './bundle';
 import { loadConfig, type Config } from './config';
 import { temporalTarget } from './temporal/connection';
 import { taskQueueFor } from './temporal/ids';
+import { ORPHAN_SWEEP_EVERY_MS, sweepOrphans } from './runner/orphans';
 import { dataConverterFromEnv } from './temporal/codec';
 import type { DataConverter } from '@temporalio/common';
 import { containmentSupport } from './runner/containment';
@@ -51,11 +52,21 @@ export async function createWorker(
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...workflowSource,
     dataConverter: opts.dataConverter ?? dataConverterFromEnv(),
-    activities: opts.activities ?? createActivities({ configPath: config.configPath, maxAgents: concurrency }),
+    activities:
+      opts.activities ??
+      createActivities({
+        configPath: config.configPath,
+        maxAgents: concurrency,
+        stateDir: config.orchestrator.stateDir,
+      }),
     ...(opts.log ? { interceptors: { activity: [opts.log.activityInterceptor] } } : {}),
     // Agent activities beyond `concurrency` wait for a slot inside the activity (heartbeating), so the
     // poller can keep short activities (gates, config, checks) flowing alongside them.
     maxConcurrentActivityTaskExecutions: concurrency + 16,
+    // A frozen worker (SIGSTOP, a paused VM) keeps its open polls, and the server hands the job's retry to one
+    // of them until they expire (about a minute): each one absorbs an attempt of the agent job's retry budget
+    // before another worker can adopt the agent. Two polls keep short activities flowing and lose at most two.
+    maxConcurrentActivityTaskPolls: 2,
     // Cancellation reaches an activity only with a heartbeat response, so this throttle bounds how late a
     // cancel is noticed. At 1 s, an agent that ignores SIGTERM (SIGKILL after the 1 s cancel grace) was
     // gone up to 2.1 s after the cancel; at 500 ms (the activity's own heartbeat cadence), ≤ 1.6 s
@@ -116,7 +127,11 @@ export async function runWorker(
   const target = temporalTarget(config);
   const queues = servedQueues(config, opts);
   const connection = await NativeConnection.connect(target.connectionOptions);
-  const activities = createActivities({ configPath: config.configPath, maxAgents: config.orchestrator.concurrency });
+  const activities = createActivities({
+    configPath: config.configPath,
+    maxAgents: config.orchestrator.concurrency,
+    stateDir: config.orchestrator.stateDir,
+  });
   const workers: Worker[] = [];
   try {
     for (const q of queues) {
@@ -140,6 +155,7 @@ export async function runWorker(
       log(
         `not polling the shared queue "${config.orchestrator.taskQueue}": projects without a host, cycles and schedules need a worker without a host somewhere (or \`--shared\` here)`,
       );
+    const stopSweeping = sweepOrphansPeriodically(config, workers[0], log);
     // One worker stopping (a fatal error) stops the others, so the process never half-serves.
     const results = await Promise.allSettled(
       workers.map((w) =>
@@ -148,6 +164,7 @@ export async function runWorker(
         }),
       ),
     );
+    stopSweeping();
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   } finally {
@@ -155,6 +172,27 @@ export async function runWorker(
     await connection.close().catch((e: Error) => log(`closing the connection: ${e.message}`));
   }
   log('worker stopped');
+}
+
+/**
+ * Stops agents whose job closed while no worker ran (./runner/orphans): once now, then every few minutes, one
+ * sweep at a time. Returns the function that stops sweeping.
+ */
+function sweepOrphansPeriodically(config: Config, worker: Worker, log: (msg: string) => void): () => void {
+  const client = worker.client;
+  if (!client) return () => undefined;
+  let sweeping = false;
+  const sweep = () => {
+    if (sweeping) return;
+    sweeping = true;
+    sweepOrphans(config.orchestrator.stateDir, client, log)
+      .catch((e: Error) => log(`orphan sweep failed: ${e.message}`))
+      .finally(() => (sweeping = false));
+  };
+  sweep();
+  const timer = setInterval(sweep, ORPHAN_SWEEP_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 if (require.main === module) {

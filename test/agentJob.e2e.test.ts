@@ -157,7 +157,7 @@ describe('outcomes', () => {
     expect(r.outcome).toBe('crashed');
     expect(r.message).toMatch(/SIGKILL/);
     const runFolder = path.dirname(r.logPath);
-    expect(readdirSync(runFolder).sort()).toEqual(['attempt-1', 'attempt-2']);
+    expect(attemptFolders(runFolder)).toEqual(['attempt-1', 'attempt-2']);
   });
 
   test('timeout kills the whole process group (agent ignores SIGTERM, grandchildren too)', async () => {
@@ -169,7 +169,7 @@ describe('outcomes', () => {
     expect(pids.length).toBeGreaterThanOrEqual(3);
     for (const pid of pids) expect(processAlive(pid)).toBe(false);
     // Timeouts are not retried.
-    expect(readdirSync(path.dirname(r.logPath))).toEqual(['attempt-1']);
+    expect(attemptFolders(path.dirname(r.logPath))).toEqual(['attempt-1']);
   });
 });
 
@@ -271,3 +271,10 @@ describe('workflow history', () => {
     expect(await desc.staticSummary()).toBe('run · alpha');
   });
 });
+
+/** A run folder's attempt folders (beside them: job.json and the attempts' lease claims). */
+function attemptFolders(runFolder: string): string[] {
+  return readdirSync(runFolder)
+    .filter((d) => d.startsWith('attempt-'))
+    .sort();
+}

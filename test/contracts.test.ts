@@ -10,6 +10,7 @@ import {
   CONFIG_ERROR,
   FAILURE_TYPES,
   JOB_FAILED,
+  LEASE_LOST,
   RUN_FOLDER_ERROR,
   SETUP_ERROR,
   WORKER_SHUTDOWN,
@@ -92,10 +93,17 @@ describe('failure types', () => {
       'WorkerShutdown',
       'RunFolderError',
       'AgentJobFailed',
+      'LeaseLost',
     ]);
-    expect([SETUP_ERROR, CONFIG_ERROR, AGENT_CRASHED, WORKER_SHUTDOWN, RUN_FOLDER_ERROR, JOB_FAILED]).toEqual(
-      FAILURE_TYPES,
-    );
+    expect([
+      SETUP_ERROR,
+      CONFIG_ERROR,
+      AGENT_CRASHED,
+      WORKER_SHUTDOWN,
+      RUN_FOLDER_ERROR,
+      JOB_FAILED,
+      LEASE_LOST,
+    ]).toEqual(FAILURE_TYPES);
   });
 
   test('no file in src/ but src/temporal/failures.ts writes a failure type as a string literal', () => {

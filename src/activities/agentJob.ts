@@ -19,13 +19,15 @@ import {
   type JobPlan,
   type RunAgentInput,
 } from '../temporal/types';
-import { configError, reportedRunResult, setupError } from '../temporal/failures';
+import { configError, isLeaseLost, isSetupFailure, reportedRunResult, setupError } from '../temporal/failures';
 import { installHint } from '../agents/profiles';
 import { Semaphore } from '../lib/semaphore';
-import { acquireSlot, runAttempt } from '../runner/attempt';
+import { acquireSlot, resumeAttempt, resumeOptionsFrom, runAttempt, type AttemptContext } from '../runner/attempt';
 import { agentEnv, agentInvocation, agentScrubber, promptDelivery, runBaseDir } from '../runner/invocation';
-import { createRunFolder } from '../runner/runFolder';
-import { failureWithRecordProblem, recordJobOutcome, withRecordProblem } from '../lib/jobRecord';
+import { leaseToken } from '../runner/lease';
+import { createRunFolder, readJobRecord } from '../runner/runFolder';
+import { jobClosed } from '../runner/orphans';
+import { appendJobLedger, failureWithRecordProblem, recordJobOutcome, withRecordProblem } from '../lib/jobRecord';
 import { scrubDeep, scrubFailure } from '../lib/scrub';
 import { MissingSkillError, readSkills, withSkills } from '../lib/skills';
 import { runPersistentAgent } from '../persistent/job';
@@ -35,6 +37,11 @@ export interface AgentJobDeps {
   configPath?: string;
   /** Caps agent processes running at once on this worker. */
   agentSlots: Semaphore;
+  /**
+   * The state folder of the config the worker started with: where a running job's run folder is looked for
+   * when today's config file cannot be read (adopting or collecting an agent never needs it).
+   */
+  stateDir?: string;
 }
 
 export async function loadConfigOrFail(configPath?: string): Promise<Config> {
@@ -128,15 +135,25 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
   async function runAgentJob(input: RunAgentInput): Promise<AgentRunResult> {
     const ctx = Context.current();
     const { plan } = input;
-    const config = await loadConfigOrFail(deps.configPath);
-    const project = projectOrFail(config, plan.project);
+    let config: Config;
+    let project: ProjectConfig;
+    try {
+      config = await loadConfigOrFail(deps.configPath);
+      project = projectOrFail(config, plan.project);
+    } catch (e) {
+      // Only a new launch needs today's config: an agent already running is adopted or collected anyway.
+      if (isSetupFailure(e) && !plan.persistent) return resumeWithoutConfig(input, e as Error);
+      throw e;
+    }
     const baseDir = runBaseDir(config, plan, input.runKey);
     // A redelivered outcome was recorded (ledger, notification) by the attempt that first reported it.
     let redelivered = false;
     // Every text about the job that leaves the worker is scrubbed of the agent's secrets.
     const scrub = agentScrubber(project);
-    const announce = announcingHeartbeat(ctx, plan);
-    const heartbeat: AgentHeartbeatWriter = (d) => announce(scrubDeep(d, scrub));
+    const attempt = attemptContext(deps, ctx, plan);
+    const heartbeat: AgentHeartbeatWriter = (d) => attempt.heartbeat(scrubDeep(d, scrub));
+    const attemptCtx = { ...attempt, heartbeat, onRedeliver: () => (redelivered = true) };
+    const execution = ctx.info.workflowExecution;
     // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session.
     const run = project.persistent
       ? () => runPersistentAttempt(deps, { config, project, plan, baseDir, heartbeat })
@@ -150,19 +167,13 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
               scrub,
               ...(await agentInvocation({ config, project, plan }, baseDir, input.resumeSessionId)),
               env: agentEnv(project, plan, baseDir, input.workflowId),
+              job: execution && { workflowId: execution.workflowId, runId: execution.runId },
             },
-            {
-              attempt: ctx.info.attempt,
-              heartbeat,
-              cancelSignal: ctx.cancellationSignal,
-              isWorkerShutdown: () => ctx.cancellationDetails?.workerShutdown ?? false,
-              acquireSlot: () => deps.agentSlots.acquire(),
-              log: (m) => ctx.log.info(m),
-              onRedeliver: () => (redelivered = true),
-            },
+            attemptCtx,
           );
     const result = await run().catch(async (e: unknown) => {
-      if (redelivered) throw scrubFailure(e, scrub);
+      // A stale attempt records nothing: the attempt that took the job over does.
+      if (redelivered || isLeaseLost(e)) throw scrubFailure(e, scrub);
       const details = reportedRunResult(e);
       let problem: string | null = null;
       if (e instanceof CancelledFailure)
@@ -183,7 +194,67 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     return scrubDeep(withRecordProblem(result, problem), scrub);
   }
 
+  /**
+   * runAgentJob while today's config file is invalid (or lost the project): the job's last launch is adopted,
+   * collected or delivered again with the settings its run folder recorded; a new launch fails with the
+   * config's error. Its outcome is recorded with the config of that moment, if it is valid again by then.
+   */
+  async function resumeWithoutConfig(input: RunAgentInput, configFailure: Error): Promise<AgentRunResult> {
+    const ctx = Context.current();
+    const { plan } = input;
+    if (!deps.stateDir) throw configFailure;
+    const baseDir = runBaseDir({ orchestrator: { stateDir: deps.stateDir } }, plan, input.runKey);
+    const record = readJobRecord(baseDir);
+    if (!record) throw configFailure;
+    ctx.log.warn(
+      `${plan.project}: the config file cannot be used (${configFailure.message}); carrying on with the agent this job already launched, as recorded in ${baseDir}`,
+    );
+    let redelivered = false;
+    const attemptCtx = { ...attemptContext(deps, ctx, plan), onRedeliver: () => (redelivered = true) };
+    const record_ = async (result: Parameters<typeof recordJobOutcome>[2], final?: boolean) => {
+      const config = await loadConfigOrFail(deps.configPath).catch(() => null);
+      if (config) await recordJobOutcome(config, plan, result, ctx.info, ctx.log, { final });
+      else await appendJobLedger(record.stateDir, plan, result, ctx.info, ctx.log);
+    };
+    const result = await resumeAttempt(resumeOptionsFrom(record, plan, baseDir), attemptCtx, configFailure).catch(
+      async (e: unknown) => {
+        if (redelivered || isLeaseLost(e) || e === configFailure) throw e;
+        const details = reportedRunResult(e);
+        if (e instanceof CancelledFailure) await record_({ outcome: 'cancelled' });
+        else if (details) await record_(details, (e as ApplicationFailure).nonRetryable ?? undefined);
+        throw e;
+      },
+    );
+    const retried = result.transient === true && (input.transientRetriesLeft ?? 0) > 0;
+    if (!redelivered) await record_(result, !retried);
+    return result;
+  }
+
   return { prepareJob, runAgentJob };
+}
+
+/**
+ * What the runner needs of this activity attempt. The cancellation's reason tells a user's cancel (the only
+ * thing that stops an agent) from a deploy (the agent is left for the next worker) and from the server no
+ * longer knowing this attempt (its heartbeat was rejected or timed out after a freeze: the lease is lost).
+ */
+function attemptContext(deps: AgentJobDeps, ctx: Context, plan: JobPlan): AttemptContext {
+  const execution = ctx.info.workflowExecution;
+  return {
+    attempt: ctx.info.attempt,
+    leaseToken: leaseToken(ctx.info.currentAttemptScheduledTimestampMs, ctx.info.attempt),
+    heartbeat: announcingHeartbeat(ctx, plan),
+    cancelSignal: ctx.cancellationSignal,
+    isWorkerShutdown: () => ctx.cancellationDetails?.workerShutdown ?? false,
+    isLeaseLost: () => {
+      const why = ctx.cancellationDetails;
+      return !!why && !why.cancelRequested && !why.workerShutdown;
+    },
+    jobClosed: () =>
+      execution ? jobClosed(ctx.client, execution.workflowId, execution.runId) : Promise.resolve(false),
+    acquireSlot: () => deps.agentSlots.acquire(),
+    log: (m) => ctx.log.info(m),
+  };
 }
 
 /**

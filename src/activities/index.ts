@@ -9,12 +9,14 @@ export interface ActivityDeps {
   configPath?: string;
   /** Max agent processes at once on this worker (orchestrator.concurrency). */
   maxAgents: number;
+  /** The worker's state folder at start (agent jobs find a running job's run folder there without a config). */
+  stateDir?: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const agentSlots = new Semaphore(deps.maxAgents);
   return {
-    ...createAgentJobActivities({ configPath: deps.configPath, agentSlots }),
+    ...createAgentJobActivities({ configPath: deps.configPath, agentSlots, stateDir: deps.stateDir }),
     ...createBatchActivities({ configPath: deps.configPath }),
     ...createSessionActivities({ configPath: deps.configPath }),
     ...createNotifyActivities({ configPath: deps.configPath }),

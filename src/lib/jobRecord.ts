@@ -32,8 +32,28 @@ export async function recordJobOutcome(
   opts: { final?: boolean; scrub?: Scrubber; correction?: boolean } = {},
 ): Promise<string | null> {
   const scrub = opts.scrub ?? scrubKeyShapes;
-  const stateDir = config.orchestrator.stateDir;
-  let problem: string | null = null;
+  const problem = await appendJobLedger(config.orchestrator.stateDir, plan, result, info, log, {
+    scrub,
+    correction: opts.correction,
+  });
+  // Job failure → the [notify] hook (bounded; a failing hook is logged, never fails the job).
+  const event = jobFailedEvent(config, plan, result, info, opts);
+  if (event) await notify(config, event, { log: (m) => log.warn(m), scrub });
+  return problem;
+}
+
+/**
+ * The job's line in the cost ledger, alone (also for a job stopped by the orphan sweep, or recorded without a
+ * config). Returns what could not be written, for the job's result to say; null when it was written.
+ */
+export async function appendJobLedger(
+  stateDir: string,
+  plan: Pick<JobPlan, 'project' | 'kind'>,
+  result: Partial<AgentRunResult> & { outcome: AgentRunResult['outcome'] },
+  info: JobRecordInfo,
+  log: { warn: (msg: string) => void },
+  opts: { scrub?: Scrubber; correction?: boolean } = {},
+): Promise<string | null> {
   try {
     const entry = {
       finishedAt: new Date().toISOString(),
@@ -51,20 +71,18 @@ export async function recordJobOutcome(
       message: result.outcome === 'succeeded' ? null : (result.message ?? null),
       ...(opts.correction ? { correction: true } : {}),
     };
-    await appendLedger(stateDir, scrubDeep(entry, scrub));
+    await appendLedger(stateDir, scrubDeep(entry, opts.scrub ?? scrubKeyShapes));
+    return null;
   } catch (e) {
     // The agent already ran: its outcome stands, and the job's result says what is missing.
     const err = e as NodeJS.ErrnoException;
-    problem =
+    const problem =
       `the job's line could not be written to the cost ledger in ${path.join(stateDir, 'ledger')} ` +
       `(${err.code ?? 'error'}: ${err.message}), so \`history\`, \`costs\` and the digest miss it — make ` +
       `orchestrator.state_dir (${stateDir}) writable and check free disk space`;
     log.warn(`${plan.project}: ${problem}`);
+    return problem;
   }
-  // Job failure → the [notify] hook (bounded; a failing hook is logged, never fails the job).
-  const event = jobFailedEvent(config, plan, result, info, opts);
-  if (event) await notify(config, event, { log: (m) => log.warn(m), scrub });
-  return problem;
 }
 
 /** The job's result with what could not be recorded about it (see recordJobOutcome). */

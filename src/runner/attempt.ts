@@ -9,16 +9,23 @@
 // Only then does it start a new agent. A launch whose final outcome was already reported is delivered again
 // as it was (the completion was lost on its way to the server); one whose outcome asked for a new launch (a
 // first crash) is not looked at again.
+//
+// Every attempt claims the job's run folder first (./lease). One that loses it (its worker froze past the
+// heartbeat timeout and a newer attempt took the job over) walks away: it never signals the agent and writes
+// no report; only a user's cancel, a timeout or a closed job stops an agent.
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import type { ProjectConfig } from '../config';
+import type { Config, ProjectConfig } from '../config';
+import { AGENT_DEFAULTS } from '../config/defaults';
 import { MAX_LAUNCHES, crashedFailure, finish, redeliver, type Ending } from './outcome';
 import { startAgentProcess, type AgentExit, type AgentProcess } from './process';
 import { LaunchMonitor } from './liveProgress';
 import { processStartTicks } from './processGroup';
 import { containmentEnv, jobContainment, stopJob, type JobContainment } from './containment';
 import { watchExitGrace } from './exitGrace';
+import { claimLease, leaseToken, type Lease } from './lease';
 import {
   EXIT_FILE,
   REPORTED_FILE,
@@ -26,6 +33,7 @@ import {
   STDOUT_FILE,
   WRAPPER,
   createRunFolder,
+  fence,
   findLaunches,
   launchAlive,
   markReported,
@@ -33,12 +41,14 @@ import {
   readReported,
   reserveLaunchRecord,
   runFolderFailure,
+  writeJobRecord,
+  type JobRecord,
   type Launch,
   type PendingLaunchRecord,
   type RunFolderOwner,
 } from './runFolder';
-import type { AgentHeartbeatWriter, AgentRunResult } from '../temporal/types';
-import { SETUP_ERROR } from '../temporal/failures';
+import type { AgentHeartbeatWriter, AgentRunResult, JobPlan } from '../temporal/types';
+import { SETUP_ERROR, leaseLost } from '../temporal/failures';
 
 /** How often a running job reports progress; cancellation is noticed on the next one. */
 export const HEARTBEAT_EVERY_MS = 500;
@@ -51,6 +61,15 @@ export interface AttemptContext {
   cancelSignal: AbortSignal;
   /** True once the cancellation came from this worker shutting down (a deploy), not from a user. */
   isWorkerShutdown: () => boolean;
+  /**
+   * True once the cancellation came from the server no longer knowing this attempt (its heartbeat was
+   * rejected, it timed out): a newer attempt runs the job, or the job is closed. Not a user's cancel.
+   */
+  isLeaseLost?: () => boolean;
+  /** Whether the job's workflow is closed (terminated, …); asked only once the lease is lost. */
+  jobClosed?: () => Promise<boolean>;
+  /** This attempt's claim token (./lease); default: from the attempt number. */
+  leaseToken?: string;
   /** Waits for a free agent slot on this worker; resolves with its release. */
   acquireSlot: () => Promise<() => void>;
   log: (msg: string) => void;
@@ -58,26 +77,90 @@ export interface AttemptContext {
   onRedeliver?: () => void;
 }
 
-export interface AttemptOptions extends RunFolderOwner {
-  project: ProjectConfig;
+/**
+ * What adopting, collecting or delivering again an earlier launch needs: the plan, the run folder and a few
+ * settings, which job.json records with the first launch, so that none of it depends on today's config file.
+ */
+export interface ResumeOptions extends RunFolderOwner {
+  config: { orchestrator: Pick<Config['orchestrator'], 'stateDir' | 'onShutdown'> };
+  project: {
+    agent: Pick<
+      ProjectConfig['agent'],
+      'profile' | 'outputFormat' | 'allowPermissionDenials' | 'exitGraceMs' | 'stallTimeoutMs'
+    >;
+  };
+  plan: JobPlan;
   /** <state_dir>/runs/<project>/<runKey>: one folder per workflow run and agent invocation. */
   baseDir: string;
+}
+
+/** What a new launch needs besides: today's valid config. */
+export interface AttemptOptions extends ResumeOptions {
+  config: Config;
+  project: ProjectConfig;
   args: string[];
   env: Record<string, string>;
   /** The file the agent's stdin reads its prompt from, when the prompt does not go in args. */
   stdinPath?: string | null;
+  /** The job's workflow, recorded in job.json for the orphan sweep. */
+  job?: { workflowId: string; runId: string };
 }
 
 /** Runs, adopts or collects the job's agent for this activity attempt (see the top of this file). */
-export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promise<AgentRunResult> {
+export async function runAttempt(options: AttemptOptions, ctx: AttemptContext): Promise<AgentRunResult> {
+  await noteMissingStateDir(options, ctx);
+  const o = { ...options, lease: claim(options, ctx) };
   const launches = await findLaunches(o.baseDir);
   const earlier = await resumeLastLaunch(o, ctx, launches);
   if (earlier) return earlier;
   const release = await acquireSlot(ctx);
   try {
+    fence(o, 'launch the agent');
     return await launchAgent(o, ctx, launches.length + 1);
   } finally {
     release();
+  }
+}
+
+/**
+ * Adopts, collects or delivers again the job's last launch with the settings recorded in its run folder, when
+ * today's config cannot be used; `cannotLaunch` (the config's error) is thrown when a new launch is needed.
+ */
+export async function resumeAttempt(
+  options: ResumeOptions,
+  ctx: AttemptContext,
+  cannotLaunch: Error,
+): Promise<AgentRunResult> {
+  const o = { ...options, lease: claim(options, ctx) };
+  const earlier = await resumeLastLaunch(o, ctx, await findLaunches(o.baseDir));
+  if (earlier) return earlier;
+  throw cannotLaunch;
+}
+
+/** The settings job.json records, read back as a resume's options. */
+export function resumeOptionsFrom(record: JobRecord, plan: JobPlan, baseDir: string): ResumeOptions {
+  return {
+    plan,
+    baseDir,
+    config: { orchestrator: { stateDir: record.stateDir, onShutdown: record.onShutdown } },
+    project: {
+      agent: {
+        profile: record.profile,
+        outputFormat: record.outputFormat,
+        // Recorded by newer launches; the defaults for run folders an older version wrote.
+        allowPermissionDenials: record.allowPermissionDenials ?? false,
+        exitGraceMs: record.exitGraceMs ?? AGENT_DEFAULTS.exitGraceMs,
+        stallTimeoutMs: record.stallTimeoutMs !== undefined ? record.stallTimeoutMs : AGENT_DEFAULTS.stallTimeoutMs,
+      },
+    },
+  };
+}
+
+function claim(o: ResumeOptions, ctx: AttemptContext): Lease {
+  try {
+    return claimLease(o.baseDir, ctx.leaseToken ?? leaseToken(0, ctx.attempt), ctx.attempt);
+  } catch (e) {
+    throw runFolderFailure(o, 'create the run folder', o.baseDir, e);
   }
 }
 
@@ -86,7 +169,7 @@ export async function runAttempt(o: AttemptOptions, ctx: AttemptContext): Promis
  * launch adopted. Null when a new agent is to be launched (none yet, or the last one vanished for the first time).
  */
 async function resumeLastLaunch(
-  o: AttemptOptions,
+  o: ResumeOptions,
   ctx: AttemptContext,
   launches: Launch[],
 ): Promise<AgentRunResult | null> {
@@ -138,8 +221,21 @@ async function resumeLastLaunch(
 /** Starts the agent in a new run folder for this attempt, records the launch, and watches it. */
 async function launchAgent(o: AttemptOptions, ctx: AttemptContext, launchCount: number): Promise<AgentRunResult> {
   const dir = path.join(o.baseDir, `attempt-${ctx.attempt}`);
-  await noteMissingStateDir(o, ctx);
   await createRunFolder(o, dir);
+  await writeJobRecord(o, o.baseDir, {
+    workflowId: o.job?.workflowId ?? '',
+    runId: o.job?.runId ?? '',
+    project: o.plan.project,
+    kind: o.plan.kind,
+    host: os.hostname(),
+    stateDir: o.config.orchestrator.stateDir,
+    profile: o.project.agent.profile,
+    outputFormat: o.project.agent.outputFormat,
+    allowPermissionDenials: o.project.agent.allowPermissionDenials,
+    exitGraceMs: o.project.agent.exitGraceMs,
+    stallTimeoutMs: o.project.agent.stallTimeoutMs,
+    onShutdown: o.config.orchestrator.onShutdown,
+  });
   const startedAt = Date.now();
   // Everything that can be written before the agent starts is written first, so a full or read-only disk
   // fails the job before any agent runs.
@@ -242,7 +338,7 @@ async function recordLaunch(
 }
 
 /** The job's containment: its marker and cgroup, named by its run key (the run folder's name). */
-function containmentOf(o: AttemptOptions): JobContainment {
+function containmentOf(o: ResumeOptions): JobContainment {
   return jobContainment(o.plan.project, path.basename(o.baseDir));
 }
 
@@ -254,15 +350,18 @@ function pickEnv(env: NodeJS.ProcessEnv, names: string[]): Record<string, string
 
 /** Waits for a free agent slot on this worker, heartbeating, and gives up on cancellation. */
 export async function acquireSlot(
-  ctx: Pick<AttemptContext, 'heartbeat' | 'cancelSignal' | 'acquireSlot'>,
+  ctx: Pick<AttemptContext, 'heartbeat' | 'cancelSignal' | 'acquireSlot' | 'isLeaseLost'>,
 ): Promise<() => void> {
   const beat = setInterval(() => ctx.heartbeat({ phase: 'waiting for a free agent slot' }), HEARTBEAT_EVERY_MS);
+  // A stale attempt's wait ends without a cancel: the job is not cancelled, and nothing is recorded.
+  const why = () =>
+    ctx.isLeaseLost?.()
+      ? leaseLost('this attempt is no longer current; it stopped waiting for an agent slot')
+      : new CancelledFailure('cancelled while waiting for an agent slot');
   try {
     const cancelled = new Promise<never>((_, reject) => {
-      if (ctx.cancelSignal.aborted) reject(new CancelledFailure('cancelled while waiting for an agent slot'));
-      ctx.cancelSignal.addEventListener('abort', () =>
-        reject(new CancelledFailure('cancelled while waiting for an agent slot')),
-      );
+      if (ctx.cancelSignal.aborted) reject(why());
+      ctx.cancelSignal.addEventListener('abort', () => reject(why()));
     });
     cancelled.catch(() => undefined);
     return await Promise.race([ctx.acquireSlot(), cancelled]);
@@ -273,7 +372,7 @@ export async function acquireSlot(
 
 /** Heartbeats while the launch runs; stops it on timeout or cancel; leaves it running on a deploy. */
 async function watch(
-  o: AttemptOptions,
+  o: ResumeOptions,
   ctx: AttemptContext,
   l: Launch,
   ownExit: Promise<AgentExit> | null,
@@ -282,15 +381,17 @@ async function watch(
   const { plan } = o;
   const job = containmentOf(o);
   const onShutdown = o.config.orchestrator.onShutdown;
-  let stop: 'timeout' | 'stall' | 'cancel' | 'detach' | 'lingered' | null = null;
+  let stop: 'timeout' | 'stall' | 'cancel' | 'detach' | 'lingered' | 'lost' | null = null;
   let stallReason = '';
   let killing: Promise<void> = Promise.resolve();
   let wake: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (wake = r));
+  const held = () => !o.lease || o.lease.held();
   const requestStop = (why: NonNullable<typeof stop>, graceMs: number) => {
     if (stop) return;
-    stop = why;
-    if (why !== 'detach') killing = stopJob(job, l.pid, graceMs);
+    // A stale attempt never signals the agent: the attempt that took the job over enforces its timeout.
+    stop = why !== 'detach' && !held() ? 'lost' : why;
+    if (stop !== 'detach' && stop !== 'lost') killing = stopJob(job, l.pid, graceMs);
     wake();
   };
   const stdoutPath = path.join(l.dir, STDOUT_FILE);
@@ -307,7 +408,8 @@ async function watch(
       // A deploy: by default the agent keeps running and the next worker adopts it.
       if (onShutdown === 'detach') requestStop('detach', 0);
       else requestStop('cancel', Math.min(plan.killGraceMs, CANCEL_GRACE_MS));
-    } else requestStop('cancel', Math.min(plan.killGraceMs, CANCEL_GRACE_MS));
+    } else if (ctx.isLeaseLost?.()) requestStop('lost', 0);
+    else requestStop('cancel', Math.min(plan.killGraceMs, CANCEL_GRACE_MS));
   };
   if (ctx.cancelSignal.aborted) onAbort();
   ctx.cancelSignal.addEventListener('abort', onAbort);
@@ -326,14 +428,15 @@ async function watch(
         resolve(readExitFile(l.dir) ?? { exitCode: null, signal: null });
       }, 250);
     });
-  let ending: Ending;
+  // 'lost': the server no longer knows this attempt (see leftByTheServer).
+  let ending: Ending | { kind: 'lost' };
   try {
     const first = await Promise.race([
       exited.then((exit) => ({ kind: 'exited' as const, exit })),
       stopped.then(() => null),
     ]);
-    if (stop === 'detach') {
-      ending = { kind: 'detach' };
+    if (stop === 'detach' || stop === 'lost') {
+      ending = { kind: stop };
     } else if (stop) {
       await killing;
       await exited;
@@ -341,7 +444,7 @@ async function watch(
     } else {
       ending = first ?? { kind: 'exited', exit: await exited };
       // The agent is gone; anything it left running goes too, in its group or escaped from it (jobs are immutable).
-      await stopJob(job, l.pid, 0);
+      if (held()) await stopJob(job, l.pid, 0);
     }
   } finally {
     clearTimeout(timer);
@@ -349,6 +452,7 @@ async function watch(
     beat.stop();
     ctx.cancelSignal.removeEventListener('abort', onAbort);
   }
+  if (ending.kind === 'lost') return leftByTheServer(o, ctx, l, launchCount);
   return finish(o, l, launchCount, ending, ctx.isWorkerShutdown());
 }
 
@@ -357,7 +461,7 @@ async function watch(
  * it has written nothing for the project's stall_timeout.
  */
 function heartbeatProgress(
-  o: AttemptOptions,
+  o: ResumeOptions,
   ctx: AttemptContext,
   l: Launch,
   onStall: (reason: string) => void,
@@ -383,4 +487,29 @@ function heartbeatProgress(
   }, HEARTBEAT_EVERY_MS);
   ctx.heartbeat({ pid: l.pid, bytes: 0, lastLine: '' });
   return { stop: () => clearInterval(beat) };
+}
+
+/**
+ * The server no longer knows this attempt. If its job is closed (terminated while this worker ran it) and no
+ * newer attempt claimed it, the agent is stopped and reported cancelled, as a cancel would; otherwise the job
+ * belongs to the attempt that took it over, and this one leaves the agent and the run folder alone.
+ */
+async function leftByTheServer(
+  o: ResumeOptions,
+  ctx: AttemptContext,
+  l: Launch,
+  launchCount: number,
+): Promise<AgentRunResult> {
+  const closed = (await ctx.jobClosed?.().catch(() => false)) ?? false;
+  if (closed && (!o.lease || o.lease.held()) && launchAlive(l)) {
+    ctx.log(`${o.plan.project}: the job was closed while its agent ran; stopping agent process group ${l.pid}`);
+    await stopJob(containmentOf(o), l.pid, Math.min(o.plan.killGraceMs, CANCEL_GRACE_MS));
+    return finish(o, l, launchCount, { kind: 'cancel' });
+  }
+  ctx.log(
+    `${o.plan.project}: this attempt (${ctx.attempt}) is no longer current — its worker was stopped or cut off longer than heartbeat_timeout — so it leaves agent pid ${l.pid} to the attempt that took the job over`,
+  );
+  throw leaseLost(
+    `${o.plan.project}: attempt ${ctx.attempt} is no longer current; agent pid ${l.pid} left to the attempt that took the job over`,
+  );
 }

@@ -59,7 +59,7 @@ export function promptDelivery(project: ProjectConfig, prompt: string): PromptDe
 
 /** The agent's argv, and the file its stdin reads the prompt from when the prompt goes there. */
 export async function agentInvocation(
-  o: RunFolderOwner & { project: ProjectConfig },
+  o: RunFolderOwner & { project: ProjectConfig; plan: Pick<JobPlan, 'project' | 'prompt'> },
   baseDir: string,
   resumeSessionId?: string,
 ): Promise<{ args: string[]; stdinPath: string | null }> {
@@ -107,7 +107,11 @@ export function invocationArgs(
 }
 
 /** <state_dir>/runs/<project>/<runKey>: one folder per workflow run and agent invocation. */
-export function runBaseDir(config: Config, plan: Pick<JobPlan, 'project'>, runKey: string): string {
+export function runBaseDir(
+  config: { orchestrator: Pick<Config['orchestrator'], 'stateDir'> },
+  plan: Pick<JobPlan, 'project'>,
+  runKey: string,
+): string {
   return path.join(config.orchestrator.stateDir, 'runs', plan.project, runKey);
 }
 

@@ -7,7 +7,7 @@ import { stripAnsi } from '../agents/result';
 import { parseProfileOutput } from '../agents/profiles';
 import { bareRunResult, type AgentRunResult } from '../temporal/types';
 import { AGENT_CRASHED, WORKER_SHUTDOWN } from '../temporal/failures';
-import type { AttemptOptions } from './attempt';
+import type { ResumeOptions } from './attempt';
 import { fullDiskResult } from './diskFull';
 import { progressSoFar } from './liveProgress';
 import { readTail, type AgentExit } from './process';
@@ -36,7 +36,7 @@ export type Ending =
  * deploy's is recorded in reported.json first, so a completion lost on its way to the server is delivered again.
  */
 export async function finish(
-  o: AttemptOptions,
+  o: ResumeOptions,
   l: Launch,
   launchCount: number,
   ending: Ending,
@@ -94,7 +94,7 @@ type ResultBase = Pick<AgentRunResult, 'durationMs' | 'logPath' | 'pid'>;
  * reported as `stalled`.
  */
 async function stalled(
-  o: AttemptOptions,
+  o: ResumeOptions,
   l: Launch,
   launchCount: number,
   result: AgentRunResult,
@@ -110,7 +110,7 @@ async function stalled(
  * where it was, and what it spent so far.
  */
 async function stoppedResult(
-  o: AttemptOptions,
+  o: ResumeOptions,
   l: Launch,
   base: ResultBase,
   outcome: 'timed_out' | 'stalled',
@@ -144,7 +144,7 @@ async function stoppedResult(
 }
 
 /** The result of a launch that exited, read by its agent profile's parser from the output files. */
-async function parsedResult(o: AttemptOptions, l: Launch, base: ResultBase, exit: AgentExit): Promise<AgentRunResult> {
+async function parsedResult(o: ResumeOptions, l: Launch, base: ResultBase, exit: AgentExit): Promise<AgentRunResult> {
   const stdoutPath = path.join(l.dir, STDOUT_FILE);
   const whole = await readTail(stdoutPath, PARSE_WHOLE_MAX_BYTES);
   const stdout = whole.headTruncated ? (await readTail(stdoutPath, PARSE_TAIL_BYTES)).data : whole.data;
@@ -166,7 +166,7 @@ async function parsedResult(o: AttemptOptions, l: Launch, base: ResultBase, exit
 }
 
 /** Delivers a launch's final outcome again, exactly as it was first reported. */
-export function redeliver(o: AttemptOptions, l: Launch, reported: Reported): AgentRunResult {
+export function redeliver(o: ResumeOptions, l: Launch, reported: Reported): AgentRunResult {
   const { project } = o.plan;
   if (reported.outcome === 'cancelled')
     throw new CancelledFailure(`${project}: job cancelled; agent process group ${l.pid} stopped`);
@@ -176,7 +176,7 @@ export function redeliver(o: AttemptOptions, l: Launch, reported: Reported): Age
 }
 
 export function crashedFailure(
-  o: AttemptOptions,
+  o: ResumeOptions,
   l: Launch,
   message: string,
   final: boolean,

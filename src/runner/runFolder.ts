@@ -3,22 +3,27 @@
 //   launch.json    which process runs (pid and start time), written before anything else can go wrong;
 //   exit.code      its exit status, written by the `sh` wrapper even when no worker is left to wait for it;
 //   reported.json  what the activity attempt reported about it, so that a lost completion is delivered again.
+// And one per job (<state_dir>/runs/<project>/<runKey>/):
+//   job.json       whose job this is and the settings its launches are watched and collected with;
+//   lease/         the attempts' claims (./lease).
 import { ApplicationFailure } from '@temporalio/common';
 import { promises as fs, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import type { Config } from '../config';
-import type { AgentRunResult, JobPlan } from '../temporal/types';
-import { RUN_FOLDER_ERROR, SETUP_ERROR } from '../temporal/failures';
+import type { Config, ProjectConfig } from '../config';
+import type { AgentRunResult, JobKind, JobPlan } from '../temporal/types';
+import { RUN_FOLDER_ERROR, SETUP_ERROR, leaseLost } from '../temporal/failures';
 import { scrubDeep, scrubKeyShapes, type Scrubber } from '../lib/scrub';
 import type { AgentExit } from './process';
 import { processStartTicks } from './processGroup';
+import type { Lease } from './lease';
 
 export const LAUNCH_FILE = 'launch.json';
 export const EXIT_FILE = 'exit.code';
 export const REPORTED_FILE = 'reported.json';
 export const STDOUT_FILE = 'stdout.log';
 export const STDERR_FILE = 'stderr.log';
+export const JOB_FILE = 'job.json';
 
 /**
  * The wrapper: joins the job's cgroup when there is one, before anything else runs, so every descendant is in it
@@ -29,12 +34,59 @@ export const STDERR_FILE = 'stderr.log';
 export const WRAPPER =
   '[ -z "$ORCHESTRATE_CGROUP" ] || { mkdir -p "$ORCHESTRATE_CGROUP" && echo $$ > "$ORCHESTRATE_CGROUP/cgroup.procs"; } 2>/dev/null; "$@"; c=$?; printf "%s\\n" "$c" > "$ORCHESTRATE_EXIT_FILE.tmp" && mv "$ORCHESTRATE_EXIT_FILE.tmp" "$ORCHESTRATE_EXIT_FILE"; exit $c';
 
-/** Whose run folder this is: failures name the project and the config key to fix. */
+/**
+ * Whose run folder this is: failures name the project and the config key to fix. With a lease, every write
+ * to the folder is fenced: a stale attempt (see ./lease) writes nothing.
+ */
 export interface RunFolderOwner {
-  config: Config;
-  plan: JobPlan;
+  config: { orchestrator: Pick<Config['orchestrator'], 'stateDir'> };
+  plan: Pick<JobPlan, 'project'>;
   /** The job's secrets, scrubbed from what reported.json keeps. */
   scrub?: Scrubber;
+  lease?: Lease;
+}
+
+/**
+ * job.json: the job a run folder belongs to, and what watching and collecting its launches needs, recorded
+ * before the first launch. Adopting or collecting a running agent reads this, never today's config file,
+ * which may have been broken or changed since; the orphan sweep reads it to ask the server about the job.
+ */
+export interface JobRecord {
+  workflowId: string;
+  runId: string;
+  project: string;
+  kind: JobKind;
+  /** The machine the agents run on: pids mean nothing elsewhere. */
+  host: string;
+  stateDir: string;
+  profile: ProjectConfig['agent']['profile'];
+  outputFormat: ProjectConfig['agent']['outputFormat'];
+  allowPermissionDenials?: boolean;
+  exitGraceMs?: number;
+  stallTimeoutMs?: number | null;
+  onShutdown: Config['orchestrator']['onShutdown'];
+}
+
+/** Writes job.json once: the first launch's settings stay the job's. */
+export async function writeJobRecord(o: RunFolderOwner, baseDir: string, record: JobRecord): Promise<void> {
+  const file = path.join(baseDir, JOB_FILE);
+  try {
+    await fs.writeFile(`${file}.tmp`, JSON.stringify(record) + '\n');
+    await fs.link(`${file}.tmp`, file).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
+    await fs.unlink(`${file}.tmp`);
+  } catch (e) {
+    throw runFolderFailure(o, 'write', file, e);
+  }
+}
+
+export function readJobRecord(baseDir: string): JobRecord | null {
+  try {
+    return JSON.parse(readFileSync(path.join(baseDir, JOB_FILE), 'utf8')) as JobRecord;
+  } catch {
+    return null;
+  }
 }
 
 /** One agent launch, as launch.json records it. */
@@ -160,6 +212,10 @@ export interface Reported {
  * disk) is still delivered: the record only spares a re-collection if the completion gets lost. A non-final
  * one must be recorded, or the next attempt would collect the same launch again and again: that is a
  * non-retryable setup error instead of a crash loop.
+ *
+ * A launch is reported once: the record is linked into place, which fails if another attempt reported it
+ * first, and a stale attempt (a newer one holds the lease) writes nothing. Either way this attempt reports
+ * nothing and records nothing else (the leaseLost failure).
  */
 export async function markReported(
   o: RunFolderOwner,
@@ -168,18 +224,34 @@ export async function markReported(
   final: boolean,
   result?: AgentRunResult,
 ): Promise<void> {
+  fence(o, `record the outcome (${outcome}) of agent pid ${l.pid}`);
   const record: Reported = scrubDeep(
     { outcome, at: new Date().toISOString(), final, result },
     o.scrub ?? scrubKeyShapes,
   );
   const file = path.join(l.dir, REPORTED_FILE);
+  const tmp = `${file}.tmp`;
   try {
-    await fs.writeFile(`${file}.tmp`, JSON.stringify(record));
-    await fs.rename(`${file}.tmp`, file);
+    await fs.writeFile(tmp, JSON.stringify(record));
+    await fs.link(tmp, file);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      await fs.unlink(tmp).catch(() => undefined);
+      throw leaseLost(
+        `${o.plan.project}: agent pid ${l.pid} was already reported by another attempt; this one leaves it`,
+      );
+    }
+    await fs.unlink(tmp).catch(() => undefined);
     if (final) return;
     throw runFolderFailure(o, `record the outcome (${outcome}) of agent pid ${l.pid} in`, file, e);
   }
+  await fs.unlink(tmp).catch(() => undefined);
+}
+
+/** Throws leaseLost when a newer attempt has claimed the job: this one must not act on it any more. */
+export function fence(o: Pick<RunFolderOwner, 'plan' | 'lease'>, what: string): void {
+  if (o.lease && !o.lease.held())
+    throw leaseLost(`${o.plan.project}: a newer attempt has taken the job over; this stale one did not ${what}`);
 }
 
 export function readReported(l: Launch): Reported | null {

@@ -18,6 +18,8 @@ export const WORKER_SHUTDOWN = 'WorkerShutdown';
 export const RUN_FOLDER_ERROR = 'RunFolderError';
 /** The job's workflow failed with this type; details[0] is the JobResult. */
 export const JOB_FAILED = 'AgentJobFailed';
+/** A stale activity attempt (its worker froze) left the job to the attempt that took it over: retried. */
+export const LEASE_LOST = 'LeaseLost';
 
 export const FAILURE_TYPES = [
   SETUP_ERROR,
@@ -26,6 +28,7 @@ export const FAILURE_TYPES = [
   WORKER_SHUTDOWN,
   RUN_FOLDER_ERROR,
   JOB_FAILED,
+  LEASE_LOST,
 ] as const;
 export type FailureType = (typeof FAILURE_TYPES)[number];
 
@@ -63,6 +66,16 @@ export function configError(message: string): ApplicationFailure {
       category: ApplicationFailureCategory.BENIGN,
     }),
   );
+}
+
+/** A stale attempt's way out: the job belongs to a newer attempt, which reports it; nothing was recorded. */
+export function leaseLost(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: LEASE_LOST, message });
+}
+
+/** True for a stale attempt's failure (see leaseLost). */
+export function isLeaseLost(failure: unknown): boolean {
+  return failure instanceof ApplicationFailure && failure.type === LEASE_LOST;
 }
 
 /** A job that did not succeed: failed in the Web UI, and its JobResult still reaches callers (CLI, cycle). */
