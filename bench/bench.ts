@@ -14,6 +14,7 @@ import { p2, p3 } from './cycles';
 import { REPO_ROOT, freePorts, makeTemplateRepo, round, type BenchBase } from './lib';
 import { p1 } from './p1';
 import { p4 } from './p4';
+import { p5 } from './p5';
 import { log, parseCli } from './params';
 import { report, type Results } from './report';
 
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     namespace: 'default',
   };
   const bundlePath = path.join(dir, 'workflow-bundle.js');
+  const floorBundlePath = path.join(dir, 'floor-bundle.js');
   const results: Results = {
     mode: params.mode,
     startedAt: new Date(started).toISOString(),
@@ -60,9 +62,11 @@ async function main(): Promise<void> {
     }
     log(`dev server on 127.0.0.1:${port}, workflow bundle, in ${dir}`);
     const t0 = performance.now();
-    const bundling = execa(process.execPath, [path.join(__dirname, 'bundle.js'), bundlePath]).then(
-      () => performance.now() - t0,
-    );
+    const bundle = (out: string, ...workflows: string[]) =>
+      execa(process.execPath, [path.join(__dirname, 'bundle.js'), out, ...workflows]);
+    const bundling = bundle(bundlePath)
+      .then(() => bundle(floorBundlePath, path.join(REPO_ROOT, 'bench/floor/workflows.ts')))
+      .then(() => performance.now() - t0);
     const srv = await startDevServer({ ...server, timeoutMs: 60_000 });
     stopServer = true;
     const serverMs = performance.now() - t0;
@@ -77,6 +81,7 @@ async function main(): Promise<void> {
       connection,
       client: new Client({ connection: clientConnection, namespace: server.namespace }),
       bundlePath,
+      floorBundlePath,
       serverPort: port,
       uiPort,
       templateRepo: makeTemplateRepo(dir),
@@ -103,6 +108,10 @@ async function main(): Promise<void> {
     if (cli.only.has('p4')) {
       log(`P4: ${params.p4.repeats} cancels per variant`);
       results.p4 = await phase(p4(base, params.p4));
+    }
+    if (cli.only.has('p5')) {
+      log(`P5: CLI start-up CPU, ${params.p5.runs} runs per command`);
+      results.p5 = await phase(p5(base, params.p5));
     }
   } finally {
     clearInterval(watchdog);

@@ -20,6 +20,7 @@ import {
   type HistoryEvent,
   type Orchestrator,
 } from './lib';
+import { startFloor, type Floor } from './floor';
 import { CHILD_LABELS, QUICK_PROMPT, historySegments, medianSegments } from './p1';
 import { firstRunId, log, type Params } from './params';
 
@@ -190,6 +191,47 @@ export async function sequentialLoop(
   return { totalMs: performance.now() - t0, perJobMs };
 }
 
+/** The floor's three cycle designs over the same jobs (ms): see bench/floor/workflows.ts. */
+export interface FloorCycles {
+  /** A child workflow + one activity per job, `concurrency` children in flight. */
+  childMs: number;
+  /** The same with 2 × `concurrency` children in flight, the worker's agent slots capping the agents. */
+  childWindowMs: number;
+  /** No child workflows: the activities straight from the parent, `concurrency` in flight. */
+  noChildMs: number;
+}
+
+async function floorCycles(
+  floor: Floor,
+  orch: Orchestrator,
+  prompt: string,
+  concurrency: number,
+): Promise<FloorCycles> {
+  const jobs = orch.projects.map((p) => ({ agent: orch.agent, cwd: orch.projectPath(p), prompt }));
+  return {
+    childMs: await floor.fanOut(jobs, { window: concurrency, children: true }),
+    childWindowMs: await floor.fanOut(jobs, { window: 2 * concurrency, children: true }),
+    noChildMs: await floor.fanOut(jobs, { window: concurrency, children: false }),
+  };
+}
+
+function medianFloor(runs: FloorCycles[]): FloorCycles {
+  return {
+    childMs: round(median(runs.map((r) => r.childMs))),
+    childWindowMs: round(median(runs.map((r) => r.childWindowMs))),
+    noChildMs: round(median(runs.map((r) => r.noChildMs))),
+  };
+}
+
+/** Ours over each floor design. */
+function ratiosToFloor(oursMs: number, f: FloorCycles) {
+  return {
+    child: round(oursMs / f.childMs, 3),
+    childWindow: round(oursMs / f.childWindowMs, 3),
+    noChild: round(oursMs / f.noChildMs, 3),
+  };
+}
+
 export const slowPrompt = (seconds: number) => `[scenario:slow:${seconds}] bench: work for ${seconds} s`;
 
 export async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot']) {
@@ -204,6 +246,7 @@ export async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot'])
   let main: {
     ours: CycleRun[];
     pool: number[];
+    floor: FloorCycles[];
     sequential: { totalMs: number; perJobMs: number[] };
   } | null = null;
   let perJobSequentialMs = NaN;
@@ -218,14 +261,20 @@ export async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot'])
       concurrency: q.concurrency,
       agent: q.agent === 'sh' ? SLEEP_AGENT : FAKE_CLAUDE,
     });
+    // The floor on the main point only: the plot compares ours with the pool and the sequential loop.
+    const floor = n === q.projects ? await startFloor(base, `p2-${n}`, q.concurrency) : null;
     try {
       const repeats = n === q.projects ? q.repeats : 1;
       const ours: CycleRun[] = [];
       const pool: number[] = [];
+      const floorRuns: FloorCycles[] = [];
       for (let i = 0; i < repeats; i++) {
-        log(`P2: cycle over ${n} projects, and the same jobs in a bare process pool (run ${i + 1}/${repeats})`);
+        log(
+          `P2: cycle over ${n} projects, the same jobs in a bare process pool${floor ? ' and at the floor' : ''} (run ${i + 1}/${repeats})`,
+        );
         pool.push(await processPool(orch, prompt, q.concurrency));
         ours.push(await runCycle(base, orch));
+        if (floor) floorRuns.push(await floorCycles(floor, orch, prompt, q.concurrency));
       }
       let sequential: { totalMs: number; perJobMs: number[] } | null = null;
       if (n === q.projects || plot.measureSequential.includes(n)) {
@@ -233,7 +282,7 @@ export async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot'])
         sequential = await sequentialLoop(orch, prompt);
       }
       if (n === q.projects && sequential) {
-        main = { ours, pool, sequential };
+        main = { ours, pool, floor: floorRuns, sequential };
         perJobSequentialMs = sequential.totalMs / n;
       }
       if (plot.projects.includes(n)) {
@@ -246,6 +295,7 @@ export async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot'])
         });
       }
     } finally {
+      await floor?.stop();
       await orch.stop();
     }
   }
@@ -256,6 +306,7 @@ export async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot'])
   const idealMs = waves * q.jobSeconds * 1000;
   const bareJobMs = median(main.sequential.perJobMs);
   const idealBareMs = waves * bareJobMs;
+  const floorMs = medianFloor(main.floor);
   return {
     projects: q.projects,
     concurrency: q.concurrency,
@@ -269,6 +320,15 @@ export async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot'])
     /** The same jobs in a plain pool of `concurrency` execa calls: what this machine can do with no orchestration. */
     poolMs: { median: round(poolMs), runs: main.pool.map((x) => round(x)) },
     ratioToPool: round(oursMs / poolMs, 3),
+    /** The floor's designs over the same jobs, in the same repeats (medians), and ours over each. */
+    floorMs,
+    floorRuns: main.floor,
+    ratioToFloor: ratiosToFloor(oursMs, floorMs),
+    floorRatioToIdeal: {
+      child: round(floorMs.childMs / idealMs, 3),
+      childWindow: round(floorMs.childWindowMs / idealMs, 3),
+      noChild: round(floorMs.noChildMs / idealMs, 3),
+    },
     sequentialMs: round(main.sequential.totalMs),
     sequentialPerJobMs: { p50: round(bareJobMs, 1), p95: round(percentile(main.sequential.perJobMs, 95), 1) },
     ratioToIdeal: round(oursMs / idealMs, 3),
@@ -309,7 +369,16 @@ export async function p3(base: BenchBase, q: Params['p3'], serverPid: number | n
     const mem = rss.stop();
     const benchCpu = process.cpuUsage(benchCpu0);
     const serverCpu = serverPid ? groupCpuSeconds(serverPid) - serverCpu0 : NaN;
-    // Every job history has the same shape: the largest of a sample stands for all.
+    let floorMs: FloorCycles | null = null;
+    if (q.floor) {
+      log(`P3: the floor's three designs over the same ${q.projects} jobs`);
+      const floor = await startFloor(base, 'p3', q.concurrency);
+      try {
+        floorMs = medianFloor([await floorCycles(floor, orch, QUICK_PROMPT, q.concurrency)]);
+      } finally {
+        await floor.stop();
+      }
+    } // Every job history has the same shape: the largest of a sample stands for all.
     const sample = cycle.rows.filter((_, i) => i % Math.ceil(cycle.rows.length / 20) === 0);
     let maxJobEvents = 0;
     for (const row of sample) {
@@ -319,6 +388,8 @@ export async function p3(base: BenchBase, q: Params['p3'], serverPid: number | n
       projects: q.projects,
       concurrency: q.concurrency,
       wallS: round(cycle.makespanMs / 1000, 2),
+      floorMs,
+      ratioToFloor: floorMs ? ratiosToFloor(cycle.makespanMs, floorMs) : null,
       jobsPerSecond: round(q.projects / (cycle.makespanMs / 1000), 1),
       peakRssMb: round(mem.peakMb),
       rssAtStartMb: round(mem.startMb),

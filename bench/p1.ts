@@ -12,6 +12,7 @@ import {
   type BenchBase,
   type HistoryEvent,
 } from './lib';
+import { startFloor } from './floor';
 import { firstRunId, type Params } from './params';
 
 export const QUICK_PROMPT = 'bench: exit at once';
@@ -104,9 +105,11 @@ export function medianSegments(all: Array<Record<string, number>>): Record<strin
 
 export async function p1(base: BenchBase, q: Params['p1']) {
   const orch = await startOrchestrator(base, { name: 'p1', projects: 1, prompt: QUICK_PROMPT, concurrency: 4 });
+  const floor = await startFloor(base, 'p1', 4);
   try {
     const project = orch.projects[0];
     const cwd = orch.projectPath(project);
+    const floorJob = { agent: orch.agent, cwd, prompt: QUICK_PROMPT };
     const runJob = async (): Promise<JobTiming & { runId: string; wall0: number; wall1: number }> => {
       const wall0 = Date.now();
       const t0 = performance.now();
@@ -120,19 +123,24 @@ export async function p1(base: BenchBase, q: Params['p1']) {
     for (let i = 0; i < q.warmup; i++) {
       await bareAgent(cwd, QUICK_PROMPT);
       await runJob();
+      await floor.oneJob(floorJob);
     }
     const bare: number[] = [];
+    const floorMs: number[] = [];
     const jobs: Array<Awaited<ReturnType<typeof runJob>>> = [];
-    // Interleaved, so drift (page cache, JIT, SQLite growth) hits both alike.
+    // Interleaved, so drift (page cache, JIT, SQLite growth) hits all three alike.
     for (let i = 0; i < q.jobs; i++) {
       bare.push(await bareAgent(cwd, QUICK_PROMPT));
       jobs.push(await runJob());
+      floorMs.push(await floor.oneJob(floorJob));
     }
     for (const j of jobs) {
       const events = await historyEvents(base.client, `job/${project}`, j.runId);
       j.segments = historySegments(events, j.wall0, j.wall1);
     }
     const bareP50 = median(bare);
+    const jobP50 = median(jobs.map((j) => j.totalMs));
+    const floorP50 = median(floorMs);
     const overhead = jobs.map((j) => j.totalMs - bareP50);
     const breakdown = medianSegments(jobs.map((j) => j.segments));
     // Inside runAgentJob: the agent process itself, and the activity's own work around it.
@@ -154,11 +162,23 @@ export async function p1(base: BenchBase, q: Params['p1']) {
           1,
         ),
       },
+      /** The one-activity floor workflow (bench/floor), client start → result, same agent, same server. */
+      floorMs: { p50: round(floorP50, 1), p95: round(percentile(floorMs, 95), 1) },
+      /** Ours minus the floor (p50s): the target is within 20 ms. */
+      overFloorMs: round(jobP50 - floorP50, 1),
+      ratioToFloor: round(jobP50 / floorP50, 3),
+      /** Ours over the ideal: a bare spawn of the same agent. */
+      ratioToIdeal: round(jobP50 / bareP50, 3),
       overheadMs: { p50: round(median(overhead), 1), p95: round(percentile(overhead, 95), 1) },
       breakdownMedianMs: breakdown,
-      raw: { bareMs: bare.map((x) => round(x, 1)), jobMs: jobs.map((j) => round(j.totalMs, 1)) },
+      raw: {
+        bareMs: bare.map((x) => round(x, 1)),
+        jobMs: jobs.map((j) => round(j.totalMs, 1)),
+        floorMs: floorMs.map((x) => round(x, 1)),
+      },
     };
   } finally {
+    await floor.stop();
     await orch.stop();
   }
 }

@@ -7,8 +7,10 @@ export interface Params {
   /** agent: the sh fake that only sleeps (default), or the Node fake (~130 ms of CPU per start). */
   p2: { projects: number; concurrency: number; jobSeconds: number; repeats: number; agent: 'sh' | 'node' };
   plot: { projects: number[]; measureSequential: number[] };
-  p3: { projects: number; concurrency: number };
+  /** floor: run the floor's designs over the same jobs too (skipped by --quick: the Node fake makes them slow). */
+  p3: { projects: number; concurrency: number; floor: boolean };
   p4: { repeats: number };
+  p5: { runs: number };
 }
 
 export const FULL: Params = {
@@ -18,8 +20,9 @@ export const FULL: Params = {
   // The sequential loop is N × one job by construction: measured at 10 and 50 projects, extrapolated from its
   // measured per-job mean beyond (--measure-sequential measures every point: ~6 more minutes).
   plot: { projects: [10, 50, 100, 200], measureSequential: [10, 50] },
-  p3: { projects: 500, concurrency: 20 },
+  p3: { projects: 500, concurrency: 20, floor: true },
   p4: { repeats: 8 },
+  p5: { runs: 15 },
 };
 
 export const QUICK: Params = {
@@ -27,12 +30,13 @@ export const QUICK: Params = {
   p1: { warmup: 2, jobs: 10 },
   p2: { projects: 10, concurrency: 5, jobSeconds: 0.5, repeats: 1, agent: 'sh' },
   plot: { projects: [5, 10], measureSequential: [10] },
-  p3: { projects: 24, concurrency: 20 },
+  p3: { projects: 24, concurrency: 20, floor: false },
   p4: { repeats: 2 },
+  p5: { runs: 3 },
 };
 
-export type Phase = 'p1' | 'p2' | 'p3' | 'p4';
-export const PHASES: Phase[] = ['p1', 'p2', 'p3', 'p4'];
+export type Phase = 'p1' | 'p2' | 'p3' | 'p4' | 'p5';
+export const PHASES: Phase[] = ['p1', 'p2', 'p3', 'p4', 'p5'];
 
 export interface Cli {
   params: Params;
@@ -60,7 +64,7 @@ export function parseCli(argv: string[]): Cli {
       p2Agent = v;
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'npm run bench [-- --quick] [--only p1,p2,p3,p4] [--measure-sequential] [--p3-projects N] [--p2-agent sh|node] [--label NAME]\n' +
+        'npm run bench [-- --quick] [--only p1,p2,p3,p4,p5] [--measure-sequential] [--p3-projects N] [--p2-agent sh|node] [--label NAME]\n' +
           '  --quick               smoke run, small N (under a minute)\n' +
           '  --only                run only these phases (the plot comes with p2)\n' +
           '  --measure-sequential  measure the sequential loop at every plot point instead of extrapolating\n' +
