@@ -17,6 +17,9 @@ export const TRANSIENT_RETRY_PATCH = 'retry-transient-agent-errors';
 /** agentJob: a job cancelled while it waits (usage limit, transient back-off) is marked cancelled. */
 export const CANCELLED_WAIT_PATCH = 'cancelled-wait-outcome';
 
+/** batch: up to 2 × concurrency children in flight; each worker's agent slots cap the agents. */
+export const CHILD_WINDOW_PATCH = 'batch-child-window';
+
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
   SCHEDULED_DATE_PATCH,
@@ -25,5 +28,6 @@ export const PATCH_IDS = [
   EOD_VERIFY_ON_HOST_PATCH,
   TRANSIENT_RETRY_PATCH,
   CANCELLED_WAIT_PATCH,
+  CHILD_WINDOW_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];
