@@ -22,12 +22,18 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'agentJob-transient_retry',
     'agentJob-cancelled_wait',
   ],
-  cycle: ['cycle'],
+  cycle: ['cycle', 'cycle-child_window'],
   eod: ['eod', 'eod-scheduled', 'eod-host_wait'],
   rollover: ['rollover'],
 };
 /** Recorded for patches that came later: no history of them was recorded before those patches. */
-const NEW_WITH_PATCHES = ['agentJob-transient_retry', 'agentJob-cancelled_wait', 'eod-scheduled', 'eod-host_wait'];
+const NEW_WITH_PATCHES = [
+  'agentJob-transient_retry',
+  'agentJob-cancelled_wait',
+  'eod-scheduled',
+  'eod-host_wait',
+  'cycle-child_window',
+];
 /**
  * Histories recorded before the patches listed in docs/deploy.md ("The patches in the code now"): they prove the
  * old branch of each patched() still replays. Delete them when those patches move to deprecatePatch().
