@@ -10,7 +10,7 @@ import path from 'node:path';
 import { groupMembers } from '../src/runner/processGroup';
 import { startDevServer, stopDevServer, type DevServerOptions } from '../src/devserver/server';
 import { findTemporalCli } from '../src/devserver/temporalBin';
-import { p2, p3 } from './cycles';
+import { p2, p3, scale } from './cycles';
 import { REPO_ROOT, freePorts, makeTemplateRepo, round, type BenchBase } from './lib';
 import { p1 } from './p1';
 import { p4 } from './p4';
@@ -96,7 +96,12 @@ async function main(): Promise<void> {
       }, 1000);
     });
     serverGone.catch(() => undefined);
-    const phase = <T>(work: Promise<T>): Promise<T> => Promise.race([work, serverGone]);
+    // Each phase's figures are written as soon as it ends: a run cut short keeps what it measured.
+    const phase = async <T>(work: Promise<T>): Promise<T> => {
+      const out = await Promise.race([work, serverGone]);
+      queueMicrotask(() => writeResults(cli.label, { ...results, partial: true }));
+      return out;
+    };
     // P3 first: its peak RSS should be a fresh worker's, not one that already ran the other phases (V8 and
     // the SDK's native side keep the memory they grew to).
     if (cli.only.has('p3')) results.p3 = await phase(p3(base, params.p3, srv.pid));
@@ -108,6 +113,10 @@ async function main(): Promise<void> {
     if (cli.only.has('p4')) {
       log(`P4: ${params.p4.repeats} cancels per variant`);
       results.p4 = await phase(p4(base, params.p4));
+    }
+    if (cli.only.has('scale')) {
+      log(`scale: one cycle at each of ${params.scale.join(', ')} projects`);
+      results.scale = await phase(scale(base, params.scale, srv.pid));
     }
     if (cli.only.has('p5')) {
       log(`P5: CLI start-up CPU, ${params.p5.runs} runs per command`);
@@ -125,12 +134,10 @@ async function main(): Promise<void> {
   results.loadAverageAtEnd = os.loadavg().map((x) => round(x, 2));
 
   const resultsDir = path.join(REPO_ROOT, 'bench/results');
-  mkdirSync(resultsDir, { recursive: true });
-  const jsonPath = path.join(resultsDir, `${cli.label}.json`);
-  writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
+  const jsonPath = writeResults(cli.label, results);
   process.stdout.write(`\n## orchestrate bench (${params.mode}, ${results.totalS} s)\n\n${report(results)}\n`);
   log(`results: ${path.relative(REPO_ROOT, jsonPath)}`);
-  if (results.p2) {
+  if (results.p2 || results.scale) {
     // The committed figure comes from full runs only; a quick run renders to dist-bench/ to keep the plot code alive.
     const svg =
       params.mode === 'quick'
@@ -139,6 +146,15 @@ async function main(): Promise<void> {
     await execa(process.execPath, [path.join(REPO_ROOT, 'bench/plot.mjs'), jsonPath, svg], { stdio: 'inherit' });
     log(`plot: ${path.relative(REPO_ROOT, svg)}`);
   }
+}
+
+/** Writes bench/results/<label>.json; returns its path. */
+function writeResults(label: string, results: Results): string {
+  const resultsDir = path.join(REPO_ROOT, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  const jsonPath = path.join(resultsDir, `${label}.json`);
+  writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
+  return jsonPath;
 }
 
 main().then(

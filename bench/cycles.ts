@@ -353,9 +353,9 @@ export async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot'])
   };
 }
 
-export async function p3(base: BenchBase, q: Params['p3'], serverPid: number | null) {
+export async function p3(base: BenchBase, q: Params['p3'], serverPid: number | null, name = 'p3') {
   const orch = await startOrchestrator(base, {
-    name: 'p3',
+    name,
     projects: q.projects,
     prompt: QUICK_PROMPT,
     concurrency: q.concurrency,
@@ -408,4 +408,24 @@ export async function p3(base: BenchBase, q: Params['p3'], serverPid: number | n
   } finally {
     await orch.stop();
   }
+}
+
+/** One cycle of instant jobs at each size, on a fresh orchestrator each (the same worker process: RSS carries). */
+export async function scale(base: BenchBase, sizes: number[], serverPid: number | null) {
+  const out = [];
+  for (const projects of sizes) {
+    const r = await p3(base, { projects, concurrency: 20, floor: false }, serverPid, `scale-${projects}`);
+    out.push({
+      projects,
+      wallS: r.wallS,
+      msPerProject: round((r.wallS * 1000) / projects, 1),
+      peakRssMb: r.peakRssMb,
+      maxHistoryEvents: r.maxHistoryEvents,
+      cycleRuns: r.cycleRuns,
+      serverCpuS: r.serverCpuS,
+      serverCpuMsPerProject: round((r.serverCpuS * 1000) / projects, 1),
+      workerProcessCpuS: r.workerProcessCpuS,
+    });
+  }
+  return out;
 }

@@ -11,6 +11,8 @@ export interface Params {
   p3: { projects: number; concurrency: number; floor: boolean };
   p4: { repeats: number };
   p5: { runs: number };
+  /** Cycle sizes of the scale phase (--scale): wall, RSS, history, server CPU and cost per project at each. */
+  scale: number[];
 }
 
 export const FULL: Params = {
@@ -23,6 +25,7 @@ export const FULL: Params = {
   p3: { projects: 500, concurrency: 20, floor: true },
   p4: { repeats: 8 },
   p5: { runs: 15 },
+  scale: [50, 200, 500, 1000, 2000],
 };
 
 export const QUICK: Params = {
@@ -33,10 +36,13 @@ export const QUICK: Params = {
   p3: { projects: 24, concurrency: 20, floor: false },
   p4: { repeats: 2 },
   p5: { runs: 3 },
+  scale: [10, 40],
 };
 
-export type Phase = 'p1' | 'p2' | 'p3' | 'p4' | 'p5';
-export const PHASES: Phase[] = ['p1', 'p2', 'p3', 'p4', 'p5'];
+export type Phase = 'p1' | 'p2' | 'p3' | 'p4' | 'p5' | 'scale';
+export const PHASES: Phase[] = ['p1', 'p2', 'p3', 'p4', 'p5', 'scale'];
+/** What a run does without --only: the scale phase takes minutes at 2,000 projects, so it runs on request. */
+const DEFAULT_PHASES: Phase[] = ['p1', 'p2', 'p3', 'p4', 'p5'];
 
 export interface Cli {
   params: Params;
@@ -46,7 +52,8 @@ export interface Cli {
 
 export function parseCli(argv: string[]): Cli {
   let params = FULL;
-  let only = new Set<Phase>(PHASES);
+  let only = new Set<Phase>(DEFAULT_PHASES);
+  let scale: number[] | null = null;
   let label: string | null = null;
   let measureAll = false;
   let p3Projects: number | null = null;
@@ -57,19 +64,24 @@ export function parseCli(argv: string[]): Cli {
     else if (a === '--measure-sequential') measureAll = true;
     else if (a === '--only') only = new Set(argv[++i].split(',') as Phase[]);
     else if (a === '--label') label = argv[++i];
-    else if (a === '--p3-projects') p3Projects = Number(argv[++i]);
+    else if (a === '--scale') {
+      scale = argv[++i].split(',').map(Number);
+      if (!scale.every((n) => Number.isInteger(n) && n > 0)) throw new Error('--scale takes sizes like 50,500,2000');
+      only.add('scale');
+    } else if (a === '--p3-projects') p3Projects = Number(argv[++i]);
     else if (a === '--p2-agent') {
       const v = argv[++i];
       if (v !== 'sh' && v !== 'node') throw new Error('--p2-agent takes sh or node');
       p2Agent = v;
     } else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'npm run bench [-- --quick] [--only p1,p2,p3,p4,p5] [--measure-sequential] [--p3-projects N] [--p2-agent sh|node] [--label NAME]\n' +
+        'npm run bench [-- --quick] [--only p1,p2,p3,p4,p5,scale] [--scale 50,500,2000] [--measure-sequential] [--p3-projects N] [--p2-agent sh|node] [--label NAME]\n' +
           '  --quick               smoke run, small N (under a minute)\n' +
           '  --only                run only these phases (the plot comes with p2)\n' +
           '  --measure-sequential  measure the sequential loop at every plot point instead of extrapolating\n' +
           '  --p3-projects N       P3 over N projects instead of 500 (24 with --quick)\n' +
           "  --p2-agent sh|node    P2's fake agent: sh (sleeps, no CPU; default) or the Node fake (~130 ms CPU per start)\n" +
+          '  --scale N,N,...        also run one cycle at each size (instant jobs, concurrency 20): cost per project\n' +
           '  --label NAME          results go to bench/results/NAME.json (default: full / quick)\n',
       );
       process.exit(0);
@@ -81,6 +93,7 @@ export function parseCli(argv: string[]): Cli {
     if (!Number.isInteger(p3Projects) || p3Projects < 1) throw new Error('--p3-projects takes a positive integer');
     params = { ...params, p3: { ...params.p3, projects: p3Projects } };
   }
+  if (scale !== null) params = { ...params, scale };
   if (p2Agent !== null) params = { ...params, p2: { ...params.p2, agent: p2Agent } };
   return { params, only, label: label ?? params.mode };
 }

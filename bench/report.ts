@@ -1,7 +1,7 @@
 // The markdown report printed at the end of a run.
 import { round } from './lib';
 import type { p1 } from './p1';
-import type { p2, p3 } from './cycles';
+import type { p2, p3, scale } from './cycles';
 import type { p4 } from './p4';
 import type { p5 } from './p5';
 
@@ -11,6 +11,7 @@ export type Results = Record<string, unknown> & {
   p3?: Awaited<ReturnType<typeof p3>>;
   p4?: Awaited<ReturnType<typeof p4>>;
   p5?: Awaited<ReturnType<typeof p5>>;
+  scale?: Awaited<ReturnType<typeof scale>>;
 };
 
 export function table(header: string[], rows: Array<Array<string | number>>): string {
@@ -177,6 +178,31 @@ export function report(r: Results): string {
     parts.push(
       `P3 where a job's time goes inside the ${r.p3.projects}-project cycle (median ms over a sample of jobs):\n\n` +
         segmentTable(r.p3.jobSegmentsMs),
+    );
+  }
+  if (r.scale) {
+    parts.push(
+      'Scale: one cycle of instant jobs at each size, concurrency 20:\n\n' +
+        table(
+          [
+            'projects',
+            'wall (s)',
+            'ms per project',
+            'peak RSS (MB)',
+            'largest history',
+            'server CPU (s)',
+            'server CPU ms per project',
+          ],
+          r.scale.map((x) => [
+            x.projects,
+            x.wallS,
+            x.msPerProject,
+            x.peakRssMb,
+            x.maxHistoryEvents,
+            x.serverCpuS,
+            x.serverCpuMsPerProject,
+          ]),
+        ),
     );
   }
   return parts.join('\n\n') + '\n';
