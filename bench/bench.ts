@@ -99,7 +99,8 @@ async function main(): Promise<void> {
     // Each phase's figures are written as soon as it ends: a run cut short keeps what it measured.
     const phase = async <T>(work: Promise<T>): Promise<T> => {
       const out = await Promise.race([work, serverGone]);
-      queueMicrotask(() => writeResults(cli.label, { ...results, partial: true }));
+      // After the caller has stored the figures (its continuation runs before any macrotask).
+      setImmediate(() => writeResults(cli.label, { ...results, partial: true }));
       return out;
     };
     // P3 first: its peak RSS should be a fresh worker's, not one that already ran the other phases (V8 and
