@@ -1,13 +1,13 @@
 // Builds the workflow bundle in a child process, so webpack's memory never counts towards the worker's RSS
-// measured by the bench. Usage: node dist-bench/bench/bundle.js <out.js>
+// measured by the bench. Usage: node dist-bench/bench/bundle.js <out.js> [workflows.ts] (default: the product's)
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 async function main(): Promise<void> {
   const out = process.argv[2];
-  if (!out) throw new Error('usage: bundle.js <out.js>');
-  const workflowsPath = path.resolve(__dirname, '../../src/workflows/index.ts');
+  if (!out) throw new Error('usage: bundle.js <out.js> [workflows.ts]');
+  const workflowsPath = path.resolve(process.argv[3] ?? path.join(__dirname, '../../src/workflows/index.ts'));
   const bundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
   writeFileSync(out, bundle.code);
 }

@@ -174,6 +174,8 @@ export interface BenchBase {
   connection: NativeConnection;
   client: Client;
   bundlePath: string;
+  /** The floor's workflows (bench/floor/workflows.ts), bundled apart from the product's. */
+  floorBundlePath: string;
   serverPort: number;
   uiPort: number;
   /** A committed git repo that project folders are copied from (much faster than git init per project). */

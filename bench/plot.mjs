@@ -1,5 +1,6 @@
 // Renders cycle makespan vs number of projects (sequential loop, orchestrate's cycle, ideal) from a bench
-// results file to SVG with Vega-Lite. ESM because vega and vega-lite are ESM-only.
+// results file to SVG with Vega-Lite, and, when the run has a scale phase, the cost per project against the
+// cycle's size next to it (<out>-scale.svg). ESM because vega and vega-lite are ESM-only.
 // Usage: node bench/plot.mjs bench/results/full.json bench/results/makespan.svg
 import { readFileSync, writeFileSync } from 'node:fs';
 import process from 'node:process';
@@ -12,11 +13,46 @@ if (!input || !output) {
   process.exit(2);
 }
 const results = JSON.parse(readFileSync(input, 'utf8'));
-const points = results.p2?.plot;
-if (!points?.length) {
-  process.stderr.write(`${input} has no p2.plot points: run the bench with p2\n`);
+const points = results.p2?.plot ?? [];
+if (!points.length && !results.scale?.length) {
+  process.stderr.write(`${input} has no p2.plot points and no scale phase: run the bench with p2 or --scale\n`);
   process.exit(2);
 }
+
+async function render(spec, out) {
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
+  writeFileSync(out, await view.toSVG());
+  view.finalize();
+}
+
+if (results.scale?.length) {
+  const scaleValues = results.scale.flatMap((x) => [
+    { projects: x.projects, ms: x.msPerProject, series: 'cycle wall time per project' },
+    { projects: x.projects, ms: x.serverCpuMsPerProject, series: 'dev server CPU per project' },
+  ]);
+  await render(
+    {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title: {
+        text: 'Cost per project vs cycle size (instant fake-agent jobs, concurrency 20)',
+        subtitle: `${results.machine?.cpus ?? '?'} CPUs, Node ${results.machine?.node ?? '?'}; ${results.startedAt?.slice(0, 10) ?? ''}`,
+      },
+      width: 560,
+      height: 300,
+      background: 'white',
+      data: { values: scaleValues },
+      mark: { type: 'line', point: true, strokeWidth: 2 },
+      encoding: {
+        x: { field: 'projects', type: 'quantitative', scale: { type: 'log' }, title: 'projects in the cycle (log)' },
+        y: { field: 'ms', type: 'quantitative', title: 'ms per project' },
+        color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top-left' } },
+        tooltip: [{ field: 'series' }, { field: 'projects' }, { field: 'ms' }],
+      },
+    },
+    output.replace(/\.svg$/, '') + '-scale.svg',
+  );
+}
+if (!points.length) process.exit(0);
 const { concurrency, jobSeconds } = points[0];
 
 const SEQ = 'sequential loop (seed)';
@@ -78,6 +114,4 @@ const spec = {
   },
 };
 
-const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
-writeFileSync(output, await view.toSVG());
-view.finalize();
+await render(spec, output);

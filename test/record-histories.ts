@@ -45,6 +45,10 @@ beforeAll(async () => {
       rpc2: 'prompt = "cycle job"',
       rpcoff: 'enabled = false',
       rpcnowork: '[projects.rpcnowork.gates]\ncommand = "test -s TODO.md"',
+      // cycle with the 2 × concurrency window: five jobs, four in flight at concurrency 2
+      rpw1: 'prompt = "[scenario:slow:1]"',
+      rpw2: 'prompt = "[scenario:slow:1]"',
+      rpw3: 'prompt = "[scenario:slow:1]"',
       // eod and rollover
       rpe1: 'eod_prompt = "Write the log [write:{worklog_path}]"\nrollover_prompt = "carry {yesterday} into {date}"',
       rpeoff: 'enabled = false',
@@ -198,6 +202,14 @@ test("cycle: a usage limit holds the account's next job until the reset (resumed
   expect(child).toContain('account-limit-signal');
   expect(child).toContain('resume-agent-session');
 }, 180_000);
+
+test('cycle: up to 2 × concurrency children in flight (batch-child-window)', async () => {
+  const projects = ['rpc1', 'rpc2', 'rpw1', 'rpw2', 'rpw3'];
+  const { result, handle } = await batch('cycle', projects);
+  expect(result.rows.map((r) => [r.project, r.status])).toEqual(projects.map((p) => [p, 'succeeded']));
+  const readable = await save('cycle-child_window', handle);
+  expect(readable).toContain('batch-child-window');
+});
 
 test('eod: work log verified, a disabled project skipped, digest written', async () => {
   const { result, handle } = await batch('eod', ['rpe1', 'rpeoff']);

@@ -33,6 +33,9 @@ interface Scenario {
   digests: Array<{ date: string; rows: BatchRow[]; kind: BatchKind }>;
   running: number;
   peak: number;
+  /** Agents wait until this many run at once (no agent-slot cap here: what runs at once is what the batch started). */
+  holdUntil?: number;
+  held?: Array<() => void>;
 }
 const byBatch = new Map<string, Scenario>();
 const byProject = new Map<string, Scenario>();
@@ -92,6 +95,13 @@ const activities: Partial<WorkflowActivities> = {
     s.running++;
     s.peak = Math.max(s.peak, s.running);
     try {
+      if (s.holdUntil !== undefined) {
+        const held = (s.held ??= []);
+        if (s.running >= s.holdUntil) {
+          s.holdUntil = undefined;
+          for (const release of held.splice(0)) release();
+        } else await new Promise<void>((resolve) => held.push(resolve));
+      }
       // Long enough for the jobs the semaphore lets through to overlap.
       await new Promise((r) => setTimeout(r, 200));
       // Until cancelled (heartbeats carry the cancel to the activity).
@@ -193,16 +203,19 @@ test('cycle: disabled projects skip the gates, gated ones run or skip, one failu
   expect(result.digestPath).toBeNull();
 });
 
-test('a batch runs at most `concurrency` jobs at once', async () => {
-  const projects = names('c1', 'c2', 'c3', 'c4', 'c5');
+test('a batch keeps up to 2 × `concurrency` jobs in flight, never more', async () => {
+  // Six jobs at concurrency 2: the first four wait for each other (the batch must start four at once), the
+  // last two start only as those finish. The agents themselves are capped by the worker's agent slots, which
+  // these stubs leave out.
+  const projects = names('c1', 'c2', 'c3', 'c4', 'c5', 'c6');
   const { result, s } = await runBatch(
     'rollover',
     projects.map((name) => ({ name })),
-    { concurrency: 2 },
+    { concurrency: 2, holdUntil: 4 },
   );
-  expect(result.rows.map((r) => r.status)).toEqual(Array(5).fill('succeeded'));
-  expect(s.calls.filter((c) => c.startsWith('runAgentJob'))).toHaveLength(5);
-  expect(s.peak).toBeLessThanOrEqual(2);
+  expect(result.rows.map((r) => r.status)).toEqual(Array(6).fill('succeeded'));
+  expect(s.calls.filter((c) => c.startsWith('runAgentJob'))).toHaveLength(6);
+  expect(s.peak).toBe(4);
 });
 
 test('cycle: a host without a worker skips its projects, saying why; the others are gated and run', async () => {

@@ -8,6 +8,7 @@ import {
   ParentClosePolicy,
   continueAsNew,
   isCancellation,
+  patched,
   setCurrentDetails,
   startChild,
   workflowInfo,
@@ -25,6 +26,7 @@ import {
   type JobResult,
 } from '../../temporal/types';
 import { failedJobResult } from '../../temporal/failures';
+import { CHILD_WINDOW_PATCH } from '../../temporal/patches';
 import { jobWorkflowId, taskQueueFor } from '../../temporal/ids';
 import { jobStaticDetails } from '../../temporal/ui';
 import { agentJob } from '../agentJob';
@@ -44,8 +46,11 @@ export type AfterSuccess = (batch: Batch, row: BatchRow, job: JobResult, setPhas
 /** Runs the pending projects' jobs into the batch's rows; returns when every one has finished. */
 export async function runJobs(batch: Batch, pending: string[], afterSuccess?: AfterSuccess): Promise<void> {
   const { kind, date, state, input } = batch;
-  // At most `concurrency` children at once (the semaphore is FIFO and deterministic).
-  const slots = new Semaphore(batch.snap.concurrency);
+  // A child spends part of its life outside its agent (started, prepared, reporting back): twice as many
+  // children as agents keep the agent slots busy, and each worker's own agent slots (orchestrator.concurrency)
+  // cap the agents. The semaphore is FIFO and deterministic.
+  const window = patched(CHILD_WINDOW_PATCH) ? 2 * batch.snap.concurrency : batch.snap.concurrency;
+  const slots = new Semaphore(window);
   let running = 0;
   let stopStarting = false;
   const left: string[] = [];
