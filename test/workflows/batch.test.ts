@@ -203,19 +203,16 @@ test('cycle: disabled projects skip the gates, gated ones run or skip, one failu
   expect(result.digestPath).toBeNull();
 });
 
-test('a batch keeps up to 2 × `concurrency` jobs in flight, never more', async () => {
-  // Six jobs at concurrency 2: the first four wait for each other (the batch must start four at once), the
-  // last two start only as those finish. The agents themselves are capped by the worker's agent slots, which
-  // these stubs leave out.
-  const projects = names('c1', 'c2', 'c3', 'c4', 'c5', 'c6');
+test('a batch runs at most `concurrency` jobs at once', async () => {
+  const projects = names('c1', 'c2', 'c3', 'c4', 'c5');
   const { result, s } = await runBatch(
     'rollover',
     projects.map((name) => ({ name })),
-    { concurrency: 2, holdUntil: 4 },
+    { concurrency: 2 },
   );
-  expect(result.rows.map((r) => r.status)).toEqual(Array(6).fill('succeeded'));
-  expect(s.calls.filter((c) => c.startsWith('runAgentJob'))).toHaveLength(6);
-  expect(s.peak).toBe(4);
+  expect(result.rows.map((r) => r.status)).toEqual(Array(5).fill('succeeded'));
+  expect(s.calls.filter((c) => c.startsWith('runAgentJob'))).toHaveLength(5);
+  expect(s.peak).toBeLessThanOrEqual(2);
 });
 
 test('cycle: a host without a worker skips its projects, saying why; the others are gated and run', async () => {

@@ -8,7 +8,6 @@ import {
   ParentClosePolicy,
   continueAsNew,
   isCancellation,
-  patched,
   setCurrentDetails,
   startChild,
   workflowInfo,
@@ -26,7 +25,6 @@ import {
   type JobResult,
 } from '../../temporal/types';
 import { failedJobResult } from '../../temporal/failures';
-import { CHILD_WINDOW_PATCH } from '../../temporal/patches';
 import { jobWorkflowId, taskQueueFor } from '../../temporal/ids';
 import { jobStaticDetails } from '../../temporal/ui';
 import { agentJob } from '../agentJob';
@@ -46,11 +44,9 @@ export type AfterSuccess = (batch: Batch, row: BatchRow, job: JobResult, setPhas
 /** Runs the pending projects' jobs into the batch's rows; returns when every one has finished. */
 export async function runJobs(batch: Batch, pending: string[], afterSuccess?: AfterSuccess): Promise<void> {
   const { kind, date, state, input } = batch;
-  // A child spends part of its life outside its agent (started, prepared, reporting back): twice as many
-  // children as agents keep the agent slots busy, and each worker's own agent slots (orchestrator.concurrency)
-  // cap the agents. The semaphore is FIFO and deterministic.
-  const window = patched(CHILD_WINDOW_PATCH) ? 2 * batch.snap.concurrency : batch.snap.concurrency;
-  const slots = new Semaphore(window);
+  // At most `concurrency` children at once (the semaphore is FIFO and deterministic). Not more: a child started
+  // ahead of its agent slot would start its agent before an account-wide usage limit could hold it.
+  const slots = new Semaphore(batch.snap.concurrency);
   let running = 0;
   let stopStarting = false;
   const left: string[] = [];
