@@ -64,7 +64,9 @@ test('a second up or worker on the same queue is refused unless --force; the bui
       reject: false,
       stdin: 'ignore',
     });
-    expect(start.stderr).toContain(`not rebuilding dist/: a worker of this checkout is running from it (pid ${pid}`);
+    // Other test files may run workers of this checkout at the same time: ours is among those named.
+    expect(start.stderr).toContain('not rebuilding dist/: a worker of this checkout is running from it (pid ');
+    expect(start.stderr).toMatch(new RegExp(`pid ${pid}: node [^;)]*dist/cli\\.js worker`));
     expect(start.stdout).not.toContain('tsc -p');
     expect(start.exitCode).toBe(2);
     expect(start.stderr).toContain(`orchestrate worker is already running for state folder ${env.stateDir}`);

@@ -12,9 +12,9 @@ import {
   startDevArgs,
   startDevServer,
   stopDevServer,
-  waitForServer,
   type DevServerOptions,
 } from '../src/devserver/server';
+import { waitForServer } from '../src/devserver/probe';
 import { uiWorkflowUrl } from '../src/temporal/ui';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS, SearchAttr } from '../src/temporal/types';
 import { findTemporalCli, repoRoot } from '../src/devserver/temporalBin';

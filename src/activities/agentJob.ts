@@ -62,6 +62,10 @@ export function projectOrFail(config: Config, name: string): ProjectConfig {
   }
 }
 
+/**
+ * The agent job's activities, bound to the worker's config path and agent slots. Long because it is a closure
+ * holding the activities (each under 80 lines), as the worker registers them, not one function's logic.
+ */
 export function createAgentJobActivities(deps: AgentJobDeps) {
   async function prepareJob(input: AgentJobInput): Promise<JobPlan> {
     const config = await loadConfigOrFail(deps.configPath);

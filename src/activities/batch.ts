@@ -18,6 +18,10 @@ import { agentAccountKey, unknownProjectMessage, type Config } from '../config';
 import { recordJobOutcome } from '../lib/jobRecord';
 import { batchCounts, batchRowFailed } from '../lib/outcomes';
 
+/**
+ * The batch workflows' activities, bound to the worker's config path. Long because it is a closure holding the
+ * activities, as the worker registers them, not one function's logic.
+ */
 export function createBatchActivities(deps: { configPath?: string }): BatchActivities {
   async function snapshotConfig(): Promise<ConfigSnapshot> {
     const config = await loadConfigOrFail(deps.configPath);
@@ -98,7 +102,8 @@ export function createBatchActivities(deps: { configPath?: string }): BatchActiv
   /**
    * Writes <state_dir>/digests/<date>.md: per project, this EOD's own job (from the batch's rows, so a job that
    * finished after midnight is still there) and the day's other jobs from the ledger, each once; what was
-   * skipped and why. Times are in the configured timezone.
+   * skipped and why. Times are in the configured timezone. One function (a little over 80 lines): the
+   * digest reads top to bottom as the document it writes.
    */
   async function writeDigest(input: { date: string; rows: BatchRow[]; kind: BatchKind }): Promise<string> {
     const config = await loadConfigOrFail(deps.configPath);

@@ -2,11 +2,19 @@
 // workflows, schedules and search attributes survive restarts), its pid and log in <stateDir>/server/.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../temporal/types';
 import { findTemporalCli } from './temporalBin';
+import {
+  ATTEMPT_TIMEOUT_MS,
+  answersAsTemporal,
+  errorMessage,
+  hostPort,
+  portFree,
+  portFreeWithin,
+  waitForServer,
+} from './probe';
 import { sleep } from '../lib/sleep';
 import { isLiveState, readProcStat, signalGroup } from '../runner/processGroup';
 
@@ -37,14 +45,9 @@ export interface DevServerPaths {
 const DEFAULT_START_TIMEOUT_MS = 30_000;
 /** How long a busy port may take to come free before start refuses it (see portFreeWithin). */
 const PORT_BUSY_GRACE_MS = 10_000;
-const POLL_INTERVAL_MS = 100;
-/** Upper bound for one connect / RPC / HTTP attempt while polling. */
-const ATTEMPT_TIMEOUT_MS = 2_000;
 const STOP_GRACE_MS = 15_000;
 const KILL_WAIT_MS = 5_000;
 const LOG_TAIL_LINES = 25;
-/** grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING */
-const SERVING = 1;
 /** temporal.api.enums.v1.IndexedValueType: INDEXED_VALUE_TYPE_KEYWORD and INDEXED_VALUE_TYPE_DOUBLE. */
 const INDEXED_VALUE_TYPES = { Keyword: 2, Double: 4 } as const;
 
@@ -65,10 +68,6 @@ function dialHost(ip: string): string {
   return ip.replace(/^\[(.*)\]$/, '$1');
 }
 
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 function addressOf(opts: DevServerOptions): string {
   return hostPort(dialHost(opts.ip), opts.port);
 }
@@ -80,10 +79,6 @@ function uiUrlOf(opts: DevServerOptions): string {
 function baseStatus(opts: DevServerOptions): Omit<DevServerStatus, 'running' | 'pid'> {
   const p = devServerPaths(opts.stateDir);
   return { address: addressOf(opts), uiUrl: uiUrlOf(opts), dbPath: p.dbPath, logPath: p.logPath };
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -162,138 +157,6 @@ function fileSize(p: string): number {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Network helpers
-
-/** Can we bind ip:port right now? Throws for errors other than "in use" (bad ip, privileged port). */
-function portFree(ip: string, port: number, configKey: string): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') resolve(false);
-      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN')
-        reject(
-          new Error(`Cannot listen on ${ip}: it is not an address of this machine (${err.code}). Fix [server] ip.`),
-        );
-      else reject(new Error(`Cannot listen on ${hostPort(ip, port)} (${err.code ?? err.message}). Fix ${configKey}.`));
-    });
-    srv.listen({ host: ip.replace(/^\[(.*)\]$/, '$1'), port, exclusive: true }, () => {
-      srv.close(() => resolve(true));
-    });
-  });
-}
-
-/**
- * portFree, asked again for up to waitMs. A port can be busy for a moment without a listener: right after a
- * server dies, a client retrying to reach it can get a TCP self-connection when the port lies in the
- * ephemeral range (source port == destination port), which holds the port until the client gives up.
- */
-async function portFreeWithin(ip: string, port: number, configKey: string, waitMs: number): Promise<boolean> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    if (await portFree(ip, port, configKey)) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-/** Does something accept TCP connections at address (host:port)? Fails fast on "connection refused". */
-function tcpOpen(address: string, timeoutMs: number): Promise<boolean> {
-  const m = /^\[?(.*?)\]?:(\d+)$/.exec(address);
-  if (!m) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: m[1], port: Number(m[2]) });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.on('error', () => done(false));
-  });
-}
-
-async function uiAnswers(uiUrl: string, timeoutMs: number): Promise<boolean> {
-  try {
-    const res = await fetch(`${uiUrl}/`, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    await res.arrayBuffer().catch(() => undefined);
-    return res.status < 500;
-  } catch {
-    return false;
-  }
-}
-
-/** One gRPC round: health check says SERVING and the namespace is described. */
-async function checkFrontend(connection: Connection, namespace: string, timeoutMs: number): Promise<void> {
-  await connection.withDeadline(Date.now() + timeoutMs, async () => {
-    const health = await connection.healthService.check({});
-    if (health.status !== SERVING) throw new Error(`health check status is ${String(health.status)}, not SERVING`);
-    await connection.workflowService.describeNamespace({ namespace });
-  });
-}
-
-interface WaitOptions {
-  /** Also wait until the Web UI answers HTTP here. */
-  uiUrl?: string;
-  /** Called every poll; a returned Error aborts the wait (e.g. the server process exited). */
-  abortIf?: () => Error | null;
-}
-
-/**
- * Polls until a Temporal frontend at `address` passes a gRPC health check and describes `namespace` (and, with
- * opts.uiUrl, the Web UI answers), or throws after timeoutMs with the last reason.
- */
-export async function waitForServer(
-  address: string,
-  namespace: string,
-  timeoutMs: number,
-  opts: WaitOptions = {},
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let connection: Connection | undefined;
-  let frontendReady = false;
-  let lastError = 'not tried yet';
-  try {
-    for (;;) {
-      const abort = opts.abortIf?.();
-      if (abort) throw abort;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new Error(`Temporal at ${address} was not ready within ${Math.round(timeoutMs / 1000)} s: ${lastError}`);
-      }
-      const attempt = Math.min(left, ATTEMPT_TIMEOUT_MS);
-      try {
-        if (!frontendReady) {
-          if (!connection && !(await tcpOpen(address, attempt))) throw new Error(`nothing listens at ${address} yet`);
-          connection ??= await Connection.connect({ address, connectTimeout: attempt });
-          await checkFrontend(connection, namespace, attempt);
-          frontendReady = true;
-        }
-        if (opts.uiUrl && !(await uiAnswers(opts.uiUrl, attempt))) {
-          throw new Error(`the Web UI at ${opts.uiUrl} does not answer yet`);
-        }
-        return;
-      } catch (err) {
-        lastError = errorMessage(err);
-      }
-      await sleep(Math.min(POLL_INTERVAL_MS, deadline - Date.now()));
-    }
-  } finally {
-    await connection?.close().catch(() => undefined);
-  }
-}
-
-/** A single quick check: does a Temporal frontend answer at `address`? */
-async function answersAsTemporal(address: string, namespace: string, timeoutMs: number): Promise<boolean> {
-  try {
-    await waitForServer(address, namespace, timeoutMs);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Registers any of our search attributes that a server (one we did not start) lacks. */
 async function ensureSearchAttributes(address: string, namespace: string): Promise<string[]> {
   const connection = await Connection.connect({ address, connectTimeout: ATTEMPT_TIMEOUT_MS });
@@ -366,7 +229,9 @@ function serverEnv(): NodeJS.ProcessEnv {
 
 /**
  * Starts the dev server in the background (detached; it outlives this process) and waits until it serves gRPC,
- * knows the namespace and the Web UI answers. Does nothing when it already runs.
+ * knows the namespace and the Web UI answers. Does nothing when it already runs. Long because its steps (an
+ * existing server, the port checks, the spawn, the wait with the log's tail on failure) share the paths and the
+ * deadline, and each failure message names what the user runs next.
  */
 export async function startDevServer(
   opts: DevServerOptions & {

@@ -72,6 +72,11 @@ async function notifySafely(event: Parameters<typeof sendNotification>[0]): Prom
   }
 }
 
+/**
+ * One immutable job, as its process: prepare, run the agent, wait out a usage limit or a transient error and run
+ * again, finish. Kept as one function over 80 lines on purpose: its order of commands, and of the patched()
+ * branches inside it, is what recorded histories replay, and reads best in one place.
+ */
 export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   const info = workflowInfo();
   const startedAt = new Date().toISOString();

@@ -47,9 +47,12 @@ interface WorkerProcess {
   stop: () => Promise<void>;
 }
 
-/** A real worker process, leader of its own process group, its log (INFO) collected. */
+/**
+ * A real worker process, leader of its own process group, its log (INFO) collected. `--force`: these tests run
+ * two workers on one queue and state folder on purpose (a frozen one and its successor).
+ */
 async function startWorker(): Promise<WorkerProcess> {
-  const child = execa('node', [CLI, 'worker'], {
+  const child = execa('node', [CLI, 'worker', '--force'], {
     env: { ...env.cliEnv, ORCHESTRATE_LOG_LEVEL: 'INFO' },
     reject: false,
     stdin: 'ignore',

@@ -132,6 +132,7 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
   return addSpend();
 }
 
+/** The status screen, top to bottom as it is printed (a little over 80 lines: one section after another). */
 export function renderStatus(r: StatusReport, now = Date.now()): string {
   const tz = r.timezone;
   const out: string[] = [];
