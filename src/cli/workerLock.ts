@@ -66,7 +66,6 @@ export function claimWorker(
     );
   }
   const dir = workersDir(stateDir);
-  mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${process.pid}.json`);
   const record: WorkerRecord = {
     pid: process.pid,
@@ -76,6 +75,16 @@ export function claimWorker(
     checkout: path.resolve(__dirname, '..', '..'),
     startedAt: new Date().toISOString(),
   };
-  writeFileSync(file, JSON.stringify(record) + '\n');
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, JSON.stringify(record) + '\n');
+  } catch (e) {
+    // An unusable state folder must not keep the worker from starting: its jobs fail with the clear setup
+    // error that names the folder, which is where the user looks.
+    process.stderr.write(
+      `note: cannot record this worker in ${dir} (${(e as Error).message}); a second worker for this state folder will not be detected — make orchestrator.state_dir writable\n`,
+    );
+    return;
+  }
   process.once('exit', () => rmSync(file, { force: true }));
 }
