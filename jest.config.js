@@ -7,7 +7,8 @@ module.exports = {
   globalSetup: '<rootDir>/test/globalSetup.ts',
   globalTeardown: '<rootDir>/test/globalTeardown.ts',
   testTimeout: 120000,
-  // Several suites start workers against the one shared dev server; 2 cores.
-  maxWorkers: 2,
+  // One test file at a time: several files start workers, `up`, `npm start` and real agents from this
+  // checkout's dist/, and their process-table checks (build guard, containment sweeps) must see only their own.
+  maxWorkers: 1,
   transform: { '^.+\\.ts$': 'ts-jest' },
 };
