@@ -10,9 +10,12 @@ import { resolveExecutable } from '../runner/process';
 import { firstLine, renderPrompt } from '../lib/prompts';
 import { localDate } from '../lib/dates';
 import {
+  AGENT_PROGRESS_SIGNAL,
   AGENT_STARTED_SIGNAL,
   DEFAULT_TRANSIENT_BACKOFF_MS,
+  agentProgressOf,
   type AgentHeartbeatWriter,
+  type AgentProgressed,
   type AgentJobInput,
   type AgentStarted,
   type AgentRunResult,
@@ -22,6 +25,7 @@ import {
 import { configError, isLeaseLost, isSetupFailure, reportedRunResult, setupError } from '../temporal/failures';
 import { installHint } from '../agents/profiles';
 import { Semaphore } from '../lib/semaphore';
+import { ProgressDetailsThrottle } from '../lib/agentProgress';
 import { acquireSlot, resumeAttempt, resumeOptionsFrom, runAttempt, type AttemptContext } from '../runner/attempt';
 import { agentEnv, agentInvocation, agentScrubber, promptDelivery, runBaseDir } from '../runner/invocation';
 import { leaseToken } from '../runner/lease';
@@ -261,27 +265,39 @@ function attemptContext(deps: AgentJobDeps, ctx: Context, plan: JobPlan): Attemp
   };
 }
 
+/** How often at most a running agent's progress is told to its job's workflow (its Web UI details). */
+export const PROGRESS_DETAILS_EVERY_MS = 30_000;
+
 /**
  * The activity's heartbeat. The first one with a pid (a new agent, or one adopted from an earlier worker) also
- * tells the workflow, so the Web UI's current details say which process runs. Best effort: a lost signal only
- * loses that line.
+ * tells the workflow, so the Web UI's current details say which process runs; then, throttled, what it is
+ * doing (its turn and tool). Best effort: a lost signal only loses that line.
  */
 function announcingHeartbeat(ctx: Context, plan: JobPlan): AgentHeartbeatWriter {
   let announcedPid: number | null = null;
+  let throttle = new ProgressDetailsThrottle(PROGRESS_DETAILS_EVERY_MS, Date.now());
+  const tell = (signal: string, payload: AgentStarted | AgentProgressed, what: string) => {
+    const execution = ctx.info.workflowExecution;
+    if (!execution) return;
+    ctx.client.workflow
+      .getHandle(execution.workflowId, execution.runId)
+      .signal(signal, payload)
+      .catch((e: unknown) => ctx.log.debug(`${plan.project}: could not tell the workflow ${what}: ${String(e)}`));
+  };
   return (details) => {
     ctx.heartbeat(details);
     const pid = details.pid;
-    if (typeof pid !== 'number' || pid === announcedPid) return;
-    announcedPid = pid;
-    const execution = ctx.info.workflowExecution;
-    if (!execution) return;
-    const started: AgentStarted = { pid };
-    ctx.client.workflow
-      .getHandle(execution.workflowId, execution.runId)
-      .signal(AGENT_STARTED_SIGNAL, started)
-      .catch((e: unknown) =>
-        ctx.log.debug(`${plan.project}: could not tell the workflow the agent's pid: ${String(e)}`),
-      );
+    if (typeof pid !== 'number') return;
+    if (pid !== announcedPid) {
+      announcedPid = pid;
+      throttle = new ProgressDetailsThrottle(PROGRESS_DETAILS_EVERY_MS, Date.now());
+      tell(AGENT_STARTED_SIGNAL, { pid }, "the agent's pid");
+      return;
+    }
+    const progress = agentProgressOf(details);
+    if (progress && throttle.take(progress, Date.now())) {
+      tell(AGENT_PROGRESS_SIGNAL, { pid, progress }, "the agent's progress");
+    }
   };
 }
 

@@ -17,14 +17,17 @@ import {
 } from '@temporalio/workflow';
 import type { AgentJobActivities, NotifyActivities } from '../temporal/activities';
 import { localTime } from '../lib/dates';
+import { progressLine } from '../lib/agentProgress';
 import {
   ACCOUNT_LIMITED_SIGNAL,
+  AGENT_PROGRESS_SIGNAL,
   AGENT_STARTED_SIGNAL,
   DEFAULT_TRANSIENT_BACKOFF_MS,
   SearchAttr,
   bareRunResult,
   type AccountLimited,
   type AgentJobInput,
+  type AgentProgressed,
   type AgentStarted,
   type AgentRunResult,
   type JobPlan,
@@ -53,6 +56,7 @@ const { sendNotification } = proxyActivities<AgentJobActivities & NotifyActiviti
 });
 
 const agentStartedSignal = defineSignal<[AgentStarted]>(AGENT_STARTED_SIGNAL);
+const agentProgressSignal = defineSignal<[AgentProgressed]>(AGENT_PROGRESS_SIGNAL);
 const accountLimitedSignal = defineSignal<[AccountLimited]>(ACCOUNT_LIMITED_SIGNAL);
 
 /** Margin on top of the agent's own timeout and kill grace, for the activity's start-to-close timeout. */
@@ -124,12 +128,16 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   });
 
   // The activity says which process runs (also after adopting one from an earlier worker): current details
-  // show its pid. Setting details issues no command, so histories recorded before this replay unchanged. A
-  // signal that arrives after its run ended (it is sent without waiting) must not overwrite a wait's details.
+  // show its pid, then (throttled) its progress. Setting details issues no command, so histories recorded
+  // before this replay unchanged. A signal that arrives after its run ended (it is sent without waiting) must
+  // not overwrite a wait's details.
   let agentRunning = false;
-  setHandler(agentStartedSignal, ({ pid }) => {
-    if (agentRunning) setCurrentDetails(`running agent pid ${pid} in ${plan.path}\n\n${plan.promptFirstLine}`);
-  });
+  const showRunning = (pid: number, progress = '') => {
+    if (agentRunning)
+      setCurrentDetails(`running agent pid ${pid} in ${plan.path}\n\n${plan.promptFirstLine}${progress}`);
+  };
+  setHandler(agentStartedSignal, ({ pid }) => showRunning(pid));
+  setHandler(agentProgressSignal, ({ pid, progress }) => showRunning(pid, `\n\n${progressLine(progress) ?? ''}`));
 
   let result: AgentRunResult;
   let usageLimitWaits = 0;

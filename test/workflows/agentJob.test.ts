@@ -5,8 +5,12 @@ import { randomUUID } from 'node:crypto';
 import type { NotifyEvent } from '../../src/lib/notify';
 import type { JobWorklogInput, WorklogCheck } from '../../src/temporal/activities';
 import {
+  AGENT_PROGRESS_SIGNAL,
+  AGENT_STARTED_SIGNAL,
   SearchAttr,
   bareRunResult,
+  type AgentProgressed,
+  type AgentStarted,
   type AgentJobInput,
   type AgentRunResult,
   type JobPlan,
@@ -279,3 +283,51 @@ test('a failure without a result: crashed, naming the project', async () => {
   expect(job.message).toBe(`${project}: boom`);
   await waitFor('search attribute', async () => (await outcomeOf(handle)) === 'crashed');
 });
+
+test("the agent's progress signal shows its turn and tool in the job's current details; no command added", async () => {
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((r) => (release = r));
+  const { handle } = await runJob(async () => {
+    await released;
+    return succeeded();
+  });
+  await waitForDetails(handle, /^running agent in /);
+  await handle.signal(AGENT_STARTED_SIGNAL, { pid: 4242 } satisfies AgentStarted);
+  await waitForDetails(handle, /^running agent pid 4242 in /);
+  const progressed: AgentProgressed = {
+    pid: 4242,
+    progress: { turn: 3, tool: 'Bash: npm test', costUsd: 0.0412, tokens: tokens(5_210) },
+  };
+  await handle.signal(AGENT_PROGRESS_SIGNAL, progressed);
+  const details = await waitForDetails(handle, /Bash: npm test/);
+  expect(details).toBe(
+    `running agent pid 4242 in /nowhere/${handle.workflowId.slice(4)}\n\ndo the thing\n\nturn 3 · Bash: npm test · 5.2k tokens · $0.0412`,
+  );
+  release();
+  await handle.result();
+  // The handler only set details: between the agent activity's start and its result, the history holds the
+  // two signals and workflow tasks, no command.
+  const events = (await handle.fetchHistory()).events ?? [];
+  const from = events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runAgentJob');
+  const to = events.findIndex((e, i) => i > from && e.activityTaskCompletedEventAttributes);
+  const between = events.slice(from + 1, to);
+  expect(
+    between
+      .filter((e) => e.workflowExecutionSignaledEventAttributes)
+      .map((e) => e.workflowExecutionSignaledEventAttributes?.signalName),
+  ).toEqual([AGENT_STARTED_SIGNAL, AGENT_PROGRESS_SIGNAL]);
+  expect(
+    between.filter(
+      (e) =>
+        !e.workflowExecutionSignaledEventAttributes &&
+        !e.activityTaskStartedEventAttributes &&
+        !e.workflowTaskScheduledEventAttributes &&
+        !e.workflowTaskStartedEventAttributes &&
+        !e.workflowTaskCompletedEventAttributes,
+    ),
+  ).toEqual([]);
+});
+
+function tokens(total: number) {
+  return { input: total - 100, output: 100, cacheRead: 0, cacheCreation: 0 };
+}
