@@ -27,7 +27,14 @@ import { installHint } from '../agents/profiles';
 import { Semaphore } from '../lib/semaphore';
 import { ProgressDetailsThrottle } from '../lib/agentProgress';
 import { acquireSlot, resumeAttempt, resumeOptionsFrom, runAttempt, type AttemptContext } from '../runner/attempt';
-import { agentEnv, agentInvocation, agentScrubber, promptDelivery, runBaseDir } from '../runner/invocation';
+import {
+  agentEnv,
+  agentInvocation,
+  agentScrubber,
+  crashResumeArgs,
+  promptDelivery,
+  runBaseDir,
+} from '../runner/invocation';
 import { leaseToken } from '../runner/lease';
 import { createRunFolder, readJobRecord } from '../runner/runFolder';
 import { jobClosed } from '../runner/orphans';
@@ -176,6 +183,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
               ...(await agentInvocation({ config, project, plan }, baseDir, input.resumeSessionId)),
               env: agentEnv(project, plan, baseDir, input.workflowId),
               job: execution && { workflowId: execution.workflowId, runId: execution.runId },
+              resumeArgs: crashResumeArgs(project.agent, plan),
             },
             attemptCtx,
           );

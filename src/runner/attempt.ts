@@ -25,6 +25,7 @@ import { processStartTicks } from './processGroup';
 import { containmentEnv, stopJob } from './containment';
 import { claimLease, leaseToken, type Lease } from './lease';
 import { containmentOf, watch } from './watch';
+import { progressSoFar } from './liveProgress';
 import {
   EXIT_FILE,
   REPORTED_FILE,
@@ -103,6 +104,12 @@ export interface AttemptOptions extends ResumeOptions {
   stdinPath?: string | null;
   /** The job's workflow, recorded in job.json for the orphan sweep. */
   job?: { workflowId: string; runId: string };
+  /**
+   * The argv that continues an earlier launch's agent session (`--resume <id>` and the continuation prompt):
+   * the launch after a crash or a stall continues the session the one before printed. Absent: it starts the
+   * task over (`[agent] resume` off, or a profile that cannot resume).
+   */
+  resumeArgs?: (sessionId: string) => string[];
 }
 
 /** Runs, adopts or collects the job's agent for this activity attempt (see the top of this file). */
@@ -115,7 +122,7 @@ export async function runAttempt(options: AttemptOptions, ctx: AttemptContext): 
   const release = await acquireSlot(ctx);
   try {
     fence(o, 'launch the agent');
-    return await launchAgent(o, ctx, launches.length + 1);
+    return await launchAgent(await continuingSession(o, ctx, launches), ctx, launches.length + 1);
   } finally {
     release();
   }
@@ -215,6 +222,20 @@ async function resumeLastLaunch(
   }
   ctx.log(`${plan.project}: agent pid ${last.pid} vanished without an exit status; launching again`);
   return null;
+}
+
+/**
+ * The options of a launch after an earlier one (a crash, a stall, a vanished agent): it continues the session
+ * the earlier one printed (its reported result says it, or its event stream), when the job resumes sessions.
+ */
+async function continuingSession(o: AttemptOptions, ctx: AttemptContext, launches: Launch[]): Promise<AttemptOptions> {
+  const last = launches.at(-1);
+  if (!last || !o.resumeArgs) return o;
+  const sessionId =
+    readReported(last)?.result?.sessionId ?? (await progressSoFar(last.dir).catch(() => null))?.sessionId ?? null;
+  if (!sessionId) return o;
+  ctx.log(`${o.plan.project}: launching the agent again, continuing session ${sessionId} of agent pid ${last.pid}`);
+  return { ...o, args: o.resumeArgs(sessionId), stdinPath: null };
 }
 
 /** Starts the agent in a new run folder for this attempt, records the launch, and watches it. */
