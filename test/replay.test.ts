@@ -22,7 +22,10 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'agentJob-transient_retry',
     'agentJob-cancelled_wait',
     'agentJob-eod_worklog_missing',
+    'agentJob-account_hold_across_runs',
+    'agentJob-held_across_runs',
   ],
+  accountHold: ['accountHold'],
   cycle: ['cycle', 'cycle-cancelled'],
   eod: ['eod', 'eod-scheduled', 'eod-host_wait', 'eod-worklog_missing'],
   rollover: ['rollover'],
@@ -36,6 +39,9 @@ const NEW_WITH_PATCHES = [
   'agentJob-eod_worklog_missing',
   'cycle-cancelled',
   'eod-worklog_missing',
+  'agentJob-account_hold_across_runs',
+  'agentJob-held_across_runs',
+  'accountHold',
 ];
 /**
  * Histories recorded before the patches listed in docs/deploy.md ("The patches in the code now"): they prove the

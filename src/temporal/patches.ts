@@ -28,6 +28,8 @@ export const ACCOUNT_LIMIT_SIGNAL_PATCH = 'account-limit-signal';
 export const RESUME_SESSION_PATCH = 'resume-agent-session';
 /** batch: jobs of an account at its usage limit wait for the reset; after an auth failure they are skipped. */
 export const ACCOUNT_HOLD_PATCH = 'account-hold';
+/** agentJob: a usage limit holds the account in Temporal (accountHold), and jobs outside its batch wait for it. */
+export const ACCOUNT_HOLD_ACROSS_RUNS_PATCH = 'account-hold-across-runs';
 
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
@@ -43,5 +45,6 @@ export const PATCH_IDS = [
   ACCOUNT_LIMIT_SIGNAL_PATCH,
   RESUME_SESSION_PATCH,
   ACCOUNT_HOLD_PATCH,
+  ACCOUNT_HOLD_ACROSS_RUNS_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];

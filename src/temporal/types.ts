@@ -370,6 +370,15 @@ export interface AccountLimited {
   workflowId: string;
 }
 
+/**
+ * An agent account's usage limit across jobs that share no batch (separate `orchestrate run`s, a run beside a
+ * cycle): the accountHold workflow (ID: accountHoldWorkflowId) runs until the reset. Its memo holds the
+ * AccountLimited under this key, which a job reads before it launches its agent; a later limit of the same
+ * account extends it with the signal.
+ */
+export const ACCOUNT_HOLD_MEMO = 'accountHold';
+export const EXTEND_ACCOUNT_HOLD_SIGNAL = 'extendAccountHold';
+
 function readTokens(v: unknown): TokenUsage | undefined {
   if (!v || typeof v !== 'object') return undefined;
   const t = v as Record<string, unknown>;

@@ -35,12 +35,14 @@ import {
 } from '../temporal/types';
 import { SETUP_FAILURE_TYPES, isSetupFailure, jobFailed, reportedRunResult } from '../temporal/failures';
 import {
+  ACCOUNT_HOLD_ACROSS_RUNS_PATCH,
   ACCOUNT_LIMIT_SIGNAL_PATCH,
   CANCELLED_WAIT_PATCH,
   JOB_COST_ATTRIBUTE_PATCH,
   RESUME_SESSION_PATCH,
   TRANSIENT_RETRY_PATCH,
 } from '../temporal/patches';
+import { holdAccount, releaseAccountHold, waitOutAccountHold } from './accountHold';
 import { withWorklogVerdict } from './jobWorklog';
 
 const prepareJobFor = (project: string) =>
@@ -147,6 +149,8 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   for (let invocation = 0; ; invocation++) {
     const resumeSessionId =
       invocation > 0 && plan.resume && lastSessionId && patched(RESUME_SESSION_PATCH) ? lastSessionId : undefined;
+    // Another job (not of this batch) hit the account's usage limit: wait for its reset before launching.
+    if (patched(ACCOUNT_HOLD_ACROSS_RUNS_PATCH)) await waitOutAccountHold(plan, waitDurably);
     setCurrentDetails(
       `${resumeSessionId ? `resuming session ${resumeSessionId}` : 'running agent'} in ${plan.path}\n\n${plan.promptFirstLine}`,
     );
@@ -204,8 +208,10 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
       message: result.message,
       workflowId: info.workflowId,
     };
-    // In a batch, the batch holds the account's other jobs and notifies once for all of them.
-    if (!(await toldTheBatch(limited))) {
+    // The account's hold in Temporal holds its jobs outside this batch; in a batch, the batch holds the
+    // account's other jobs and notifies once for all of them; either notifies once per account and reset.
+    const firstToHold = !limited.account || !patched(ACCOUNT_HOLD_ACROSS_RUNS_PATCH) || (await holdAccount(limited));
+    if (!(await toldTheBatch(limited)) && firstToHold) {
       await notifySafely({
         type: 'usage_limit_wait',
         project: plan.project,
@@ -253,6 +259,7 @@ async function waitDurably(ms: number): Promise<void> {
       upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'cancelled' }]);
       setCurrentDetails('cancelled while waiting; no agent was running');
     }
+    if (isCancellation(err)) await releaseAccountHold();
     throw err;
   }
 }
