@@ -23,7 +23,7 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'agentJob-cancelled_wait',
     'agentJob-eod_worklog_missing',
   ],
-  cycle: ['cycle', 'cycle-cancelled'],
+  cycle: ['cycle', 'cycle-cancelled', 'cycle-child_window'],
   eod: ['eod', 'eod-scheduled', 'eod-host_wait', 'eod-worklog_missing'],
   rollover: ['rollover'],
 };
@@ -36,6 +36,7 @@ const NEW_WITH_PATCHES = [
   'agentJob-eod_worklog_missing',
   'cycle-cancelled',
   'eod-worklog_missing',
+  'cycle-child_window',
 ];
 /**
  * Histories recorded before the patches listed in docs/deploy.md ("The patches in the code now"): they prove the

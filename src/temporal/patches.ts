@@ -29,6 +29,9 @@ export const RESUME_SESSION_PATCH = 'resume-agent-session';
 /** batch: jobs of an account at its usage limit wait for the reset; after an auth failure they are skipped. */
 export const ACCOUNT_HOLD_PATCH = 'account-hold';
 
+/** batch: up to 2 × concurrency children in flight; each worker's agent slots cap the agents. */
+export const CHILD_WINDOW_PATCH = 'batch-child-window';
+
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
   SCHEDULED_DATE_PATCH,
@@ -43,5 +46,6 @@ export const PATCH_IDS = [
   ACCOUNT_LIMIT_SIGNAL_PATCH,
   RESUME_SESSION_PATCH,
   ACCOUNT_HOLD_PATCH,
+  CHILD_WINDOW_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];
