@@ -208,6 +208,14 @@ test("cycle: a usage limit holds the account's next job until the reset (resumed
   expect(child).toContain('resume-agent-session');
 }, 180_000);
 
+test('cycle: concurrency children, then up to 2 × concurrency in flight once one is done (batch-child-window)', async () => {
+  const projects = ['rpc1', 'rpc2', 'rpw1', 'rpw2', 'rpw3'];
+  const { result, handle } = await batch('cycle', projects);
+  expect(result.rows.map((r) => [r.project, r.status])).toEqual(projects.map((p) => [p, 'succeeded']));
+  const readable = await save('cycle-child_window', handle);
+  expect(readable).toContain('batch-child-window');
+});
+
 test('agentJob: a usage limit holds the account in Temporal; a separate run of the account waits for it', async () => {
   const limited = await startJob(env.client, env.config, { project: 'rpxlim', kind: 'run' });
   await waitForDetails(limited.handle, /^waiting for usage limit reset/);

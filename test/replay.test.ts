@@ -26,7 +26,7 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'agentJob-held_across_runs',
   ],
   accountHold: ['accountHold'],
-  cycle: ['cycle', 'cycle-cancelled'],
+  cycle: ['cycle', 'cycle-cancelled', 'cycle-child_window'],
   eod: ['eod', 'eod-scheduled', 'eod-host_wait', 'eod-worklog_missing'],
   rollover: ['rollover'],
 };
@@ -39,6 +39,7 @@ const NEW_WITH_PATCHES = [
   'agentJob-eod_worklog_missing',
   'cycle-cancelled',
   'eod-worklog_missing',
+  'cycle-child_window',
   'agentJob-account_hold_across_runs',
   'agentJob-held_across_runs',
   'accountHold',

@@ -36,6 +36,7 @@ import {
   runBaseDir,
 } from '../runner/invocation';
 import { leaseToken } from '../runner/lease';
+import type { WorkerAccountHolds } from '../runner/accountHolds';
 import { createRunFolder, readJobRecord } from '../runner/runFolder';
 import { jobClosed } from '../runner/orphans';
 import { appendJobLedger, failureWithRecordProblem, recordJobOutcome, withRecordProblem } from '../lib/jobRecord';
@@ -48,6 +49,8 @@ export interface AgentJobDeps {
   configPath?: string;
   /** Caps agent processes running at once on this worker. */
   agentSlots: Semaphore;
+  /** Accounts this worker knows to be at their usage limit or not logged in: their next jobs start no agent. */
+  accountHolds: WorkerAccountHolds;
   /**
    * The state folder of the config the worker started with: where a running job's run folder is looked for
    * when today's config file cannot be read (adopting or collecting an agent never needs it).
@@ -167,7 +170,12 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     const scrub = agentScrubber(project);
     const attempt = attemptContext(deps, ctx, plan);
     const heartbeat: AgentHeartbeatWriter = (d) => attempt.heartbeat(scrubDeep(d, scrub));
-    const attemptCtx = { ...attempt, heartbeat, onRedeliver: () => (redelivered = true) };
+    const attemptCtx: AttemptContext = {
+      ...attempt,
+      heartbeat,
+      onRedeliver: () => (redelivered = true),
+      heldBeforeLaunch: () => deps.accountHolds.heldResult(plan, input.batchId, Date.now()),
+    };
     const execution = ctx.info.workflowExecution;
     // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session.
     const run = project.persistent
@@ -202,6 +210,9 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
         });
       throw scrubFailure(failureWithRecordProblem(e, problem), scrub);
     });
+    // No agent ran: nothing to record, and the job that hit the account's limit (or login) told the user.
+    if (result.notLaunched) return result;
+    deps.accountHolds.note(plan, input.batchId, result, Date.now());
     // A transient API error the workflow will retry is not news yet (job_failed comes when retries run out).
     const retried = result.transient === true && (input.transientRetriesLeft ?? 0) > 0;
     const problem = redelivered

@@ -31,6 +31,9 @@ export const ACCOUNT_HOLD_PATCH = 'account-hold';
 /** agentJob: a usage limit holds the account in Temporal (accountHold), and jobs outside its batch wait for it. */
 export const ACCOUNT_HOLD_ACROSS_RUNS_PATCH = 'account-hold-across-runs';
 
+/** batch: up to 2 × concurrency children in flight; each worker's agent slots cap the agents. */
+export const CHILD_WINDOW_PATCH = 'batch-child-window';
+
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
   SCHEDULED_DATE_PATCH,
@@ -45,6 +48,7 @@ export const PATCH_IDS = [
   ACCOUNT_LIMIT_SIGNAL_PATCH,
   RESUME_SESSION_PATCH,
   ACCOUNT_HOLD_PATCH,
+  CHILD_WINDOW_PATCH,
   ACCOUNT_HOLD_ACROSS_RUNS_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];

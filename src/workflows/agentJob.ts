@@ -15,6 +15,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { usageLimitEnd } from '../lib/usageLimit';
 import type { AgentJobActivities, NotifyActivities } from '../temporal/activities';
 import { localTime } from '../lib/dates';
 import { progressLine } from '../lib/agentProgress';
@@ -162,6 +163,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
         runKey: key,
         workflowId: info.workflowId,
         transientRetriesLeft: MAX_TRANSIENT_RETRIES - transientRetries,
+        ...(info.parent ? { batchId: info.parent.workflowId } : {}),
         ...(resumeSessionId ? { resumeSessionId } : {}),
       });
       agentRunning = false;
@@ -197,20 +199,22 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     usageLimitWaits++;
     // The usage limit resets at a known time: wait for it durably (a timer in Temporal, not a process),
     // then run again. Waiting spends no retry attempt.
-    const resetAt = result.usageLimitResetsAt ? Date.parse(result.usageLimitResetsAt) : NaN;
-    const until = Number.isNaN(resetAt) ? Date.now() + plan.usageLimitBackoffMs : resetAt + plan.usageLimitMarginMs;
+    const { until, resetKnown } = usageLimitEnd(result.usageLimitResetsAt, plan, Date.now());
     upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'usage_limit' }]);
     const limited: AccountLimited = {
       account: plan.account ?? '',
       project: plan.project,
       until: new Date(until).toISOString(),
-      resetKnown: !Number.isNaN(resetAt),
+      resetKnown,
       message: result.message,
       workflowId: info.workflowId,
     };
     // The account's hold in Temporal holds its jobs outside this batch; in a batch, the batch holds the
-    // account's other jobs and notifies once for all of them; either notifies once per account and reset.
-    const firstToHold = !limited.account || !patched(ACCOUNT_HOLD_ACROSS_RUNS_PATCH) || (await holdAccount(limited));
+    // account's other jobs and notifies once for all of them; either notifies once per account and reset. A job
+    // the worker did not start (its account was known to be at the limit) is not news: the job that hit it notified.
+    const firstToHold =
+      !result.notLaunched &&
+      (!limited.account || !patched(ACCOUNT_HOLD_ACROSS_RUNS_PATCH) || (await holdAccount(limited)));
     if (!(await toldTheBatch(limited)) && firstToHold) {
       await notifySafely({
         type: 'usage_limit_wait',
@@ -221,7 +225,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
       });
     }
     setCurrentDetails(
-      `waiting for usage limit reset until ${localTime(new Date(until), plan.timezone)} (${plan.timezone})${Number.isNaN(resetAt) ? ' — reset time not given, backing off' : ''}`,
+      `waiting for usage limit reset until ${localTime(new Date(until), plan.timezone)} (${plan.timezone})${resetKnown ? '' : ' — reset time not given, backing off'}`,
     );
     await waitDurably(Math.max(0, until - Date.now()));
   }
