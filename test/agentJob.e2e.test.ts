@@ -20,8 +20,11 @@ beforeAll(async () => {
       textual: '[projects.textual.agent]\nargs = ["-p", "{prompt}"]\noutput_format = "text"',
       slowpoke: '[projects.slowpoke.agent]\ntimeout = "2s"',
       gone: '',
-      limited: 'prompt = "[scenario:usage_limit_once:whenever it likes]"',
-      alwayslimited: 'prompt = "[scenario:usage_limit:whenever it likes]"',
+      // Accounts of their own: their limits hold every job of their account, here only their own.
+      limited:
+        'prompt = "[scenario:usage_limit_once:whenever it likes]"\n[projects.limited.agent]\naccount = "limited-account"',
+      alwayslimited:
+        'prompt = "[scenario:usage_limit:whenever it likes]"\n[projects.alwayslimited.agent]\naccount = "always-limited-account"',
       skilled: 'prompt = "[marker] write the notes"\ninline_skills = ["release-notes"]',
       unskilled: 'inline_skills = ["no-such-skill"]',
       nobinary: '[projects.nobinary.agent]\ncommand = "definitely-not-an-agent-binary"',
