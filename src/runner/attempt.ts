@@ -72,6 +72,8 @@ export interface AttemptContext {
   /** Waits for a free agent slot on this worker; resolves with its release. */
   acquireSlot: () => Promise<() => void>;
   log: (msg: string) => void;
+  /** What the worker log shows as a warning (default: log). */
+  warn?: (msg: string) => void;
   /** Called when this attempt only delivers again an outcome an earlier attempt already recorded. */
   onRedeliver?: () => void;
 }
@@ -245,7 +247,7 @@ async function launchAgent(o: AttemptOptions, ctx: AttemptContext, launchCount: 
   });
   // Whatever an earlier launch of this job left running (an escaped daemon, an agent whose wrapper died) goes first.
   await stopJob(containmentOf(o), 0, 0);
-  const child = await spawnAgent(o, dir, pending);
+  const child = await spawnAgent(o, ctx, dir, pending);
   const launch: Launch = {
     dir,
     attempt: ctx.attempt,
@@ -272,27 +274,41 @@ async function noteMissingStateDir(o: AttemptOptions, ctx: AttemptContext): Prom
 }
 
 /** Starts the agent under the exit-recording wrapper, its output going to the run folder. */
-async function spawnAgent(o: AttemptOptions, dir: string, pending: PendingLaunchRecord): Promise<AgentProcess> {
+async function spawnAgent(
+  o: AttemptOptions,
+  ctx: AttemptContext,
+  dir: string,
+  pending: PendingLaunchRecord,
+): Promise<AgentProcess> {
   const allow = o.project.agent.envAllow;
-  const contained = await containmentEnv(containmentOf(o));
+  const job = containmentOf(o);
+  const contained = await containmentEnv(job);
+  // The helper may have started the agent before it went: whatever of the job runs is stopped first.
+  const fallBack = async (why: string) => {
+    (ctx.warn ?? ctx.log)(`${o.plan.project}: ${why}; starting the agent from the worker itself`);
+    await stopJob(job, 0, 0);
+  };
   let child: AgentProcess;
   try {
-    child = startAgentProcess({
-      command: '/bin/sh',
-      args: ['-c', WRAPPER, 'orchestrate-agent', o.project.agent.command, ...o.args],
-      cwd: o.plan.path,
-      // With env_allow, only the listed variables of the worker's environment reach the agent.
-      env: {
-        ...(allow ? pickEnv(process.env, allow) : {}),
-        ...o.env,
-        ORCHESTRATE_EXIT_FILE: path.join(dir, EXIT_FILE),
-        ...contained,
+    child = await startAgentProcess(
+      {
+        command: '/bin/sh',
+        args: ['-c', WRAPPER, 'orchestrate-agent', o.project.agent.command, ...o.args],
+        cwd: o.plan.path,
+        // With env_allow, only the listed variables of the worker's environment reach the agent.
+        env: {
+          ...(allow ? pickEnv(process.env, allow) : {}),
+          ...o.env,
+          ORCHESTRATE_EXIT_FILE: path.join(dir, EXIT_FILE),
+          ...contained,
+        },
+        inheritEnv: !allow,
+        stdoutPath: path.join(dir, STDOUT_FILE),
+        stderrPath: path.join(dir, STDERR_FILE),
+        stdinPath: o.stdinPath,
       },
-      inheritEnv: !allow,
-      stdoutPath: path.join(dir, STDOUT_FILE),
-      stderrPath: path.join(dir, STDERR_FILE),
-      stdinPath: o.stdinPath,
-    });
+      fallBack,
+    );
   } catch (e) {
     // Opening stdout.log/stderr.log failed: nothing was started.
     await pending.abandon();
