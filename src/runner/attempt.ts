@@ -28,6 +28,7 @@ import { containmentOf, watch } from './watch';
 import {
   EXIT_FILE,
   REPORTED_FILE,
+  attemptFolders,
   STDERR_FILE,
   STDOUT_FILE,
   WRAPPER,
@@ -222,6 +223,8 @@ async function resumeLastLaunch(
 /** Starts the agent in a new run folder for this attempt, records the launch, and watches it. */
 async function launchAgent(o: AttemptOptions, ctx: AttemptContext, launchCount: number): Promise<AgentRunResult> {
   const dir = path.join(o.baseDir, `attempt-${ctx.attempt}`);
+  // Only an attempt folder can have started a process of this job (a spawn comes after its folder).
+  const firstOfJob = (await attemptFolders(o.baseDir)).length === 0;
   await createRunFolder(o, dir);
   await writeJobRecord(o, o.baseDir, {
     workflowId: o.job?.workflowId ?? '',
@@ -245,8 +248,9 @@ async function launchAgent(o: AttemptOptions, ctx: AttemptContext, launchCount: 
     command: o.project.agent.command,
     cwd: o.plan.path,
   });
-  // Whatever an earlier launch of this job left running (an escaped daemon, an agent whose wrapper died) goes first.
-  await stopJob(containmentOf(o), 0, 0);
+  // Whatever an earlier launch of this job left running (an escaped daemon, an agent whose wrapper died, one whose
+  // launch was never recorded) goes first. The job's first attempt has none, and skips the /proc scan.
+  if (!firstOfJob) await stopJob(containmentOf(o), 0, 0);
   const child = await spawnAgent(o, ctx, dir, pending);
   const launch: Launch = {
     dir,
