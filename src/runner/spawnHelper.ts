@@ -33,10 +33,11 @@ export interface HelperSpawnRequest {
 
 /**
  * The helper's source, run with `node -e`: it needs no file of its own (the same from src/ under ts-jest as from
- * dist/) and loads nothing but child_process and fs. Detached: its own process group, so a Ctrl-C meant for the
+ * dist/) and loads nothing but child_process and fs; `ps` shows it as orchestrate-spawn-helper. Detached: its own process group, so a Ctrl-C meant for the
  * worker's terminal does not reach it (the worker decides when it goes, by closing its stdin).
  */
 const HELPER_SOURCE = String.raw`'use strict';
+process.title = 'orchestrate-spawn-helper';
 const { spawn } = require('node:child_process');
 const { openSync, closeSync } = require('node:fs');
 const send = (msg) => process.stdout.write(JSON.stringify(msg) + '\n');
@@ -135,7 +136,7 @@ class SpawnHelper {
   }
 
   private start(): ChildProcess {
-    const child = spawn(process.execPath, ['-e', HELPER_SOURCE, 'orchestrate-spawn-helper'], {
+    const child = spawn(process.execPath, ['-e', HELPER_SOURCE], {
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
       // Only what node itself needs: the agents get their whole environment with each request.
