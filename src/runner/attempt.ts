@@ -28,10 +28,10 @@ import { containmentOf, watch } from './watch';
 import {
   EXIT_FILE,
   REPORTED_FILE,
-  attemptFolders,
   STDERR_FILE,
   STDOUT_FILE,
   WRAPPER,
+  attemptFolders,
   createRunFolder,
   fence,
   findLaunches,
