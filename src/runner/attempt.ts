@@ -287,10 +287,12 @@ async function spawnAgent(
   const allow = o.project.agent.envAllow;
   const job = containmentOf(o);
   const contained = await containmentEnv(job);
-  // The helper may have started the agent before it went: whatever of the job runs is stopped first.
+  // The helper may have started the agent before it went: whatever of the job runs is stopped first, and what it
+  // wrote is not this launch's.
   const fallBack = async (why: string) => {
     (ctx.warn ?? ctx.log)(`${o.plan.project}: ${why}; starting the agent from the worker itself`);
     await stopJob(job, 0, 0);
+    await Promise.all([EXIT_FILE, STDOUT_FILE, STDERR_FILE].map((f) => fs.rm(path.join(dir, f), { force: true })));
   };
   let child: AgentProcess;
   try {

@@ -15,8 +15,14 @@ import type { AgentExit } from './process';
 
 /** Set to 0 to spawn agents from the worker itself (for debugging). */
 export const SPAWN_HELPER_VAR = 'ORCHESTRATE_SPAWN_HELPER';
-/** A helper that has not answered a launch within this long is taken for hung: it is killed, the launch falls back. */
-const REPLY_TIMEOUT_MS = 5000;
+/**
+ * A helper that has not answered a launch within this long is taken for hung: it is killed, the launch falls back.
+ * Longer while it starts (a Node start-up on a loaded machine takes seconds); a dead one is noticed at once.
+ */
+const REPLY_TIMEOUT_MS = 10_000;
+const START_TIMEOUT_MS = 30_000;
+/** A helper with nothing to do for this long is let go (the next launch starts another): none lingers idle. */
+const IDLE_MS = 30_000;
 /** How often an agent's end is looked for in /proc once the helper that started it is gone. */
 const ORPHAN_POLL_MS = 250;
 
@@ -77,6 +83,7 @@ process.stdin.on('data', (chunk) => {
   }
 });
 process.stdin.on('end', () => process.exit(0));
+send({ ready: true });
 `;
 
 /** The helper could not start an agent (it is gone, hung, or never started): the caller spawns directly. */
@@ -102,6 +109,9 @@ class SpawnHelper {
   private readonly awaitingPid = new Map<number, { settle: (r: Started | Error) => void; timer: NodeJS.Timeout }>();
   private readonly running = new Map<number, Running>();
   private lastStderr = '';
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** The running helper has said it reads requests. */
+  private ready = false;
 
   /** Starts the agent through the helper; resolves with its pid and its exit. Rejects with SpawnHelperUnavailable. */
   async spawn(req: HelperSpawnRequest): Promise<{ pid: number; exited: Promise<AgentExit> } | { error: Error }> {
@@ -112,16 +122,14 @@ class SpawnHelper {
       throw new SpawnHelperUnavailable(`the spawn helper could not be started (${(e as Error).message})`);
     }
     const id = this.nextId++;
+    const timeoutMs = this.ready ? REPLY_TIMEOUT_MS : START_TIMEOUT_MS;
     const reply = await new Promise<Started | Error>((settle) => {
       const timer = setTimeout(() => {
         this.awaitingPid.delete(id);
-        settle(
-          new SpawnHelperUnavailable(
-            `the spawn helper (pid ${child.pid}) did not answer within ${REPLY_TIMEOUT_MS} ms`,
-          ),
-        );
+        this.holdOpen();
+        settle(new SpawnHelperUnavailable(`the spawn helper (pid ${child.pid}) did not answer within ${timeoutMs} ms`));
         child.kill('SIGKILL');
-      }, REPLY_TIMEOUT_MS);
+      }, timeoutMs);
       this.awaitingPid.set(id, { settle, timer });
       this.holdOpen();
       child.stdin?.write(JSON.stringify({ id, ...req }) + '\n');
@@ -143,6 +151,7 @@ class SpawnHelper {
       env: { PATH: process.env.PATH ?? '' },
     });
     this.child = child;
+    this.ready = false;
     this.lastStderr = '';
     let buffered = '';
     child.stdout?.setEncoding('utf8');
@@ -170,19 +179,40 @@ class SpawnHelper {
     return child;
   }
 
-  /** Reads the helper's replies with the event loop held open only while some are owed. */
+  /**
+   * Reads the helper's replies with the event loop held open only while some are owed; a helper that owes none
+   * is let go after IDLE_MS.
+   */
   private holdOpen(): void {
     const out = this.child?.stdout as unknown as Refable | null | undefined;
-    if (this.awaitingPid.size + this.running.size > 0) out?.ref?.();
+    const busy = this.awaitingPid.size + this.running.size > 0;
+    if (busy) out?.ref?.();
     else out?.unref?.();
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    if (busy || !this.child) return;
+    this.idleTimer = setTimeout(() => this.retire(), IDLE_MS);
+    this.idleTimer.unref();
+  }
+
+  /** Lets an idle helper go: forgotten first (its exit is no failure), it exits when its stdin closes. */
+  private retire(): void {
+    const child = this.child;
+    if (!child || this.awaitingPid.size + this.running.size > 0) return;
+    this.child = null;
+    child.stdin?.end();
   }
 
   private onLine(line: string): void {
-    let msg: Reply | { id: number; exit: AgentExit };
+    let msg: Reply | { id: number; exit: AgentExit } | { ready: true };
     try {
       msg = JSON.parse(line) as typeof msg;
     } catch {
       return; // not one of its replies (node printed something): the launch waiting for it times out
+    }
+    if ('ready' in msg) {
+      this.ready = true;
+      return;
     }
     if ('exit' in msg) {
       const run = this.running.get(msg.id);
