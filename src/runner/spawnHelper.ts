@@ -2,9 +2,9 @@
 // page tables, so a worker of a few hundred MB blocks its event loop for tens of milliseconds on every agent it
 // starts itself; the helper is a bare `node` with nothing loaded, and forks in a millisecond or two.
 //
-// The worker starts it once, on its first launch, and talks to it in JSON lines over its stdin and stdout: a
-// request names the command, argv, folder, full environment and the run folder's files for stdio; the reply gives
-// the pid, and a later line the exit status. The agent is still the leader of its own process group and writes
+// The worker starts it on its first launch (and again after it went idle or died), and talks to it in JSON lines
+// over its stdin and stdout: a request names the command, argv, folder, full environment and the run folder's files
+// for stdio; the reply gives the pid, and a later line the exit status. The agent is still the leader of its own process group and writes
 // only to files, so nothing about it depends on the helper: when the worker goes, the helper's stdin closes and it
 // exits without touching the agents, which the next worker adopts from their run folders as before. A helper that
 // dies or stops answering is noticed: its launch fails over to a direct spawn (see ./process), the next launch
@@ -39,8 +39,9 @@ export interface HelperSpawnRequest {
 
 /**
  * The helper's source, run with `node -e`: it needs no file of its own (the same from src/ under ts-jest as from
- * dist/) and loads nothing but child_process and fs; `ps` shows it as orchestrate-spawn-helper. Detached: its own process group, so a Ctrl-C meant for the
- * worker's terminal does not reach it (the worker decides when it goes, by closing its stdin).
+ * dist/) and loads nothing but child_process and fs; `ps` shows it as orchestrate-spawn-helper. Detached: its own
+ * process group, so a Ctrl-C meant for the worker's terminal does not reach it (the worker decides when it goes,
+ * by closing its stdin).
  */
 const HELPER_SOURCE = String.raw`'use strict';
 process.title = 'orchestrate-spawn-helper';
