@@ -281,6 +281,7 @@ function attemptContext(deps: AgentJobDeps, ctx: Context, plan: JobPlan): Attemp
       execution ? jobClosed(ctx.client, execution.workflowId, execution.runId) : Promise.resolve(false),
     acquireSlot: () => deps.agentSlots.acquire(),
     log: (m) => ctx.log.info(m),
+    warn: (m) => ctx.log.warn(m),
   };
 }
 
