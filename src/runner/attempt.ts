@@ -13,7 +13,7 @@
 // Every attempt claims the job's run folder first (./lease). One that loses it (its worker froze past the
 // heartbeat timeout and a newer attempt took the job over) walks away: it never signals the agent and writes
 // no report; only a user's cancel, a timeout or a closed job stops an agent.
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,7 +49,8 @@ import {
   type RunFolderOwner,
 } from './runFolder';
 import type { AgentHeartbeatWriter, AgentRunResult, JobPlan } from '../temporal/types';
-import { SETUP_ERROR, leaseLost } from '../temporal/failures';
+import { SETUP_ERROR } from '../temporal/failures';
+import { acquireSlot as waitForSlot, type SlotWaiter } from './agentSlot';
 
 /** How often a running job reports progress; cancellation is noticed on the next one. */
 export const HEARTBEAT_EVERY_MS = 500;
@@ -390,23 +391,6 @@ function pickEnv(env: NodeJS.ProcessEnv, names: string[]): Record<string, string
 }
 
 /** Waits for a free agent slot on this worker, heartbeating, and gives up on cancellation. */
-export async function acquireSlot(
-  ctx: Pick<AttemptContext, 'heartbeat' | 'cancelSignal' | 'acquireSlot' | 'isLeaseLost'>,
-): Promise<() => void> {
-  const beat = setInterval(() => ctx.heartbeat({ phase: 'waiting for a free agent slot' }), HEARTBEAT_EVERY_MS);
-  // A stale attempt's wait ends without a cancel: the job is not cancelled, and nothing is recorded.
-  const why = () =>
-    ctx.isLeaseLost?.()
-      ? leaseLost('this attempt is no longer current; it stopped waiting for an agent slot')
-      : new CancelledFailure('cancelled while waiting for an agent slot');
-  try {
-    const cancelled = new Promise<never>((_, reject) => {
-      if (ctx.cancelSignal.aborted) reject(why());
-      ctx.cancelSignal.addEventListener('abort', () => reject(why()));
-    });
-    cancelled.catch(() => undefined);
-    return await Promise.race([ctx.acquireSlot(), cancelled]);
-  } finally {
-    clearInterval(beat);
-  }
+export function acquireSlot(ctx: SlotWaiter): Promise<() => void> {
+  return waitForSlot(ctx, HEARTBEAT_EVERY_MS);
 }
