@@ -11,10 +11,12 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { Config } from '../config';
+import { jobSettings, projectSnapshot, type Config } from '../config';
 import { temporalTarget } from './connection';
 import { dataConverterFromEnv } from './codec';
 import { firstLine } from '../lib/prompts';
+import { localDate } from '../lib/dates';
+import { jobStartPlan } from './jobPlan';
 import {
   BATCH_PROGRESS_QUERY,
   SearchAttr,
@@ -83,6 +85,19 @@ export async function startJob(
 ): Promise<{ handle: WorkflowHandle<typeof agentJob>; attached: boolean }> {
   const workflowId = jobWorkflowId(input.project);
   const project = config.projects[input.project];
+  // The job's plan, so it runs no prepareJob of its own. No account: only a batch's job tells its account's
+  // usage limit (to its batch, which keys accounts with its worker's environment, not the CLI's).
+  const plan =
+    project &&
+    jobStartPlan(
+      { timezone: config.orchestrator.timezone, jobSettings: jobSettings(config) },
+      projectSnapshot(project, null),
+      {
+        kind: input.kind,
+        date: input.date ?? localDate(new Date(), config.orchestrator.timezone),
+        ...(input.prompt !== undefined ? { prompt: input.prompt } : {}),
+      },
+    );
   const promptLine = firstLine(
     input.prompt ?? (input.kind === 'run' || input.kind === 'cycle' ? (project?.prompt ?? '') : `${input.kind} prompt`),
   );
@@ -91,7 +106,7 @@ export async function startJob(
       // A project pinned to a host runs its whole job (workflow and activities) on that host's queue.
       taskQueue: taskQueueFor(config.orchestrator.taskQueue, project?.host),
       workflowId,
-      args: [input],
+      args: [plan ? { ...input, plan } : input],
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       typedSearchAttributes: [

@@ -28,6 +28,13 @@ export const ACCOUNT_LIMIT_SIGNAL_PATCH = 'account-limit-signal';
 export const RESUME_SESSION_PATCH = 'resume-agent-session';
 /** batch: jobs of an account at its usage limit wait for the reset; after an auth failure they are skipped. */
 export const ACCOUNT_HOLD_PATCH = 'account-hold';
+/**
+ * agentJob: a job started with its plan in the input runs no prepareJob (the agent activity renders it) and gets
+ * no agent-pid signal (the pid is in the heartbeat).
+ */
+export const LEAN_JOB_PATCH = 'lean-job-plan-in-input';
+/** cycle: the config snapshot goes with the "another cycle?" check, the session reaper with the gates. */
+export const CYCLE_START_AT_ONCE_PATCH = 'cycle-start-at-once';
 
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
@@ -43,5 +50,7 @@ export const PATCH_IDS = [
   ACCOUNT_LIMIT_SIGNAL_PATCH,
   RESUME_SESSION_PATCH,
   ACCOUNT_HOLD_PATCH,
+  LEAN_JOB_PATCH,
+  CYCLE_START_AT_ONCE_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];
