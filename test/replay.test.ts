@@ -22,8 +22,11 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'agentJob-transient_retry',
     'agentJob-cancelled_wait',
     'agentJob-eod_worklog_missing',
+    'agentJob-lean',
+    'agentJob-lean-setup_error',
+    'agentJob-lean-cycle',
   ],
-  cycle: ['cycle', 'cycle-cancelled'],
+  cycle: ['cycle', 'cycle-cancelled', 'cycle-start_at_once'],
   eod: ['eod', 'eod-scheduled', 'eod-host_wait', 'eod-worklog_missing'],
   rollover: ['rollover'],
 };
@@ -36,6 +39,10 @@ const NEW_WITH_PATCHES = [
   'agentJob-eod_worklog_missing',
   'cycle-cancelled',
   'eod-worklog_missing',
+  'agentJob-lean',
+  'agentJob-lean-setup_error',
+  'agentJob-lean-cycle',
+  'cycle-start_at_once',
 ];
 /**
  * Histories recorded before the patches listed in docs/deploy.md ("The patches in the code now"): they prove the
