@@ -7,8 +7,8 @@ module.exports = {
   globalSetup: '<rootDir>/test/globalSetup.ts',
   globalTeardown: '<rootDir>/test/globalTeardown.ts',
   testTimeout: 120000,
-  // One test file at a time: several files start workers, `up`, `npm start` and real agents from this
-  // checkout's dist/, and their process-table checks (build guard, containment sweeps) must see only their own.
-  maxWorkers: 1,
+  // Two files at a time (the machines have 2 cores). Files that start workers, `up` or agents from dist/ check
+  // only their own processes (by pid, run key or folder), so they can share the machine.
+  maxWorkers: 2,
   transform: { '^.+\\.ts$': 'ts-jest' },
 };

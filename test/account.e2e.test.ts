@@ -168,3 +168,38 @@ describe('auth failure', () => {
     expect(notificationsOf(env).map((n) => `${n.type} ${n.project}`)).toEqual(['job_failed nologin']);
   }, 120_000);
 });
+
+describe('a job in flight when its account hits the limit', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await envWith(
+      {
+        // The first wave (concurrency 1): once it is done the batch keeps two children in flight.
+        first: 'prompt = "first"',
+        // Both hit the limit (no reset time: the 2 s back-off) on their first run in their folder. One runs; the
+        // other, already started by the batch, waits for the worker's only agent slot and gets it once the
+        // limit is known.
+        lim1: 'prompt = "[scenario:usage_limit_once:whenever]"',
+        lim2: 'prompt = "[scenario:usage_limit_once:whenever]"',
+      },
+      1,
+    );
+  });
+  afterAll(async () => env?.stop());
+
+  test('the worker starts no agent for it until the limit has passed', async () => {
+    const handle = await startBatch(env.client, env.config, 'cycle', {});
+    const result = (await handle.result()) as BatchResult;
+    for (const p of ['first', 'lim1', 'lim2']) expect(rowOf(result, p).status).toBe('succeeded');
+    const starts = (project: string) =>
+      stampsOf(env)
+        .filter((s) => s.event === 'start' && path.basename(s.cwd) === project)
+        .map((s) => s.t);
+    const [a, b] = ['lim1', 'lim2'].sort((x, y) => starts(x)[0] - starts(y)[0]);
+    // The one that ran first hit the limit; the other started no agent before the back-off had passed.
+    expect(starts(b)[0]).toBeGreaterThanOrEqual(starts(a)[0] + 2000);
+    // Each hit its own limit once (the fake's limit is per folder), then succeeded: no launch was lost.
+    expect(starts(a)).toHaveLength(2);
+    expect(starts(b)).toHaveLength(2);
+  }, 120_000);
+});

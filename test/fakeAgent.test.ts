@@ -34,6 +34,8 @@ interface RunOpts {
   stdin?: string;
   /** Called once the process started (e.g. to signal it). */
   onStart?: (pid: number) => void;
+  /** Called with everything it printed on stdout so far, after each chunk. */
+  onStdout?: (soFar: string) => void;
   timeoutMs?: number;
 }
 
@@ -50,7 +52,10 @@ function run(args: string[], opts: RunOpts = {}): Promise<Run> {
   if (pid > 0) groups.add(pid);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  child.stdout?.on('data', (c: Buffer) => out.push(c));
+  child.stdout?.on('data', (c: Buffer) => {
+    out.push(c);
+    opts.onStdout?.(Buffer.concat(out).toString('utf8'));
+  });
   child.stderr?.on('data', (c: Buffer) => err.push(c));
   if (opts.stdin !== undefined) child.stdin?.end(opts.stdin);
   opts.onStart?.(pid);
@@ -381,9 +386,13 @@ describe('fake claude: scenarios through parseAgentOutput', () => {
 
   it('hang ignores SIGTERM and never exits; SIGKILL ends it → crashed', async () => {
     let pid = 0;
-    const done = run(['-p', '[scenario:hang]', ...STREAM_ARGS], { onStart: (p) => (pid = p) });
-    await waitFor(() => liveProcess(pid));
-    await sleep(300);
+    let printed = '';
+    const done = run(['-p', '[scenario:hang]', ...STREAM_ARGS], {
+      onStart: (p) => (pid = p),
+      onStdout: (s) => (printed = s),
+    });
+    // It ignores SIGTERM from before its first event on: wait for that rather than for a fixed time.
+    await waitFor(() => printed.includes('api_retry'));
     process.kill(pid, 'SIGTERM');
     await sleep(500);
     expect(liveProcess(pid)).not.toBeNull();

@@ -4,6 +4,7 @@
 // cancel, a session dying mid-job, setup errors); then through Temporal with the real worker (the kill switch
 // between two jobs; a cycle with a persistent project next to an ephemeral one, which reaps stale sessions first;
 // a deploy mid-job; a session dying twice under one job).
+import { WorkerAccountHolds } from '../src/runner/accountHolds';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import execa from 'execa';
@@ -115,7 +116,11 @@ interface DirectRun {
 }
 
 async function plan(project: string, prompt: string, timeoutMs?: number): Promise<JobPlan> {
-  const { prepareJob } = createAgentJobActivities({ configPath: env.configPath, agentSlots: new Semaphore(1) });
+  const { prepareJob } = createAgentJobActivities({
+    configPath: env.configPath,
+    agentSlots: new Semaphore(1),
+    accountHolds: new WorkerAccountHolds(),
+  });
   const p = await prepareJob({ project, kind: 'run', prompt });
   return timeoutMs ? { ...p, timeoutMs } : p;
 }

@@ -235,6 +235,14 @@ test("cycle: a usage limit holds the account's next job until the reset (resumed
   expect(child).toContain('resume-agent-session');
 }, 180_000);
 
+test('cycle: concurrency children, then up to 2 × concurrency in flight once one is done (batch-child-window)', async () => {
+  const projects = ['rpc1', 'rpc2', 'rpw1', 'rpw2', 'rpw3'];
+  const { result, handle } = await batch('cycle', projects);
+  expect(result.rows.map((r) => [r.project, r.status])).toEqual(projects.map((p) => [p, 'succeeded']));
+  const readable = await save('cycle-child_window', handle);
+  expect(readable).toContain('batch-child-window');
+});
+
 test('eod: work log verified, a disabled project skipped, digest written', async () => {
   const { result, handle } = await batch('eod', ['rpe1', 'rpeoff']);
   expect(status(result, 'rpe1')).toBe('succeeded');

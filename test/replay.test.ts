@@ -26,7 +26,7 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'agentJob-lean-setup_error',
     'agentJob-lean-cycle',
   ],
-  cycle: ['cycle', 'cycle-cancelled', 'cycle-start_at_once'],
+  cycle: ['cycle', 'cycle-cancelled', 'cycle-child_window', 'cycle-start_at_once'],
   eod: ['eod', 'eod-scheduled', 'eod-host_wait', 'eod-worklog_missing'],
   rollover: ['rollover'],
 };
@@ -43,6 +43,7 @@ const NEW_WITH_PATCHES = [
   'agentJob-lean-setup_error',
   'agentJob-lean-cycle',
   'cycle-start_at_once',
+  'cycle-child_window',
 ];
 /**
  * Histories recorded before the patches listed in docs/deploy.md ("The patches in the code now"): they prove the

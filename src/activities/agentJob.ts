@@ -44,6 +44,7 @@ import { Semaphore } from '../lib/semaphore';
 import { acquireSlot, resumeAttempt, resumeOptionsFrom, runAttempt, type AttemptContext } from '../runner/attempt';
 import { agentEnv, agentInvocation, agentScrubber, promptDelivery, runBaseDir } from '../runner/invocation';
 import { leaseToken } from '../runner/lease';
+import type { WorkerAccountHolds } from '../runner/accountHolds';
 import { createRunFolder, readJobRecord } from '../runner/runFolder';
 import { jobClosed } from '../runner/orphans';
 import { appendJobLedger, failureWithRecordProblem, recordJobOutcome, withRecordProblem } from '../lib/jobRecord';
@@ -56,6 +57,8 @@ export interface AgentJobDeps {
   configPath?: string;
   /** Caps agent processes running at once on this worker. */
   agentSlots: Semaphore;
+  /** Accounts this worker knows to be at their usage limit or not logged in: their next jobs start no agent. */
+  accountHolds: WorkerAccountHolds;
   /**
    * The state folder of the config the worker started with: where a running job's run folder is looked for
    * when today's config file cannot be read (adopting or collecting an agent never needs it).
@@ -141,7 +144,12 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     const scrub = agentScrubber(project);
     const attempt = attemptContext(deps, ctx, plan, !isStartPlan(given));
     const heartbeat: AgentHeartbeatWriter = (d) => attempt.heartbeat(scrubDeep(d, scrub));
-    const attemptCtx = { ...attempt, heartbeat, onRedeliver: () => (redelivered = true) };
+    const attemptCtx: AttemptContext = {
+      ...attempt,
+      heartbeat,
+      onRedeliver: () => (redelivered = true),
+      heldBeforeLaunch: () => deps.accountHolds.heldResult(plan, input.batchId, Date.now()),
+    };
     const execution = ctx.info.workflowExecution;
     // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session.
     const run = project.persistent
@@ -175,6 +183,9 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
         });
       throw scrubFailure(failureWithRecordProblem(e, problem), scrub);
     });
+    // No agent ran: nothing to record, and the job that hit the account's limit (or login) told the user.
+    if (result.notLaunched) return result;
+    deps.accountHolds.note(plan, input.batchId, result, Date.now());
     // A transient API error the workflow will retry is not news yet (job_failed comes when retries run out).
     const retried = result.transient === true && (input.transientRetriesLeft ?? 0) > 0;
     const problem = redelivered
@@ -231,7 +242,8 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       date,
       prompt: promptOverride,
     });
-    return { ...settings, prompt };
+    // This worker's own holds key accounts with its environment, as prepareJob did (a CLI's plan carries none).
+    return { ...settings, account: agentAccountKey(project, process.env), prompt };
   }
 
   /**

@@ -4,6 +4,7 @@ import { createBatchActivities } from './batch';
 import { createNotifyActivities } from './notify';
 import { createSessionActivities } from './sessions';
 import { Semaphore } from '../lib/semaphore';
+import { WorkerAccountHolds } from '../runner/accountHolds';
 
 export interface ActivityDeps {
   configPath?: string;
@@ -15,8 +16,9 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const agentSlots = new Semaphore(deps.maxAgents);
+  const accountHolds = new WorkerAccountHolds();
   return {
-    ...createAgentJobActivities({ configPath: deps.configPath, agentSlots, stateDir: deps.stateDir }),
+    ...createAgentJobActivities({ configPath: deps.configPath, agentSlots, accountHolds, stateDir: deps.stateDir }),
     ...createBatchActivities({ configPath: deps.configPath }),
     ...createSessionActivities({ configPath: deps.configPath }),
     ...createNotifyActivities({ configPath: deps.configPath }),

@@ -3,8 +3,22 @@ export class Semaphore {
   private available: number;
   private readonly waiters: Array<() => void> = [];
 
-  constructor(readonly size: number) {
-    this.available = size;
+  constructor(private _size: number) {
+    this.available = _size;
+  }
+
+  get size(): number {
+    return this._size;
+  }
+
+  /** Adds `by` slots, waking that many waiters first. */
+  grow(by: number): void {
+    this._size += by;
+    for (let i = 0; i < by; i++) {
+      const next = this.waiters.shift();
+      if (next) next();
+      else this.available++;
+    }
   }
 
   /** Resolves with a release function once a slot is free. Call it exactly once. */

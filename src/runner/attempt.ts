@@ -71,6 +71,8 @@ export interface AttemptContext {
   leaseToken?: string;
   /** Waits for a free agent slot on this worker; resolves with its release. */
   acquireSlot: () => Promise<() => void>;
+  /** Once the slot is free: a result to report instead of launching (the account is held), or null. */
+  heldBeforeLaunch?: () => AgentRunResult | null;
   log: (msg: string) => void;
   /** Called when this attempt only delivers again an outcome an earlier attempt already recorded. */
   onRedeliver?: () => void;
@@ -114,6 +116,8 @@ export async function runAttempt(options: AttemptOptions, ctx: AttemptContext): 
   if (earlier) return earlier;
   const release = await acquireSlot(ctx);
   try {
+    const held = ctx.heldBeforeLaunch?.();
+    if (held) return held;
     fence(o, 'launch the agent');
     return await launchAgent(o, ctx, launches.length + 1);
   } finally {

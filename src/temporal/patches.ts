@@ -36,6 +36,9 @@ export const LEAN_JOB_PATCH = 'lean-job-plan-in-input';
 /** cycle: the config snapshot goes with the "another cycle?" check, the session reaper with the gates. */
 export const CYCLE_START_AT_ONCE_PATCH = 'cycle-start-at-once';
 
+/** batch: up to 2 × concurrency children in flight; each worker's agent slots cap the agents. */
+export const CHILD_WINDOW_PATCH = 'batch-child-window';
+
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
   SCHEDULED_DATE_PATCH,
@@ -52,5 +55,6 @@ export const PATCH_IDS = [
   ACCOUNT_HOLD_PATCH,
   LEAN_JOB_PATCH,
   CYCLE_START_AT_ONCE_PATCH,
+  CHILD_WINDOW_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];

@@ -143,6 +143,8 @@ export interface RunAgentInput {
   transientRetriesLeft?: number;
   /** Continue this session of the agent (`--resume <id>`) with a short continuation prompt, not the task's. */
   resumeSessionId?: string;
+  /** The batch that started the job (absent for a job started on its own, and in inputs of older runs). */
+  batchId?: string;
 }
 
 /** What one agent execution produced, as the activity reports it. Small: safe for workflow history. */
@@ -179,6 +181,11 @@ export interface AgentRunResult {
   worklogPath?: string | null;
   /** agent_error because the agent is not logged in or its key is refused: every job of its account fails so. */
   authFailure?: boolean;
+  /**
+   * No agent was started: the worker already knew the job's account to be at its usage limit, or (in the same
+   * batch) not logged in, when the job's turn came. Nothing was recorded in the ledger and nobody notified.
+   */
+  notLaunched?: boolean;
 }
 
 /** Token counts from Claude Code's result object (`usage`). */

@@ -16,6 +16,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { usageLimitEnd } from '../lib/usageLimit';
 import type { AgentJobActivities, NotifyActivities } from '../temporal/activities';
 import { localTime } from '../lib/dates';
 import {
@@ -163,6 +164,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
         runKey: key,
         workflowId: info.workflowId,
         transientRetriesLeft: MAX_TRANSIENT_RETRIES - transientRetries,
+        ...(info.parent ? { batchId: info.parent.workflowId } : {}),
         ...(resumeSessionId ? { resumeSessionId } : {}),
       });
       agentRunning = false;
@@ -198,19 +200,19 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     usageLimitWaits++;
     // The usage limit resets at a known time: wait for it durably (a timer in Temporal, not a process),
     // then run again. Waiting spends no retry attempt.
-    const resetAt = result.usageLimitResetsAt ? Date.parse(result.usageLimitResetsAt) : NaN;
-    const until = Number.isNaN(resetAt) ? Date.now() + plan.usageLimitBackoffMs : resetAt + plan.usageLimitMarginMs;
+    const { until, resetKnown } = usageLimitEnd(result.usageLimitResetsAt, plan, Date.now());
     upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'usage_limit' }]);
     const limited: AccountLimited = {
       account: plan.account ?? '',
       project: plan.project,
       until: new Date(until).toISOString(),
-      resetKnown: !Number.isNaN(resetAt),
+      resetKnown,
       message: result.message,
       workflowId: info.workflowId,
     };
-    // In a batch, the batch holds the account's other jobs and notifies once for all of them.
-    if (!(await toldTheBatch(limited))) {
+    // In a batch, the batch holds the account's other jobs and notifies once for all of them. A job the worker
+    // did not start (its account was known to be at the limit) is not news: the job that hit it notified.
+    if (!(await toldTheBatch(limited)) && !result.notLaunched) {
       await notifySafely({
         type: 'usage_limit_wait',
         project: plan.project,
@@ -220,7 +222,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
       });
     }
     setCurrentDetails(
-      `waiting for usage limit reset until ${localTime(new Date(until), plan.timezone)} (${plan.timezone})${Number.isNaN(resetAt) ? ' — reset time not given, backing off' : ''}`,
+      `waiting for usage limit reset until ${localTime(new Date(until), plan.timezone)} (${plan.timezone})${resetKnown ? '' : ' — reset time not given, backing off'}`,
     );
     await waitDurably(Math.max(0, until - Date.now()));
   }

@@ -95,92 +95,80 @@ async function pendingAttempt(workflowId: string): Promise<number> {
   return desc.raw.pendingActivities?.[0]?.attempt ?? 0;
 }
 
-// Known to fail in full-suite runs (the agent never starts; passes when the file runs alone): run with
-// ORCHESTRATE_FENCE_TESTS=1 until that is understood. The orphan-sweep test below always runs.
-const fenceTest = process.env.ORCHESTRATE_FENCE_TESTS === '1' ? test : test.skip;
+test('a worker frozen past heartbeat_timeout: another adopts; the thawed one walks away; one agent, no false cancel', async () => {
+  const owner = await startWorker();
+  let other: WorkerProcess | undefined;
+  try {
+    const { handle } = await startJob(env.client, env.config, { project: 'frozen', kind: 'run' });
+    await waitFor('agent started', () => agentStartsIn(stamps('frozen')) === 1, 60_000);
+    other = await startWorker();
+    process.kill(owner.pid, 'SIGSTOP');
+    // Past the heartbeat timeout the server retries the activity; the attempt that reaches the live worker
+    // adopts the agent (the first retries may land on the frozen worker's open polls and time out too).
+    await waitFor(
+      'the other worker adopting the agent',
+      async () => {
+        const status = (await handle.describe()).status.name;
+        if (status !== 'RUNNING')
+          throw new Error(
+            `job ${status} before adoption:\n${owner.output().slice(-3000)}\n${other?.output().slice(-3000)}`,
+          );
+        return other?.output().includes('adopting agent');
+      },
+      240_000,
+    );
+    process.kill(owner.pid, 'SIGCONT');
+    // The thawed attempt learns from the server that it is no longer current, and leaves the agent alone.
+    await waitFor('the thawed attempt walking away', () => owner.output().includes('is no longer current'), 60_000);
+    const r = await jobResult(handle, 'frozen');
+    expect(r.outcome).toBe('succeeded');
+    expect(r.result).toBe('Done: [scenario:slow:90]');
+    expect(agentStartsIn(stamps('frozen'))).toBe(1);
+    const run = launchedRun('frozen');
+    expect(run).not.toBeNull();
+    const reported = JSON.parse(readFileSync(path.join(run!.baseDir, 'attempt-1', 'reported.json'), 'utf8'));
+    expect(reported).toMatchObject({ outcome: 'succeeded', final: true });
+    const ledger = await readLedger(env.stateDir, 'frozen');
+    expect(ledger.map((e) => e.outcome)).toEqual(['succeeded']);
+    expect(owner.output()).not.toMatch(/job cancelled|stopping agent process group/);
+  } finally {
+    await owner.stop();
+    await other?.stop();
+  }
+  expect(processesIn(env.projectPath('frozen'))).toEqual([]);
+}, 400_000);
 
-fenceTest(
-  'a worker frozen past heartbeat_timeout: another adopts; the thawed one walks away; one agent, no false cancel',
-  async () => {
-    const owner = await startWorker();
-    let other: WorkerProcess | undefined;
-    try {
-      const { handle } = await startJob(env.client, env.config, { project: 'frozen', kind: 'run' });
-      await waitFor('agent started', () => agentStartsIn(stamps('frozen')) === 1, 60_000);
-      other = await startWorker();
-      process.kill(owner.pid, 'SIGSTOP');
-      // Past the heartbeat timeout the server retries the activity; the attempt that reaches the live worker
-      // adopts the agent (the first retries may land on the frozen worker's open polls and time out too).
-      await waitFor(
-        'the other worker adopting the agent',
-        async () => {
-          const status = (await handle.describe()).status.name;
-          if (status !== 'RUNNING')
-            throw new Error(
-              `job ${status} before adoption:\n${owner.output().slice(-3000)}\n${other?.output().slice(-3000)}`,
-            );
-          return other?.output().includes('adopting agent');
-        },
-        240_000,
-      );
-      process.kill(owner.pid, 'SIGCONT');
-      // The thawed attempt learns from the server that it is no longer current, and leaves the agent alone.
-      await waitFor('the thawed attempt walking away', () => owner.output().includes('is no longer current'), 60_000);
-      const r = await jobResult(handle, 'frozen');
-      expect(r.outcome).toBe('succeeded');
-      expect(r.result).toBe('Done: [scenario:slow:90]');
-      expect(agentStartsIn(stamps('frozen'))).toBe(1);
-      const run = launchedRun('frozen');
-      expect(run).not.toBeNull();
-      const reported = JSON.parse(readFileSync(path.join(run!.baseDir, 'attempt-1', 'reported.json'), 'utf8'));
-      expect(reported).toMatchObject({ outcome: 'succeeded', final: true });
-      const ledger = await readLedger(env.stateDir, 'frozen');
-      expect(ledger.map((e) => e.outcome)).toEqual(['succeeded']);
-      expect(owner.output()).not.toMatch(/job cancelled|stopping agent process group/);
-    } finally {
-      await owner.stop();
-      await other?.stop();
-    }
-    expect(processesIn(env.projectPath('frozen'))).toEqual([]);
-  },
-  400_000,
-);
-
-fenceTest(
-  'a broken config while the owner is down: the surviving worker adopts and finishes; a second run is refused',
-  async () => {
-    const owner = await startWorker();
-    let other: WorkerProcess | undefined;
-    try {
-      const { handle } = await startJob(env.client, env.config, { project: 'badcfg', kind: 'run' });
-      await waitFor('agent started', () => agentStartsIn(stamps('badcfg')) === 1, 60_000);
-      other = await startWorker();
-      process.kill(owner.pid, 'SIGKILL');
-      await env.writeConfig(goodConfig + '\n[[[ this is not TOML\n');
-      await waitFor(
-        'the surviving worker adopting the agent',
-        async () => {
-          return (await pendingAttempt(handle.workflowId)) >= 2 && other?.output().includes('adopting agent');
-        },
-        120_000,
-      );
-      // The job still runs (its agent adopted), so the project takes no second job.
-      await expect(startJob(env.client, env.config, { project: 'badcfg', kind: 'run' })).rejects.toBeInstanceOf(
-        AlreadyRunningError,
-      );
-      const r = await jobResult(handle, 'badcfg');
-      expect(r.outcome).toBe('succeeded');
-      expect(agentStartsIn(stamps('badcfg'))).toBe(1);
-      expect((await readLedger(env.stateDir, 'badcfg')).map((e) => e.outcome)).toEqual(['succeeded']);
-    } finally {
-      await env.writeConfig(goodConfig);
-      await owner.stop();
-      await other?.stop();
-    }
-    expect(processesIn(env.projectPath('badcfg'))).toEqual([]);
-  },
-  300_000,
-);
+test('a broken config while the owner is down: the surviving worker adopts and finishes; a second run is refused', async () => {
+  const owner = await startWorker();
+  let other: WorkerProcess | undefined;
+  try {
+    const { handle } = await startJob(env.client, env.config, { project: 'badcfg', kind: 'run' });
+    await waitFor('agent started', () => agentStartsIn(stamps('badcfg')) === 1, 60_000);
+    other = await startWorker();
+    process.kill(owner.pid, 'SIGKILL');
+    await env.writeConfig(goodConfig + '\n[[[ this is not TOML\n');
+    await waitFor(
+      'the surviving worker adopting the agent',
+      async () => {
+        return (await pendingAttempt(handle.workflowId)) >= 2 && other?.output().includes('adopting agent');
+      },
+      120_000,
+    );
+    // The job still runs (its agent adopted), so the project takes no second job.
+    await expect(startJob(env.client, env.config, { project: 'badcfg', kind: 'run' })).rejects.toBeInstanceOf(
+      AlreadyRunningError,
+    );
+    const r = await jobResult(handle, 'badcfg');
+    expect(r.outcome).toBe('succeeded');
+    expect(agentStartsIn(stamps('badcfg'))).toBe(1);
+    expect((await readLedger(env.stateDir, 'badcfg')).map((e) => e.outcome)).toEqual(['succeeded']);
+  } finally {
+    await env.writeConfig(goodConfig);
+    await owner.stop();
+    await other?.stop();
+  }
+  expect(processesIn(env.projectPath('badcfg'))).toEqual([]);
+}, 300_000);
 
 test('a job terminated while no worker runs: the next worker stops its agent, records it, and logs it', async () => {
   const owner = await startWorker();

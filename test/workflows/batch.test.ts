@@ -35,6 +35,8 @@ interface Scenario {
   peak: number;
   /** Agents wait until this many run at once (no agent-slot cap here: what runs at once is what the batch started). */
   holdUntil?: number;
+  /** Projects whose job returns at once, outside holdUntil's wait. */
+  quick?: string[];
   held?: Array<() => void>;
 }
 const byBatch = new Map<string, Scenario>();
@@ -95,7 +97,7 @@ const activities: Partial<WorkflowActivities> = {
     s.running++;
     s.peak = Math.max(s.peak, s.running);
     try {
-      if (s.holdUntil !== undefined) {
+      if (s.holdUntil !== undefined && !s.quick?.includes(p.project)) {
         const held = (s.held ??= []);
         if (s.running >= s.holdUntil) {
           s.holdUntil = undefined;
@@ -220,16 +222,21 @@ test("a batch whose snapshot has the jobs' settings starts each job with its pla
   expect(await scheduled(old)).toEqual(['prepareJob', 'runAgentJob']);
 });
 
-test('a batch runs at most `concurrency` jobs at once', async () => {
-  const projects = names('c1', 'c2', 'c3', 'c4', 'c5');
+test('a batch starts `concurrency` jobs, then keeps up to 2 × `concurrency` in flight once one is done', async () => {
+  // Seven jobs at concurrency 2. The first wave is c1 and c2; c1 is quick, and the others wait until four run at
+  // once: the batch must widen to four after c1, never beyond. The agents themselves are capped by the
+  // worker's agent slots, which these stubs leave out.
+  const projects = names('c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7');
   const { result, s } = await runBatch(
     'rollover',
     projects.map((name) => ({ name })),
-    { concurrency: 2 },
+    { concurrency: 2, holdUntil: 4, quick: [projects[0]] },
   );
-  expect(result.rows.map((r) => r.status)).toEqual(Array(5).fill('succeeded'));
-  expect(s.calls.filter((c) => c.startsWith('runAgentJob'))).toHaveLength(5);
-  expect(s.peak).toBeLessThanOrEqual(2);
+  expect(result.rows.map((r) => r.status)).toEqual(Array(7).fill('succeeded'));
+  const agentRuns = s.calls.filter((c) => c.startsWith('runAgentJob'));
+  expect(agentRuns).toHaveLength(7);
+  expect(agentRuns.slice(0, 2).sort()).toEqual([`runAgentJob ${projects[0]}`, `runAgentJob ${projects[1]}`].sort());
+  expect(s.peak).toBe(4);
 });
 
 test('cycle: a host without a worker skips its projects, saying why; the others are gated and run', async () => {

@@ -8,6 +8,7 @@ import {
   ParentClosePolicy,
   continueAsNew,
   isCancellation,
+  patched,
   setCurrentDetails,
   startChild,
   workflowInfo,
@@ -16,6 +17,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { Semaphore } from '../../lib/semaphore';
 import { SearchAttr, type BatchInput, type BatchResult, type BatchRow, type JobResult } from '../../temporal/types';
 import { failedJobResult } from '../../temporal/failures';
+import { CHILD_WINDOW_PATCH } from '../../temporal/patches';
 import { jobWorkflowId, taskQueueFor } from '../../temporal/ids';
 import { jobPromptLine, jobStartPlan } from '../../temporal/jobPlan';
 import { jobStaticDetails } from '../../temporal/ui';
@@ -36,9 +38,15 @@ export type AfterSuccess = (batch: Batch, row: BatchRow, job: JobResult, setPhas
 /** Runs the pending projects' jobs into the batch's rows; returns when every one has finished. */
 export async function runJobs(batch: Batch, pending: string[], afterSuccess?: AfterSuccess): Promise<void> {
   const { kind, date, state, input } = batch;
-  // At most `concurrency` children at once (the semaphore is FIFO and deterministic). Not more: a child started
-  // ahead of its agent slot would start its agent before an account-wide usage limit could hold it.
-  const slots = new Semaphore(batch.snap.concurrency);
+  // A child spends part of its life outside its agent (started, prepared, reporting back): once the first job is
+  // done, twice as many children as agents keep the agent slots busy, and each worker's own agent slots
+  // (orchestrator.concurrency) cap the agents. The first wave is exactly `concurrency` children in the batch's
+  // order, so the first jobs' usage limit or auth failure is known before more of their account start; a
+  // worker starts no agent for a job in flight whose account it knows to be held (runner/accountHolds.ts).
+  // The semaphore is FIFO and deterministic.
+  const concurrency = batch.snap.concurrency;
+  const slots = new Semaphore(concurrency);
+  let widen = patched(CHILD_WINDOW_PATCH) ? () => slots.grow(concurrency) : null;
   let running = 0;
   let stopStarting = false;
   const left: string[] = [];
@@ -75,6 +83,8 @@ export async function runJobs(batch: Batch, pending: string[], afterSuccess?: Af
         running--;
         setPhase(null);
         release();
+        widen?.();
+        widen = null;
       }
     }),
   );
@@ -133,6 +143,11 @@ async function runOne(
   setPhase('running agent');
   const job = await runChildJob(batch, row);
   if (!job) return;
+  if (job.notLaunched && job.authFailure) {
+    // Started in the window before this batch learnt its account is not logged in; its worker started no agent.
+    Object.assign(row, { status: 'skipped', reason: job.message, finishedAt: new Date().toISOString() });
+    return;
+  }
   Object.assign(row, {
     status: job.outcome,
     reason: job.outcome === 'succeeded' ? firstLineOf(job.result) : job.message,
