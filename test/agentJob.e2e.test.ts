@@ -19,7 +19,10 @@ beforeAll(async () => {
       slowpoke: '[projects.slowpoke.agent]\ntimeout = "2s"',
       gone: '',
       limited: 'prompt = "[scenario:usage_limit_once:whenever it likes]"',
-      alwayslimited: 'prompt = "[scenario:usage_limit:whenever it likes]"',
+      // Its own account: the worker holds the account it leaves at its usage limit (for the back-off) from the
+      // other projects' jobs.
+      alwayslimited:
+        'prompt = "[scenario:usage_limit:whenever it likes]"\n[projects.alwayslimited.agent]\naccount = "alwayslimited"',
       skilled: 'prompt = "[marker] write the notes"\ninline_skills = ["release-notes"]',
       unskilled: 'inline_skills = ["no-such-skill"]',
       nobinary: '[projects.nobinary.agent]\ncommand = "definitely-not-an-agent-binary"',
