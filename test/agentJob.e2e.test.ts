@@ -4,9 +4,11 @@ import path from 'node:path';
 import { jobResult, pendingAgentHeartbeat, startJob, AlreadyRunningError } from '../src/temporal/client';
 import { RESULT_MAX_CHARS, type JobResult } from '../src/temporal/types';
 import { jobWorkflowId } from '../src/temporal/ids';
+import { CONTINUATION_PROMPT } from '../src/runner/invocation';
 import { makeEnv, processesIn, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 import { processAlive } from './helpers/process';
 
+const STREAM_ARGS = '["-p", "{prompt}", "--output-format", "stream-json", "--verbose"]';
 let env: TestEnv;
 
 beforeAll(async () => {
@@ -18,16 +20,19 @@ beforeAll(async () => {
       textual: '[projects.textual.agent]\nargs = ["-p", "{prompt}"]\noutput_format = "text"',
       slowpoke: '[projects.slowpoke.agent]\ntimeout = "2s"',
       gone: '',
-      limited: 'prompt = "[scenario:usage_limit_once:whenever it likes]"',
-      // Its own account: the worker holds the account it leaves at its usage limit (for the back-off) from the
-      // other projects' jobs.
+      // Accounts of their own: their limits hold every job of their account, here only their own.
+      limited:
+        'prompt = "[scenario:usage_limit_once:whenever it likes]"\n[projects.limited.agent]\naccount = "limited-account"',
       alwayslimited:
-        'prompt = "[scenario:usage_limit:whenever it likes]"\n[projects.alwayslimited.agent]\naccount = "alwayslimited"',
+        'prompt = "[scenario:usage_limit:whenever it likes]"\n[projects.alwayslimited.agent]\naccount = "always-limited-account"',
       skilled: 'prompt = "[marker] write the notes"\ninline_skills = ["release-notes"]',
       unskilled: 'inline_skills = ["no-such-skill"]',
       nobinary: '[projects.nobinary.agent]\ncommand = "definitely-not-an-agent-binary"',
       flaky: 'prompt = "[scenario:api_error:529:1]"',
       overloaded: 'prompt = "[scenario:api_error:529]"',
+      // stream-json prints the session id first: a relaunch after a crash continues it ([agent] resume).
+      crashy: `[projects.crashy.agent]\nargs = ${STREAM_ARGS}`,
+      crashfresh: `[projects.crashfresh.agent]\nargs = ${STREAM_ARGS}\nresume = false`,
     },
     missing: ['gone'],
     concurrency: 4,
@@ -161,6 +166,28 @@ describe('outcomes', () => {
     expect(r.message).toMatch(/SIGKILL/);
     const runFolder = path.dirname(r.logPath);
     expect(attemptFolders(runFolder)).toEqual(['attempt-1', 'attempt-2']);
+  });
+
+  test('a crash after the agent printed its session id: the relaunch continues that session', async () => {
+    const r = await run('crashy', '[scenario:crash_midstream:once] [marker] fix the bug');
+    expect(r.outcome).toBe('succeeded');
+    expect(r.result).toBe('Done: [scenario:crash_midstream:once] [marker] fix the bug');
+    const runFolder = path.dirname(r.logPath);
+    expect(attemptFolders(runFolder)).toEqual(['attempt-1', 'attempt-2']);
+    const init = JSON.parse(readFileSync(path.join(runFolder, 'attempt-1', 'stdout.log'), 'utf8').split('\n')[0]);
+    expect(init).toMatchObject({ type: 'system', subtype: 'init' });
+    // The second launch's command line: --resume <the first one's session> and the continuation prompt.
+    const marker = JSON.parse(readFileSync(path.join(env.projectPath('crashy'), '.fake-claude-marker'), 'utf8'));
+    expect(marker.argv.slice(0, 2)).toEqual(['--resume', init.session_id]);
+    expect(marker.argv).toContain(CONTINUATION_PROMPT);
+    expect(r.sessionId).toBe(init.session_id);
+
+    // With [agent] resume = false, the relaunch starts the task over.
+    const fresh = await run('crashfresh', '[scenario:crash_midstream:once] [marker] fix the bug');
+    expect(fresh.outcome).toBe('succeeded');
+    const again = JSON.parse(readFileSync(path.join(env.projectPath('crashfresh'), '.fake-claude-marker'), 'utf8'));
+    expect(again.argv).not.toContain('--resume');
+    expect(again.argv).toContain('[scenario:crash_midstream:once] [marker] fix the bug');
   });
 
   test('timeout kills the whole process group (agent ignores SIGTERM, grandchildren too)', async () => {

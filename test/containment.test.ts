@@ -27,7 +27,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function startEscapees(name: string, env: Record<string, string>, agent: string[] = []) {
   const cwd = path.join(dir, name);
   mkdirSync(cwd, { recursive: true });
-  const child = startAgentProcess({
+  const child = await startAgentProcess({
     command: '/bin/sh',
     args: ['-c', WRAPPER, 'orchestrate-agent', ...agent, FAKE_CLAUDE, '-p', '[scenario:escapees]'],
     cwd,

@@ -1,11 +1,14 @@
 // Live progress and stalls, as a user sees them: the fake agent streams stream-json over time; `status --json`
-// shows its turn, tool and cost so far while it runs; a silent agent is stopped at stall_timeout with the
-// reason, run once more like a crash, and ends `stalled` in the result, the ledger and the notification;
-// `logs` renders the conversation. The built dist/cli.js in a subprocess, against the shared dev server.
+// shows its turn, tool and cost so far while it runs, and so do the job's current details in the Web UI; a
+// silent agent is stopped at stall_timeout with the reason, run once more like a crash, and ends `stalled` in
+// the result, the ledger and the notification; `logs` renders the conversation. The built dist/cli.js in a
+// subprocess, against the shared dev server.
 import execa from 'execa';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { makeEnv, processesIn, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
+import { PROGRESS_DETAILS_EVERY_MS } from '../src/activities/agentJob';
+import { jobWorkflowId } from '../src/temporal/ids';
+import { makeEnv, processesIn, REPO_ROOT, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 const STREAM_ARGS = '["-p", "{prompt}", "--output-format", "stream-json", "--verbose"]';
@@ -53,6 +56,17 @@ test('status --json shows the running agent: its turn, the tool in use and its c
   const human = await cli(['status']);
   expect(human.stdout).toMatch(
     /lpprog\s+run\s+\S+\s+\d+\s+running agent · turn 1 · Bash: npm run dev · [\d.k]+ tokens · \$0\.\d{4}/,
+  );
+
+  // The job's current details in the Web UI say it too, once the agent has run for a while (the activity tells
+  // its workflow at most every PROGRESS_DETAILS_EVERY_MS, none sooner: a short job costs no extra workflow task).
+  const details = await waitForDetails(
+    env.client.workflow.getHandle(jobWorkflowId('lpprog')),
+    /Bash: npm run dev/,
+    PROGRESS_DETAILS_EVERY_MS + 60_000,
+  );
+  expect(details).toMatch(
+    /^running agent pid \d+ in \S+\n\n\[scenario:silence\] serve it\n\nturn 1 · Bash: npm run dev · /,
   );
 
   writeFileSync(path.join(env.projectPath('lpprog'), '.fake-claude-release'), '');

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { jobResult, startBatch, startJob } from '../src/temporal/client';
 import type { BatchResult, JobResult } from '../src/temporal/types';
 import { Tmux } from '../src/persistent/tmux';
+import { accountHoldWorkflowId } from '../src/temporal/ids';
 import { makeEnv, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 
 const HISTORIES_DIR = path.join(__dirname, 'histories');
@@ -65,6 +66,10 @@ beforeAll(async () => {
         'prompt = "[scenario:not_logged_in]"\n[projects.rpanologin.agent]\naccount = "rp-b"\nenv = { FAKE_CLAUDE_SLEEP_MS = "3000" }',
       rpaskip: 'prompt = "never runs"\n[projects.rpaskip.agent]\naccount = "rp-b"',
       rpaheld: 'prompt = "held job"\n[projects.rpaheld.agent]\naccount = "rp-a"',
+      // one account, one limit across separate runs: rpxlim's usage limit holds the account in Temporal, and
+      // rpxheld (a run of its own, same account) waits for the reset before it launches
+      rpxlim: 'prompt = "[scenario:usage_limit_once:in 1m]"\n[projects.rpxlim.agent]\naccount = "rp-x"',
+      rpxheld: 'prompt = "held elsewhere"\n[projects.rpxheld.agent]\naccount = "rp-x"',
     },
     orchestratorExtra: [
       `tmux_socket = "${TMUX_SOCKET}"`,
@@ -242,6 +247,22 @@ test('cycle: concurrency children, then up to 2 × concurrency in flight once on
   const readable = await save('cycle-child_window', handle);
   expect(readable).toContain('batch-child-window');
 });
+
+test('agentJob: a usage limit holds the account in Temporal; a separate run of the account waits for it', async () => {
+  const limited = await startJob(env.client, env.config, { project: 'rpxlim', kind: 'run' });
+  await waitForDetails(limited.handle, /^waiting for usage limit reset/);
+  const held = await startJob(env.client, env.config, { project: 'rpxheld', kind: 'run' });
+  await waitForDetails(held.handle, /^waiting for usage-limit reset at /);
+  expect((await jobResult(limited.handle, 'rpxlim')).outcome).toBe('succeeded');
+  expect((await jobResult(held.handle, 'rpxheld')).outcome).toBe('succeeded');
+  const hold = env.client.workflow.getHandle(accountHoldWorkflowId('account:rp-x', env.taskQueue));
+  await hold.result();
+  expect(await save('agentJob-account_hold_across_runs', limited.handle)).toContain('account-hold-across-runs');
+  const waited = await save('agentJob-held_across_runs', held.handle);
+  expect(waited).toContain('readAccountHold');
+  expect(waited).toContain('EVENT_TYPE_TIMER_FIRED');
+  await save('accountHold', hold);
+}, 180_000);
 
 test('eod: work log verified, a disabled project skipped, digest written', async () => {
   const { result, handle } = await batch('eod', ['rpe1', 'rpeoff']);

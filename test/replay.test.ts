@@ -25,7 +25,10 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'agentJob-lean',
     'agentJob-lean-setup_error',
     'agentJob-lean-cycle',
+    'agentJob-account_hold_across_runs',
+    'agentJob-held_across_runs',
   ],
+  accountHold: ['accountHold'],
   cycle: ['cycle', 'cycle-cancelled', 'cycle-child_window', 'cycle-start_at_once'],
   eod: ['eod', 'eod-scheduled', 'eod-host_wait', 'eod-worklog_missing'],
   rollover: ['rollover'],
@@ -44,6 +47,9 @@ const NEW_WITH_PATCHES = [
   'agentJob-lean-cycle',
   'cycle-start_at_once',
   'cycle-child_window',
+  'agentJob-account_hold_across_runs',
+  'agentJob-held_across_runs',
+  'accountHold',
 ];
 /**
  * Histories recorded before the patches listed in docs/deploy.md ("The patches in the code now"): they prove the

@@ -18,10 +18,13 @@ import { resolveExecutable } from '../runner/process';
 import { firstLine, renderPrompt } from '../lib/prompts';
 import { localDate } from '../lib/dates';
 import {
+  AGENT_PROGRESS_SIGNAL,
   AGENT_STARTED_SIGNAL,
+  agentProgressOf,
   bareRunResult,
   isStartPlan,
   type AgentHeartbeatWriter,
+  type AgentProgressed,
   type AgentJobInput,
   type AgentStarted,
   type AgentRunResult,
@@ -41,8 +44,16 @@ import {
 import { jobFailedEvent, notify } from '../lib/notify';
 import { installHint } from '../agents/profiles';
 import { Semaphore } from '../lib/semaphore';
+import { ProgressDetailsThrottle } from '../lib/agentProgress';
 import { acquireSlot, resumeAttempt, resumeOptionsFrom, runAttempt, type AttemptContext } from '../runner/attempt';
-import { agentEnv, agentInvocation, agentScrubber, promptDelivery, runBaseDir } from '../runner/invocation';
+import {
+  agentEnv,
+  agentInvocation,
+  agentScrubber,
+  crashResumeArgs,
+  promptDelivery,
+  runBaseDir,
+} from '../runner/invocation';
 import { leaseToken } from '../runner/lease';
 import type { WorkerAccountHolds } from '../runner/accountHolds';
 import { createRunFolder, readJobRecord } from '../runner/runFolder';
@@ -165,6 +176,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
               ...(await agentInvocation({ config, project, plan }, baseDir, input.resumeSessionId)),
               env: agentEnv(project, plan, baseDir, input.workflowId),
               job: execution && { workflowId: execution.workflowId, runId: execution.runId },
+              resumeArgs: crashResumeArgs(project.agent, plan),
             },
             attemptCtx,
           );
@@ -322,13 +334,13 @@ function attemptContext(
   deps: AgentJobDeps,
   ctx: Context,
   plan: Pick<JobPlan, 'project'>,
-  announcePid: boolean,
+  announceStart: boolean,
 ): AttemptContext {
   const execution = ctx.info.workflowExecution;
   return {
     attempt: ctx.info.attempt,
     leaseToken: leaseToken(ctx.info.currentAttemptScheduledTimestampMs, ctx.info.attempt),
-    heartbeat: announcePid ? announcingHeartbeat(ctx, plan) : (d) => ctx.heartbeat(d),
+    heartbeat: announcingHeartbeat(ctx, plan, announceStart),
     cancelSignal: ctx.cancellationSignal,
     isWorkerShutdown: () => ctx.cancellationDetails?.workerShutdown ?? false,
     isLeaseLost: () => {
@@ -339,31 +351,49 @@ function attemptContext(
       execution ? jobClosed(ctx.client, execution.workflowId, execution.runId) : Promise.resolve(false),
     acquireSlot: () => deps.agentSlots.acquire(),
     log: (m) => ctx.log.info(m),
+    warn: (m) => ctx.log.warn(m),
   };
 }
 
+/** How often at most a running agent's progress is told to its job's workflow (its Web UI details). */
+export const PROGRESS_DETAILS_EVERY_MS = 30_000;
+
 /**
- * The heartbeat of a job that ran prepareJob. The first one with a pid (a new agent, or one adopted from an
- * earlier worker) also tells the workflow, so the Web UI's current details say which process runs. Best effort:
- * a lost signal only loses that line. (A job started with its plan is told nothing: its pid is in the heartbeat,
- * where `status` and the Web UI's pending activity read it, and each signal would cost it a workflow task.)
+ * The activity's heartbeat. The first one with a pid (a new agent, or one adopted from an earlier worker) also
+ * tells a job that ran prepareJob, so the Web UI's current details say which process runs; then, throttled, what
+ * it is doing (its turn and tool). Best effort: a lost signal only loses that line. (A job started with its plan
+ * is not told the pid alone: it is in the heartbeat, where `status` and the Web UI's pending activity read it,
+ * and that signal would cost the job a workflow task.)
  */
-function announcingHeartbeat(ctx: Context, plan: Pick<JobPlan, 'project'>): AgentHeartbeatWriter {
+function announcingHeartbeat(
+  ctx: Context,
+  plan: Pick<JobPlan, 'project'>,
+  announceStart: boolean,
+): AgentHeartbeatWriter {
   let announcedPid: number | null = null;
+  let throttle = new ProgressDetailsThrottle(PROGRESS_DETAILS_EVERY_MS, Date.now());
+  const tell = (signal: string, payload: AgentStarted | AgentProgressed, what: string) => {
+    const execution = ctx.info.workflowExecution;
+    if (!execution) return;
+    ctx.client.workflow
+      .getHandle(execution.workflowId, execution.runId)
+      .signal(signal, payload)
+      .catch((e: unknown) => ctx.log.debug(`${plan.project}: could not tell the workflow ${what}: ${String(e)}`));
+  };
   return (details) => {
     ctx.heartbeat(details);
     const pid = details.pid;
-    if (typeof pid !== 'number' || pid === announcedPid) return;
-    announcedPid = pid;
-    const execution = ctx.info.workflowExecution;
-    if (!execution) return;
-    const started: AgentStarted = { pid };
-    ctx.client.workflow
-      .getHandle(execution.workflowId, execution.runId)
-      .signal(AGENT_STARTED_SIGNAL, started)
-      .catch((e: unknown) =>
-        ctx.log.debug(`${plan.project}: could not tell the workflow the agent's pid: ${String(e)}`),
-      );
+    if (typeof pid !== 'number') return;
+    if (pid !== announcedPid) {
+      announcedPid = pid;
+      throttle = new ProgressDetailsThrottle(PROGRESS_DETAILS_EVERY_MS, Date.now());
+      if (announceStart) tell(AGENT_STARTED_SIGNAL, { pid }, "the agent's pid");
+      return;
+    }
+    const progress = agentProgressOf(details);
+    if (progress && throttle.take(progress, Date.now())) {
+      tell(AGENT_PROGRESS_SIGNAL, { pid, progress }, "the agent's progress");
+    }
   };
 }
 

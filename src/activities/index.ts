@@ -1,4 +1,5 @@
 // All activities the worker registers, bound to the worker's config path and limits.
+import { createAccountHoldActivities } from './accountHold';
 import { createAgentJobActivities } from './agentJob';
 import { createBatchActivities } from './batch';
 import { createNotifyActivities } from './notify';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBatchActivities({ configPath: deps.configPath }),
     ...createSessionActivities({ configPath: deps.configPath }),
     ...createNotifyActivities({ configPath: deps.configPath }),
+    ...createAccountHoldActivities(),
   };
 }
 

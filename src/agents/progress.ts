@@ -23,6 +23,8 @@ export interface StreamProgress {
   lastEvent: string | null;
   /** The result line was seen. */
   done: boolean;
+  /** The session the stream's init named (Claude Code's session, Codex's thread): a relaunch can continue it. */
+  sessionId: string | null;
 }
 
 export function emptyProgress(): StreamProgress {
@@ -36,6 +38,7 @@ export function emptyProgress(): StreamProgress {
     rateLimit: null,
     lastEvent: null,
     done: false,
+    sessionId: null,
   };
 }
 
@@ -84,6 +87,7 @@ export class ProgressTracker {
       case 'init':
         this.model = e.model ?? this.model;
         this.cwd = e.cwd ?? this.cwd;
+        s.sessionId = e.sessionId ?? s.sessionId;
         s.lastEvent = 'system init';
         break;
       case 'usage':

@@ -25,12 +25,14 @@ import { processStartTicks } from './processGroup';
 import { containmentEnv, stopJob } from './containment';
 import { claimLease, leaseToken, type Lease } from './lease';
 import { containmentOf, watch } from './watch';
+import { progressSoFar } from './liveProgress';
 import {
   EXIT_FILE,
   REPORTED_FILE,
   STDERR_FILE,
   STDOUT_FILE,
   WRAPPER,
+  attemptFolders,
   createRunFolder,
   fence,
   findLaunches,
@@ -74,6 +76,8 @@ export interface AttemptContext {
   /** Once the slot is free: a result to report instead of launching (the account is held), or null. */
   heldBeforeLaunch?: () => AgentRunResult | null;
   log: (msg: string) => void;
+  /** What the worker log shows as a warning (default: log). */
+  warn?: (msg: string) => void;
   /** Called when this attempt only delivers again an outcome an earlier attempt already recorded. */
   onRedeliver?: () => void;
 }
@@ -105,6 +109,12 @@ export interface AttemptOptions extends ResumeOptions {
   stdinPath?: string | null;
   /** The job's workflow, recorded in job.json for the orphan sweep. */
   job?: { workflowId: string; runId: string };
+  /**
+   * The argv that continues an earlier launch's agent session (`--resume <id>` and the continuation prompt):
+   * the launch after a crash or a stall continues the session the one before printed. Absent: it starts the
+   * task over (`[agent] resume` off, or a profile that cannot resume).
+   */
+  resumeArgs?: (sessionId: string) => string[];
 }
 
 /** Runs, adopts or collects the job's agent for this activity attempt (see the top of this file). */
@@ -119,7 +129,7 @@ export async function runAttempt(options: AttemptOptions, ctx: AttemptContext): 
     const held = ctx.heldBeforeLaunch?.();
     if (held) return held;
     fence(o, 'launch the agent');
-    return await launchAgent(o, ctx, launches.length + 1);
+    return await launchAgent(await continuingSession(o, ctx, launches), ctx, launches.length + 1);
   } finally {
     release();
   }
@@ -221,9 +231,25 @@ async function resumeLastLaunch(
   return null;
 }
 
+/**
+ * The options of a launch after an earlier one (a crash, a stall, a vanished agent): it continues the session
+ * the earlier one printed (its reported result says it, or its event stream), when the job resumes sessions.
+ */
+async function continuingSession(o: AttemptOptions, ctx: AttemptContext, launches: Launch[]): Promise<AttemptOptions> {
+  const last = launches.at(-1);
+  if (!last || !o.resumeArgs) return o;
+  const sessionId =
+    readReported(last)?.result?.sessionId ?? (await progressSoFar(last.dir).catch(() => null))?.sessionId ?? null;
+  if (!sessionId) return o;
+  ctx.log(`${o.plan.project}: launching the agent again, continuing session ${sessionId} of agent pid ${last.pid}`);
+  return { ...o, args: o.resumeArgs(sessionId), stdinPath: null };
+}
+
 /** Starts the agent in a new run folder for this attempt, records the launch, and watches it. */
 async function launchAgent(o: AttemptOptions, ctx: AttemptContext, launchCount: number): Promise<AgentRunResult> {
   const dir = path.join(o.baseDir, `attempt-${ctx.attempt}`);
+  // Only an attempt folder can have started a process of this job (a spawn comes after its folder).
+  const firstOfJob = (await attemptFolders(o.baseDir)).length === 0;
   await createRunFolder(o, dir);
   await writeJobRecord(o, o.baseDir, {
     workflowId: o.job?.workflowId ?? '',
@@ -247,9 +273,10 @@ async function launchAgent(o: AttemptOptions, ctx: AttemptContext, launchCount: 
     command: o.project.agent.command,
     cwd: o.plan.path,
   });
-  // Whatever an earlier launch of this job left running (an escaped daemon, an agent whose wrapper died) goes first.
-  await stopJob(containmentOf(o), 0, 0);
-  const child = await spawnAgent(o, dir, pending);
+  // Whatever an earlier launch of this job left running (an escaped daemon, an agent whose wrapper died, one whose
+  // launch was never recorded) goes first. The job's first attempt has none, and skips the /proc scan.
+  if (!firstOfJob) await stopJob(containmentOf(o), 0, 0);
+  const child = await spawnAgent(o, ctx, dir, pending);
   const launch: Launch = {
     dir,
     attempt: ctx.attempt,
@@ -276,27 +303,43 @@ async function noteMissingStateDir(o: AttemptOptions, ctx: AttemptContext): Prom
 }
 
 /** Starts the agent under the exit-recording wrapper, its output going to the run folder. */
-async function spawnAgent(o: AttemptOptions, dir: string, pending: PendingLaunchRecord): Promise<AgentProcess> {
+async function spawnAgent(
+  o: AttemptOptions,
+  ctx: AttemptContext,
+  dir: string,
+  pending: PendingLaunchRecord,
+): Promise<AgentProcess> {
   const allow = o.project.agent.envAllow;
-  const contained = await containmentEnv(containmentOf(o));
+  const job = containmentOf(o);
+  const contained = await containmentEnv(job);
+  // The helper may have started the agent before it went: whatever of the job runs is stopped first, and what it
+  // wrote is not this launch's.
+  const fallBack = async (why: string) => {
+    (ctx.warn ?? ctx.log)(`${o.plan.project}: ${why}; starting the agent from the worker itself`);
+    await stopJob(job, 0, 0);
+    await Promise.all([EXIT_FILE, STDOUT_FILE, STDERR_FILE].map((f) => fs.rm(path.join(dir, f), { force: true })));
+  };
   let child: AgentProcess;
   try {
-    child = startAgentProcess({
-      command: '/bin/sh',
-      args: ['-c', WRAPPER, 'orchestrate-agent', o.project.agent.command, ...o.args],
-      cwd: o.plan.path,
-      // With env_allow, only the listed variables of the worker's environment reach the agent.
-      env: {
-        ...(allow ? pickEnv(process.env, allow) : {}),
-        ...o.env,
-        ORCHESTRATE_EXIT_FILE: path.join(dir, EXIT_FILE),
-        ...contained,
+    child = await startAgentProcess(
+      {
+        command: '/bin/sh',
+        args: ['-c', WRAPPER, 'orchestrate-agent', o.project.agent.command, ...o.args],
+        cwd: o.plan.path,
+        // With env_allow, only the listed variables of the worker's environment reach the agent.
+        env: {
+          ...(allow ? pickEnv(process.env, allow) : {}),
+          ...o.env,
+          ORCHESTRATE_EXIT_FILE: path.join(dir, EXIT_FILE),
+          ...contained,
+        },
+        inheritEnv: !allow,
+        stdoutPath: path.join(dir, STDOUT_FILE),
+        stderrPath: path.join(dir, STDERR_FILE),
+        stdinPath: o.stdinPath,
       },
-      inheritEnv: !allow,
-      stdoutPath: path.join(dir, STDOUT_FILE),
-      stderrPath: path.join(dir, STDERR_FILE),
-      stdinPath: o.stdinPath,
-    });
+      fallBack,
+    );
   } catch (e) {
     // Opening stdout.log/stderr.log failed: nothing was started.
     await pending.abandon();

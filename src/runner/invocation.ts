@@ -64,7 +64,7 @@ export async function agentInvocation(
   resumeSessionId?: string,
 ): Promise<{ args: string[]; stdinPath: string | null }> {
   // A resumed session is given the short continuation prompt: the task's prompt is in its conversation already.
-  if (resumeSessionId && o.project.agent.profile === 'claude')
+  if (resumeSessionId && canResume(o.project.agent))
     return { args: invocationArgs(o.project.agent, o.plan.prompt, resumeSessionId), stdinPath: null };
   const { args, viaStdin } = promptDelivery(o.project, o.plan.prompt);
   if (!viaStdin) return { args, stdinPath: null };
@@ -102,8 +102,25 @@ export function invocationArgs(
   prompt: string,
   resumeSessionId?: string,
 ): string[] {
-  if (!resumeSessionId || agent.profile !== 'claude') return buildArgs(agent.args, prompt);
+  if (!resumeSessionId || !canResume(agent)) return buildArgs(agent.args, prompt);
   return ['--resume', resumeSessionId, ...buildArgs(agent.args, CONTINUATION_PROMPT)];
+}
+
+/** Only the claude profile continues a session (`--resume <id>`). */
+function canResume(agent: Pick<AgentConfig, 'profile'>): boolean {
+  return agent.profile === 'claude';
+}
+
+/**
+ * How a relaunch after a crash or a stall continues the earlier launch's session, when the job resumes sessions
+ * (its plan says so: `[agent] resume`) and its profile can; undefined: the relaunch starts the task over.
+ */
+export function crashResumeArgs(
+  agent: Pick<AgentConfig, 'profile' | 'args'>,
+  plan: Pick<JobPlan, 'prompt' | 'resume'>,
+): ((sessionId: string) => string[]) | undefined {
+  if (!plan.resume || !canResume(agent)) return undefined;
+  return (sessionId) => invocationArgs(agent, plan.prompt, sessionId);
 }
 
 /** <state_dir>/runs/<project>/<runKey>: one folder per workflow run and agent invocation. */

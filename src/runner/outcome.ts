@@ -135,7 +135,7 @@ async function stoppedResult(
     costUsd: spent?.costUsd ?? null,
     numTurns: spent?.turn ? spent.turn : null,
     tokens: spent?.tokens ?? null,
-    sessionId: null,
+    sessionId: spent?.sessionId ?? null,
     subtype: null,
     result: lastLines(tail),
     resultTruncated: true,

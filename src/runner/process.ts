@@ -1,9 +1,11 @@
 // Runs an agent command as the leader of its own process group, with stdout/stderr going straight to
 // files (not through this process), so the output survives a worker crash and a 50 MB output never sits
-// in memory. Killing is always done to the whole group (./processGroup): execa's own kill reaches only the child.
+// in memory. Started through the spawn helper (./spawnHelper) by default, so the worker never forks itself.
+// Killing is always done to the whole group (./processGroup): execa's own kill reaches only the child.
 import execa from 'execa';
 import { constants as fsConstants, promises as fs, openSync, closeSync } from 'node:fs';
 import path from 'node:path';
+import { SpawnHelperUnavailable, spawnHelperEnabled, spawnThroughHelper } from './spawnHelper';
 
 export interface AgentProcessSpec {
   command: string;
@@ -58,7 +60,47 @@ export async function resolveExecutable(
   return null;
 }
 
-export function startAgentProcess(spec: AgentProcessSpec): AgentProcess {
+/**
+ * Starts the agent: through the spawn helper (./spawnHelper) unless it is turned off, else, or when the helper
+ * cannot answer, from this process. `onHelperUnavailable` runs before such a fallback (the helper may have
+ * started the agent before it went: the caller stops whatever of the job runs). The output files are created
+ * here first, so a disk that cannot take them fails the launch with its OS error before anything starts.
+ */
+export async function startAgentProcess(
+  spec: AgentProcessSpec,
+  onHelperUnavailable: (why: string) => Promise<void> = async () => undefined,
+): Promise<AgentProcess> {
+  for (const file of [spec.stdoutPath, spec.stderrPath]) closeSync(openSync(file, 'a', 0o600));
+  if (spec.stdinPath) closeSync(openSync(spec.stdinPath, 'r'));
+  if (!spawnHelperEnabled()) return spawnDirectly(spec);
+  try {
+    const started = await spawnThroughHelper({
+      file: spec.command,
+      args: spec.args,
+      cwd: spec.cwd,
+      env: spec.inheritEnv === false ? spec.env : { ...definedEnv(process.env), ...spec.env },
+      stdoutPath: spec.stdoutPath,
+      stderrPath: spec.stderrPath,
+      stdinPath: spec.stdinPath ?? null,
+    });
+    // It could not be started (e.g. its folder is gone): as a direct spawn that fails.
+    if ('error' in started) return { pid: -1, exited: Promise.resolve({ exitCode: null, signal: null }) };
+    return started;
+  } catch (e) {
+    if (!(e instanceof SpawnHelperUnavailable)) throw e;
+    await onHelperUnavailable(e.message);
+    return spawnDirectly(spec);
+  }
+}
+
+function definedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** Starts the agent from this process (the helper is off or cannot be used). */
+function spawnDirectly(spec: AgentProcessSpec): AgentProcess {
   const out = openSync(spec.stdoutPath, 'a', 0o600);
   let err: number;
   let input: number | 'ignore' = 'ignore';

@@ -47,14 +47,13 @@ export function processStartTicks(pid: number): number | null {
  */
 export function groupMembers(pgid: number): number[] {
   if (pgid <= 0) return [];
-  if (process.platform !== 'linux') {
-    try {
-      process.kill(-pgid, 0);
-      return [pgid];
-    } catch {
-      return [];
-    }
+  try {
+    process.kill(-pgid, 0);
+  } catch (e) {
+    // No process at all in the group, not even a zombie (the common case once an agent ended): no scan.
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH' || process.platform !== 'linux') return [];
   }
+  if (process.platform !== 'linux') return [pgid];
   const members: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

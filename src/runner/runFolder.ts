@@ -27,12 +27,15 @@ export const JOB_FILE = 'job.json';
 
 /**
  * The wrapper: joins the job's cgroup when there is one, before anything else runs, so every descendant is in it
- * (made again if another worker's start-up removed it as empty; failing that, the marker sweep still finds them);
- * runs the agent ("$@": every argument passed through untouched, never shell-parsed); and records its exit status
- * atomically, even when no worker is left to wait for it.
+ * (made again only if joining fails: another worker's start-up may have removed it as empty; failing that, the
+ * marker sweep still finds them); runs the agent ("$@": every argument passed through untouched, never
+ * shell-parsed); and records its exit status, even when no worker is left to wait for it. Only `sh` builtins run
+ * in the common case (each external command is a fork and exec inside the agent's slot): the status is written in
+ * place with one write of a newline-terminated line, and readers take only a complete line (readExitFile), so a
+ * status cut short by a crash counts as none, as a never-renamed temporary file did.
  */
 export const WRAPPER =
-  '[ -z "$ORCHESTRATE_CGROUP" ] || { mkdir -p "$ORCHESTRATE_CGROUP" && echo $$ > "$ORCHESTRATE_CGROUP/cgroup.procs"; } 2>/dev/null; "$@"; c=$?; printf "%s\\n" "$c" > "$ORCHESTRATE_EXIT_FILE.tmp" && mv "$ORCHESTRATE_EXIT_FILE.tmp" "$ORCHESTRATE_EXIT_FILE"; exit $c';
+  '[ -z "$ORCHESTRATE_CGROUP" ] || { echo $$ > "$ORCHESTRATE_CGROUP/cgroup.procs" || { mkdir -p "$ORCHESTRATE_CGROUP" && echo $$ > "$ORCHESTRATE_CGROUP/cgroup.procs"; }; } 2>/dev/null; "$@"; c=$?; printf "%s\\n" "$c" > "$ORCHESTRATE_EXIT_FILE"; exit $c';
 
 /**
  * Whose run folder this is: failures name the project and the config key to fix. With a lease, every write
@@ -104,16 +107,19 @@ export function launchAlive(l: Pick<Launch, 'pid' | 'startTicks'>): boolean {
   return ticks !== null && (l.startTicks === null || ticks === l.startTicks);
 }
 
-/** The earlier launches of a job, oldest first. */
-export async function findLaunches(baseDir: string): Promise<Launch[]> {
-  let entries: string[];
+/** The attempt folders of a job (whether or not they launched an agent), in no order. */
+export async function attemptFolders(baseDir: string): Promise<string[]> {
   try {
-    entries = await fs.readdir(baseDir);
+    return (await fs.readdir(baseDir)).filter((name) => /^attempt-\d+$/.test(name));
   } catch {
     return [];
   }
+}
+
+/** The earlier launches of a job, oldest first. */
+export async function findLaunches(baseDir: string): Promise<Launch[]> {
   const launches: Launch[] = [];
-  for (const name of entries) {
+  for (const name of await attemptFolders(baseDir)) {
     const m = /^attempt-(\d+)$/.exec(name);
     if (!m) continue;
     try {
@@ -176,14 +182,20 @@ export async function reserveLaunchRecord(
   };
 }
 
-/** The wrapper's record: `sh` reports a signal death as 128+N, which we turn back into the signal. */
+/**
+ * The wrapper's record: `sh` reports a signal death as 128+N, which we turn back into the signal. Null until the
+ * line is complete (the wrapper creates the file, then writes it).
+ */
 export function readExitFile(dir: string): AgentExit | null {
   let text: string;
   try {
-    text = readFileSync(path.join(dir, EXIT_FILE), 'utf8').trim();
+    text = readFileSync(path.join(dir, EXIT_FILE), 'utf8');
   } catch {
     return null;
   }
+  if (!text.endsWith('\n')) return null;
+  text = text.trim();
+  if (text === '') return null;
   const code = Number(text);
   if (!Number.isInteger(code)) return null;
   if (code > 128) {

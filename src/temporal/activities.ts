@@ -3,6 +3,8 @@
 // stub them. Type imports only, so the workflow bundle never pulls in Node code.
 import type { NotifyEvent } from '../lib/notify';
 import type {
+  AccountKey,
+  AccountLimited,
   AgentJobInput,
   AgentRunResult,
   BatchKind,
@@ -58,5 +60,15 @@ export interface NotifyActivities {
   sendNotification(event: NotifyEvent): Promise<boolean>;
 }
 
+/** The usage-limit hold of an agent account, read before a job launches its agent (a local activity). */
+export interface AccountHoldActivities {
+  /** The account's hold workflow on this task queue, and its AccountLimited while it runs (else null). */
+  readAccountHold(input: { account: AccountKey }): Promise<{ workflowId: string; held: AccountLimited | null }>;
+}
+
 /** Every activity a workflow may call. */
-export type WorkflowActivities = AgentJobActivities & BatchActivities & SessionActivities & NotifyActivities;
+export type WorkflowActivities = AgentJobActivities &
+  BatchActivities &
+  SessionActivities &
+  NotifyActivities &
+  AccountHoldActivities;

@@ -85,13 +85,14 @@ export async function startJob(
 ): Promise<{ handle: WorkflowHandle<typeof agentJob>; attached: boolean }> {
   const workflowId = jobWorkflowId(input.project);
   const project = config.projects[input.project];
-  // The job's plan, so it runs no prepareJob of its own. No account: only a batch's job tells its account's
-  // usage limit (to its batch, which keys accounts with its worker's environment, not the CLI's).
+  // The job's plan, so it runs no prepareJob of its own. Its account is keyed with this process's environment,
+  // which is the worker's where both run as the same user with the same credentials (or with [agent] account set);
+  // the worker keys its own holds with its own environment.
   const plan =
     project &&
     jobStartPlan(
       { timezone: config.orchestrator.timezone, jobSettings: jobSettings(config) },
-      projectSnapshot(project, null),
+      projectSnapshot(project, process.env),
       {
         kind: input.kind,
         date: input.date ?? localDate(new Date(), config.orchestrator.timezone),

@@ -10,6 +10,15 @@ export function jobWorkflowId(project: string): string {
 }
 
 /**
+ * The usage-limit hold of one agent account on one orchestrator (task queue): at most one at a time. Workflows
+ * get it from the accountHold activity (its result is in their history), never from their own task queue, which
+ * a replay does not keep.
+ */
+export function accountHoldWorkflowId(account: string, taskQueue: string): string {
+  return `account-hold/${account}${taskQueue === DEFAULT_TASK_QUEUE ? '' : `@${taskQueue}`}`;
+}
+
+/**
  * The CLI's cycle / EOD / rollover workflow ID: at most one of each kind per orchestrator (task queue).
  * Plain `cycle` on the default queue; `cycle@<queue>` when several orchestrators share a namespace.
  */

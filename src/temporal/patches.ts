@@ -35,6 +35,8 @@ export const ACCOUNT_HOLD_PATCH = 'account-hold';
 export const LEAN_JOB_PATCH = 'lean-job-plan-in-input';
 /** cycle: the config snapshot goes with the "another cycle?" check, the session reaper with the gates. */
 export const CYCLE_START_AT_ONCE_PATCH = 'cycle-start-at-once';
+/** agentJob: a usage limit holds the account in Temporal (accountHold), and jobs outside its batch wait for it. */
+export const ACCOUNT_HOLD_ACROSS_RUNS_PATCH = 'account-hold-across-runs';
 
 /** batch: up to 2 × concurrency children in flight; each worker's agent slots cap the agents. */
 export const CHILD_WINDOW_PATCH = 'batch-child-window';
@@ -56,5 +58,6 @@ export const PATCH_IDS = [
   LEAN_JOB_PATCH,
   CYCLE_START_AT_ONCE_PATCH,
   CHILD_WINDOW_PATCH,
+  ACCOUNT_HOLD_ACROSS_RUNS_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];

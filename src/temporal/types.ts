@@ -308,6 +308,17 @@ export interface AgentStarted {
 }
 
 /**
+ * Signal from the agent activity to its job while the agent runs: its progress, for the Web UI's current
+ * details. Throttled by the activity (a signal costs the workflow a task, a heartbeat does not); the job's
+ * handler only sets its details, so it adds no command to the history.
+ */
+export const AGENT_PROGRESS_SIGNAL = 'agentProgress';
+export interface AgentProgressed {
+  pid: number;
+  progress: AgentProgress;
+}
+
+/**
  * The runAgentJob activity's heartbeat details: what `orchestrate status` and `logs` show of a running job. Each
  * heartbeat carries the fields its step knows: a phase while there is no agent to watch yet (waiting for a slot,
  * a persistent session starting), then the agent's pid and its output so far.
@@ -406,6 +417,15 @@ export interface AccountLimited {
   message: string;
   workflowId: string;
 }
+
+/**
+ * An agent account's usage limit across jobs that share no batch (separate `orchestrate run`s, a run beside a
+ * cycle): the accountHold workflow (ID: accountHoldWorkflowId) runs until the reset. Its memo holds the
+ * AccountLimited under this key, which a job reads before it launches its agent; a later limit of the same
+ * account extends it with the signal.
+ */
+export const ACCOUNT_HOLD_MEMO = 'accountHold';
+export const EXTEND_ACCOUNT_HOLD_SIGNAL = 'extendAccountHold';
 
 function readTokens(v: unknown): TokenUsage | undefined {
   if (!v || typeof v !== 'object') return undefined;

@@ -19,14 +19,17 @@ import {
 import { usageLimitEnd } from '../lib/usageLimit';
 import type { AgentJobActivities, NotifyActivities } from '../temporal/activities';
 import { localTime } from '../lib/dates';
+import { progressLine } from '../lib/agentProgress';
 import {
   ACCOUNT_LIMITED_SIGNAL,
+  AGENT_PROGRESS_SIGNAL,
   AGENT_STARTED_SIGNAL,
   DEFAULT_TRANSIENT_BACKOFF_MS,
   SearchAttr,
   bareRunResult,
   type AccountLimited,
   type AgentJobInput,
+  type AgentProgressed,
   type AgentStarted,
   type AgentRunResult,
   type JobPlan,
@@ -35,6 +38,7 @@ import {
 } from '../temporal/types';
 import { SETUP_FAILURE_TYPES, isSetupFailure, jobFailed, reportedRunResult } from '../temporal/failures';
 import {
+  ACCOUNT_HOLD_ACROSS_RUNS_PATCH,
   ACCOUNT_LIMIT_SIGNAL_PATCH,
   CANCELLED_WAIT_PATCH,
   JOB_COST_ATTRIBUTE_PATCH,
@@ -42,6 +46,7 @@ import {
   RESUME_SESSION_PATCH,
   TRANSIENT_RETRY_PATCH,
 } from '../temporal/patches';
+import { holdAccount, releaseAccountHold, waitOutAccountHold } from './accountHold';
 import { withWorklogVerdict } from './jobWorklog';
 
 const prepareJobFor = (project: string) =>
@@ -57,6 +62,7 @@ const { sendNotification } = proxyActivities<AgentJobActivities & NotifyActiviti
 });
 
 const agentStartedSignal = defineSignal<[AgentStarted]>(AGENT_STARTED_SIGNAL);
+const agentProgressSignal = defineSignal<[AgentProgressed]>(AGENT_PROGRESS_SIGNAL);
 const accountLimitedSignal = defineSignal<[AccountLimited]>(ACCOUNT_LIMITED_SIGNAL);
 
 /** Margin on top of the agent's own timeout and kill grace, for the activity's start-to-close timeout. */
@@ -134,16 +140,18 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     summary: `agent · ${plan.project} · ${plan.promptFirstLine}`,
   });
 
-  // A job that prepared itself is told which process runs (also after adopting one from an earlier worker):
-  // current details show its pid. Setting details issues no command, so histories recorded before this replay
-  // unchanged. A signal that arrives after its run ended (it is sent without waiting) must not overwrite a wait's
-  // details. A job started with its plan gets no signal: its pid is in the agent activity's heartbeat.
+  // The activity says which process runs (also after adopting one from an earlier worker): current details
+  // show its pid, then (throttled) its progress. Setting details issues no command, so histories recorded
+  // before this replay unchanged. A signal that arrives after its run ended (it is sent without waiting) must
+  // not overwrite a wait's details. A job started with its plan gets no signal when its agent starts (one
+  // workflow task less): its pid is in the heartbeat, and in details from its first progress signal on.
   let agentRunning = false;
-  if (!startedWithPlan) {
-    setHandler(agentStartedSignal, ({ pid }) => {
-      if (agentRunning) setCurrentDetails(`running agent pid ${pid} in ${plan.path}\n\n${plan.promptFirstLine}`);
-    });
-  }
+  const showRunning = (pid: number, progress = '') => {
+    if (agentRunning)
+      setCurrentDetails(`running agent pid ${pid} in ${plan.path}\n\n${plan.promptFirstLine}${progress}`);
+  };
+  setHandler(agentStartedSignal, ({ pid }) => showRunning(pid));
+  setHandler(agentProgressSignal, ({ pid, progress }) => showRunning(pid, `\n\n${progressLine(progress) ?? ''}`));
 
   let result: AgentRunResult;
   let usageLimitWaits = 0;
@@ -153,6 +161,8 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   for (let invocation = 0; ; invocation++) {
     const resumeSessionId =
       invocation > 0 && plan.resume && lastSessionId && patched(RESUME_SESSION_PATCH) ? lastSessionId : undefined;
+    // Another job (not of this batch) hit the account's usage limit: wait for its reset before launching.
+    if (patched(ACCOUNT_HOLD_ACROSS_RUNS_PATCH)) await waitOutAccountHold(plan, waitDurably);
     setCurrentDetails(
       `${resumeSessionId ? `resuming session ${resumeSessionId}` : 'running agent'} in ${plan.path}\n\n${plan.promptFirstLine}`,
     );
@@ -210,9 +220,13 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
       message: result.message,
       workflowId: info.workflowId,
     };
-    // In a batch, the batch holds the account's other jobs and notifies once for all of them. A job the worker
-    // did not start (its account was known to be at the limit) is not news: the job that hit it notified.
-    if (!(await toldTheBatch(limited)) && !result.notLaunched) {
+    // The account's hold in Temporal holds its jobs outside this batch; in a batch, the batch holds the
+    // account's other jobs and notifies once for all of them; either notifies once per account and reset. A job
+    // the worker did not start (its account was known to be at the limit) is not news: the job that hit it notified.
+    const firstToHold =
+      !result.notLaunched &&
+      (!limited.account || !patched(ACCOUNT_HOLD_ACROSS_RUNS_PATCH) || (await holdAccount(limited)));
+    if (!(await toldTheBatch(limited)) && firstToHold) {
       await notifySafely({
         type: 'usage_limit_wait',
         project: plan.project,
@@ -260,6 +274,7 @@ async function waitDurably(ms: number): Promise<void> {
       upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'cancelled' }]);
       setCurrentDetails('cancelled while waiting; no agent was running');
     }
+    if (isCancellation(err)) await releaseAccountHold();
     throw err;
   }
 }

@@ -5,8 +5,13 @@ import { randomUUID } from 'node:crypto';
 import type { NotifyEvent } from '../../src/lib/notify';
 import type { JobWorklogInput, WorklogCheck } from '../../src/temporal/activities';
 import {
+  ACCOUNT_HOLD_MEMO,
+  AGENT_PROGRESS_SIGNAL,
+  AGENT_STARTED_SIGNAL,
   SearchAttr,
   bareRunResult,
+  type AgentProgressed,
+  type AgentStarted,
   type AgentJobInput,
   type AgentRunResult,
   type JobPlan,
@@ -16,6 +21,7 @@ import {
   isStartPlan,
 } from '../../src/temporal/types';
 import { JOB_FAILED, SETUP_ERROR, setupFailureWithResult } from '../../src/temporal/failures';
+import { accountHoldWorkflowId } from '../../src/temporal/ids';
 import { waitFor, waitForDetails } from '../helpers/env';
 import { outcomeOf, plan, stubEnv, succeeded, timersOf, type StubEnv } from './stubs';
 
@@ -326,4 +332,104 @@ test('a failure without a result: crashed, naming the project', async () => {
   expect(job.outcome).toBe('crashed');
   expect(job.message).toBe(`${project}: boom`);
   await waitFor('search attribute', async () => (await outcomeOf(handle)) === 'crashed');
+});
+
+test("the agent's progress signal shows its turn and tool in the job's current details; no command added", async () => {
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((r) => (release = r));
+  const { handle } = await runJob(async () => {
+    await released;
+    return succeeded();
+  });
+  await waitForDetails(handle, /^running agent in /);
+  await handle.signal(AGENT_STARTED_SIGNAL, { pid: 4242 } satisfies AgentStarted);
+  await waitForDetails(handle, /^running agent pid 4242 in /);
+  const progressed: AgentProgressed = {
+    pid: 4242,
+    progress: { turn: 3, tool: 'Bash: npm test', costUsd: 0.0412, tokens: tokens(5_210) },
+  };
+  await handle.signal(AGENT_PROGRESS_SIGNAL, progressed);
+  const details = await waitForDetails(handle, /Bash: npm test/);
+  expect(details).toBe(
+    `running agent pid 4242 in /nowhere/${handle.workflowId.slice(4)}\n\ndo the thing\n\nturn 3 · Bash: npm test · 5.2k tokens · $0.0412`,
+  );
+  release();
+  await handle.result();
+  // The handler only set details: between the agent activity's start and its result, the history holds the
+  // two signals and workflow tasks, no command.
+  const events = (await handle.fetchHistory()).events ?? [];
+  const from = events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runAgentJob');
+  const to = events.findIndex((e, i) => i > from && e.activityTaskCompletedEventAttributes);
+  const between = events.slice(from + 1, to);
+  expect(
+    between
+      .filter((e) => e.workflowExecutionSignaledEventAttributes)
+      .map((e) => e.workflowExecutionSignaledEventAttributes?.signalName),
+  ).toEqual([AGENT_STARTED_SIGNAL, AGENT_PROGRESS_SIGNAL]);
+  expect(
+    between.filter(
+      (e) =>
+        !e.workflowExecutionSignaledEventAttributes &&
+        !e.activityTaskStartedEventAttributes &&
+        !e.workflowTaskScheduledEventAttributes &&
+        !e.workflowTaskStartedEventAttributes &&
+        !e.workflowTaskCompletedEventAttributes,
+    ),
+  ).toEqual([]);
+});
+
+function tokens(total: number) {
+  return { input: total - 100, output: 100, cacheRead: 0, cacheCreation: 0 };
+}
+
+test("a usage limit holds the account's jobs outside any batch: a later job waits for the reset, one notification", async () => {
+  const account = `acct-${randomUUID().slice(0, 8)}`;
+  const prepareJob = async (input: AgentJobInput) => plan(input.project, { account });
+  const resetsAt = Date.now() + 4_000;
+  const first = await runJob(async (_, n) => (n === 1 ? usageLimit(new Date(resetsAt).toISOString()) : succeeded()), {
+    prepareJob,
+  });
+  await waitForDetails(first.handle, /^waiting for usage limit reset/);
+  // The hold lives in Temporal: a workflow with the account's ID and the reset in its memo.
+  const hold = env.client.workflow.getHandle(accountHoldWorkflowId(account, env.taskQueue));
+  const described = await hold.describe();
+  expect(described.status.name).toBe('RUNNING');
+  expect(described.memo?.[ACCOUNT_HOLD_MEMO]).toMatchObject({ account, project: first.project });
+
+  const startedAt: number[] = [];
+  const second = await runJob(
+    async () => {
+      startedAt.push(Date.now());
+      return succeeded();
+    },
+    { prepareJob },
+  );
+  const details = await waitForDetails(second.handle, /^waiting for usage-limit reset at /);
+  expect(details).toContain(`${first.project}'s job hit the usage limit of this agent account`);
+  expect(second.runs).toHaveLength(0);
+
+  expect(((await second.handle.result()) as JobResult).outcome).toBe('succeeded');
+  expect(((await first.handle.result()) as JobResult).outcome).toBe('succeeded');
+  // The later job launched its agent only after the reset, on a durable timer; the hold ended with it.
+  expect(startedAt[0]).toBeGreaterThanOrEqual(resetsAt);
+  expect(await timersOf(second.handle)).toHaveLength(1);
+  await hold.result();
+  // One usage_limit_wait for the account and reset: the first job's.
+  expect(first.events.map((e) => e.type)).toEqual(['usage_limit_wait']);
+  expect(second.events).toEqual([]);
+});
+
+test('cancelling the job that holds its account ends the hold: the account’s next job runs at once', async () => {
+  const account = `acct-${randomUUID().slice(0, 8)}`;
+  const prepareJob = async (input: AgentJobInput) => plan(input.project, { account });
+  const first = await runJob(async () => usageLimit(new Date(Date.now() + 3_600_000).toISOString()), { prepareJob });
+  await waitForDetails(first.handle, /^waiting for usage limit reset/);
+  const hold = env.client.workflow.getHandle(accountHoldWorkflowId(account, env.taskQueue));
+  expect((await hold.describe()).status.name).toBe('RUNNING');
+  await first.handle.cancel();
+  await first.handle.result().catch(() => undefined);
+  await waitFor('the hold to end', async () => (await hold.describe()).status.name === 'CANCELLED');
+  const next = await runJob(async () => succeeded(), { prepareJob });
+  expect(((await next.handle.result()) as JobResult).outcome).toBe('succeeded');
+  expect(await timersOf(next.handle)).toEqual([]);
 });

@@ -5,6 +5,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { createActivities } from '../../src/activities';
+import { createAccountHoldActivities } from '../../src/activities/accountHold';
 import type { WorkflowActivities } from '../../src/temporal/activities';
 import { bareRunResult, type AgentRunResult, type ConfigSnapshot, type JobPlan } from '../../src/temporal/types';
 import { testServer, testWorkflowBundle } from '../helpers/server';
@@ -48,7 +49,8 @@ export async function stubEnv(): Promise<StubEnv> {
         namespace,
         taskQueue: queue,
         workflowBundle: testWorkflowBundle(),
-        activities,
+        // The account-hold read is the real one (it asks the server); a test may replace it too.
+        activities: { ...createAccountHoldActivities(), ...activities },
       });
       const running = worker.run();
       return {

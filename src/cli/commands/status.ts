@@ -28,7 +28,7 @@ import { formatElapsed } from '../../lib/duration';
 import { renderTable } from '../render/table';
 import { clipAtWord } from '../../lib/clip';
 import { noWorkerMessage } from '../workerWatch';
-import { progressLine } from '../render/agentProgress';
+import { progressLine } from '../../lib/agentProgress';
 
 export interface ProjectStatus {
   project: string;

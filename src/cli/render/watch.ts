@@ -5,7 +5,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { batchProgress, pendingAgentHeartbeat } from '../../temporal/client';
 import { agentProgressOf, type BatchResult, type BatchRow } from '../../temporal/types';
 import { formatElapsed } from '../../lib/duration';
-import { progressLine } from './agentProgress';
+import { progressLine } from '../../lib/agentProgress';
 import { BATCH_HEADERS, batchRowCells, renderTable } from './table';
 import { sleep } from '../../lib/sleep';
 
