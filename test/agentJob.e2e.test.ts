@@ -1,7 +1,7 @@
 // One agent job end to end on the real dev server: client → agentJob workflow → activities → fake agent.
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { jobResult, startJob, AlreadyRunningError } from '../src/temporal/client';
+import { jobResult, pendingAgentHeartbeat, startJob, AlreadyRunningError } from '../src/temporal/client';
 import { RESULT_MAX_CHARS, type JobResult } from '../src/temporal/types';
 import { jobWorkflowId } from '../src/temporal/ids';
 import { CONTINUATION_PROMPT } from '../src/runner/invocation';
@@ -270,10 +270,15 @@ describe('one job per project', () => {
       const p = readFileSync(pidsFile, 'utf8').trim().split('\n').filter(Boolean).map(Number);
       return p.length >= 3 && p.every(processAlive) ? p : null;
     });
-    // The Web UI's current details name the agent's process (the activity signals its pid to the workflow).
-    const details = await waitForDetails(first.handle, /^running agent pid \d+ in /);
-    const shownPid = Number(/pid (\d+)/.exec(details)![1]);
+    // `status` (and the Web UI's pending activity) name the agent's process: its pid is in the agent activity's
+    // heartbeat; the current details say where it runs.
+    const shownPid = await waitFor('the agent pid in the heartbeat', async () => {
+      const pending = (await first.handle.describe()).raw.pendingActivities ?? [];
+      const agent = pending.find((a) => a.activityType?.name === 'runAgentJob');
+      return agent ? (pendingAgentHeartbeat(env.client, agent.heartbeatDetails)?.pid ?? null) : null;
+    });
     expect(processesIn(env.projectPath('beta')).map((p) => p.pid)).toContain(shownPid);
+    const details = await waitForDetails(first.handle, /^running agent in /);
     expect(details).toContain(env.projectPath('beta'));
     const cancelAt = Date.now();
     await first.handle.cancel();

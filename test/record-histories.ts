@@ -34,6 +34,8 @@ beforeAll(async () => {
       // agentJob
       rpok: `prompt = "Fix the bug"\n[projects.rpok.agent]\nenv = { RP_SECRET = "${PLANTED_SECRET}" }`,
       rpfail: 'prompt = "[scenario:error_max_turns]"',
+      // started with its plan, its agent command is not installed: the agent activity's setup error
+      rpnoagent: 'prompt = "never runs"\n[projects.rpnoagent.agent]\ncommand = "orchestrate-no-such-agent"',
       rplimit: 'prompt = "[scenario:usage_limit_once:whenever]"',
       rptransient: 'prompt = "[scenario:api_error:529:1]"',
       // hits the usage limit every time; its reset (1pm London) is hours away: cancelled while it waits
@@ -144,6 +146,36 @@ test('agentJob: succeeded', async () => {
   expect(result.outcome).toBe('succeeded');
   // The payload decoding the secret check relies on works: the result is there in clear.
   expect(await save('agentJob-succeeded', handle)).toContain('Done: Fix the bug');
+});
+
+test('agentJob: started with its plan (no prepareJob, no agent-pid signal), succeeded', async () => {
+  const { result, handle } = await job('rpok');
+  expect(result.outcome).toBe('succeeded');
+  const json = await save('agentJob-lean', handle);
+  expect(json).toContain('lean-job-plan-in-input');
+  expect(json).not.toContain('"prepareJob"');
+  expect(json).not.toContain('agentStarted');
+});
+
+test('agentJob: started with its plan, a setup error in the agent activity', async () => {
+  const { result, handle } = await job('rpnoagent');
+  expect(result.outcome).toBe('setup_error');
+  const json = await save('agentJob-lean-setup_error', handle);
+  expect(json).toContain('lean-job-plan-in-input');
+});
+
+test('cycle: start-up steps at once, its jobs started with their plans', async () => {
+  const { result, handle } = await batch('cycle', ['rpc1', 'rpc2', 'rpcoff', 'rpcnowork']);
+  expect(result.rows.map((r) => [r.project, r.status])).toEqual([
+    ['rpc1', 'succeeded'],
+    ['rpc2', 'succeeded'],
+    ['rpcoff', 'skipped'],
+    ['rpcnowork', 'skipped'],
+  ]);
+  const json = await save('cycle-start_at_once', handle);
+  expect(json).toContain('cycle-start-at-once');
+  const child = await save('agentJob-lean-cycle', env.client.workflow.getHandle('job/rpc2'));
+  expect(child).toContain('lean-job-plan-in-input');
 });
 
 test('agentJob: agent_error', async () => {

@@ -5,24 +5,43 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, agentAccountKey, loadConfig, projectOrThrow, type Config, type ProjectConfig } from '../config';
+import {
+  ConfigError,
+  agentAccountKey,
+  jobSettings,
+  loadConfig,
+  projectOrThrow,
+  type Config,
+  type ProjectConfig,
+} from '../config';
 import { resolveExecutable } from '../runner/process';
 import { firstLine, renderPrompt } from '../lib/prompts';
 import { localDate } from '../lib/dates';
 import {
   AGENT_PROGRESS_SIGNAL,
   AGENT_STARTED_SIGNAL,
-  DEFAULT_TRANSIENT_BACKOFF_MS,
   agentProgressOf,
+  bareRunResult,
+  isStartPlan,
   type AgentHeartbeatWriter,
   type AgentProgressed,
   type AgentJobInput,
   type AgentStarted,
   type AgentRunResult,
+  type JobKind,
   type JobPlan,
+  type JobStartPlan,
   type RunAgentInput,
 } from '../temporal/types';
-import { configError, isLeaseLost, isSetupFailure, reportedRunResult, setupError } from '../temporal/failures';
+import {
+  configError,
+  isLeaseLost,
+  isSetupFailure,
+  reportedRunResult,
+  setupError,
+  setupFailureWithResult,
+} from '../temporal/failures';
+import { jobFailedEvent, notify } from '../lib/notify';
 import { installHint } from '../agents/profiles';
 import { Semaphore } from '../lib/semaphore';
 import { ProgressDetailsThrottle } from '../lib/agentProgress';
@@ -81,67 +100,24 @@ export function projectOrFail(config: Config, name: string): ProjectConfig {
  * holding the activities (each under 80 lines), as the worker registers them, not one function's logic.
  */
 export function createAgentJobActivities(deps: AgentJobDeps) {
+  /** A job that was started without its plan (by an older starter): its plan, checked and rendered. */
   async function prepareJob(input: AgentJobInput): Promise<JobPlan> {
     const config = await loadConfigOrFail(deps.configPath);
     const project = projectOrFail(config, input.project);
-    const where = `[projects.${project.name}] path in ${config.configPath}`;
-    let st;
-    try {
-      st = statSync(project.path);
-    } catch {
-      throw setupError(
-        `${project.name}: project path ${project.path} does not exist — fix ${where}, or clone the repo there`,
-      );
-    }
-    if (!st.isDirectory())
-      throw setupError(`${project.name}: project path ${project.path} is not a directory — fix ${where}`);
-    const exe = await resolveExecutable(
-      project.agent.command,
-      project.path,
-      project.agent.env.PATH ?? process.env.PATH,
-    );
-    if (!exe) {
-      const hint = installHint(project.agent.command, project.name);
-      throw setupError(
-        `${project.name}: agent command "${project.agent.command}" not found on the worker's PATH — ${hint}`,
-      );
-    }
     const day = input.date ?? localDate(new Date(), config.orchestrator.timezone);
-    const prompt = renderPrompt(
-      input.kind,
-      {
-        prompt: project.prompt,
-        eodPrompt: project.eodPrompt,
-        rolloverPrompt: project.rolloverPrompt,
-        monthPrompt: config.rollover.monthPrompt,
-        worklogPath: project.worklogPath,
-      },
-      day,
-      input.prompt,
-    );
-    let skills;
-    try {
-      skills = await readSkills(project.path, project.inlineSkills);
-    } catch (e) {
-      if (e instanceof MissingSkillError) {
-        throw setupError(`${project.name}: ${e.message} — fix [projects.${project.name}] inline_skills`);
-      }
-      throw e;
-    }
-    const fullPrompt = withSkills(prompt, skills);
-    if (!project.persistent) promptDelivery(project, fullPrompt); // a prompt that cannot be passed fails here
+    const { prompt, promptFirstLine } = await checkedPrompt(config, project, project.path, {
+      kind: input.kind,
+      date: day,
+      prompt: input.prompt,
+    });
     return {
       project: project.name,
       kind: input.kind,
       path: project.path,
-      prompt: fullPrompt,
-      promptFirstLine: firstLine(prompt),
+      prompt,
+      promptFirstLine,
       timeoutMs: project.agent.timeoutMs,
-      killGraceMs: config.orchestrator.killGraceMs,
-      heartbeatTimeoutMs: config.orchestrator.heartbeatTimeoutMs,
-      usageLimitMarginMs: config.orchestrator.usageLimitMarginMs,
-      usageLimitBackoffMs: config.orchestrator.usageLimitBackoffMs,
-      transientBackoffMs: config.orchestrator.transientBackoffMs ?? DEFAULT_TRANSIENT_BACKOFF_MS,
+      ...jobSettings(config),
       timezone: config.orchestrator.timezone,
       persistent: project.persistent,
       host: project.host,
@@ -152,23 +128,32 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
 
   async function runAgentJob(input: RunAgentInput): Promise<AgentRunResult> {
     const ctx = Context.current();
-    const { plan } = input;
+    const given = input.plan;
     let config: Config;
     let project: ProjectConfig;
+    let plan: JobPlan;
     try {
       config = await loadConfigOrFail(deps.configPath);
-      project = projectOrFail(config, plan.project);
+      project = projectOrFail(config, given.project);
+      plan = isStartPlan(given) ? await renderedPlan(config, project, given) : given;
     } catch (e) {
-      // Only a new launch needs today's config: an agent already running is adopted or collected anyway.
-      if (isSetupFailure(e) && !plan.persistent) return resumeWithoutConfig(input, e as Error);
-      throw e;
+      if (!isSetupFailure(e)) throw e;
+      // Only a new launch needs today's config (and the prompt rendered from it): an agent already running is
+      // adopted or collected anyway.
+      const failure = isStartPlan(given)
+        ? setupFailureWithResult(e as ApplicationFailure, bareRunResult('setup_error', (e as Error).message))
+        : (e as Error);
+      if (given.persistent) throw await announcedSetupFailure(input, failure);
+      return resumeWithoutConfig(input, failure).catch(async (thrown: unknown) => {
+        throw thrown === failure ? await announcedSetupFailure(input, failure) : thrown;
+      });
     }
     const baseDir = runBaseDir(config, plan, input.runKey);
     // A redelivered outcome was recorded (ledger, notification) by the attempt that first reported it.
     let redelivered = false;
     // Every text about the job that leaves the worker is scrubbed of the agent's secrets.
     const scrub = agentScrubber(project);
-    const attempt = attemptContext(deps, ctx, plan);
+    const attempt = attemptContext(deps, ctx, plan, !isStartPlan(given));
     const heartbeat: AgentHeartbeatWriter = (d) => attempt.heartbeat(scrubDeep(d, scrub));
     const attemptCtx: AttemptContext = {
       ...attempt,
@@ -228,7 +213,8 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
    */
   async function resumeWithoutConfig(input: RunAgentInput, configFailure: Error): Promise<AgentRunResult> {
     const ctx = Context.current();
-    const { plan } = input;
+    // Adopting, collecting or delivering again an earlier launch never sends the prompt.
+    const plan: JobPlan = isStartPlan(input.plan) ? { ...input.plan, prompt: '' } : input.plan;
     if (!deps.stateDir) throw configFailure;
     const baseDir = runBaseDir({ orchestrator: { stateDir: deps.stateDir } }, plan, input.runKey);
     const record = readJobRecord(baseDir);
@@ -237,7 +223,10 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       `${plan.project}: the config file cannot be used (${configFailure.message}); carrying on with the agent this job already launched, as recorded in ${baseDir}`,
     );
     let redelivered = false;
-    const attemptCtx = { ...attemptContext(deps, ctx, plan), onRedeliver: () => (redelivered = true) };
+    const attemptCtx = {
+      ...attemptContext(deps, ctx, plan, !isStartPlan(input.plan)),
+      onRedeliver: () => (redelivered = true),
+    };
     const record_ = async (result: Parameters<typeof recordJobOutcome>[2], final?: boolean) => {
       const config = await loadConfigOrFail(deps.configPath).catch(() => null);
       if (config) await recordJobOutcome(config, plan, result, ctx.info, ctx.log, { final });
@@ -257,7 +246,83 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     return result;
   }
 
+  /** A starter's plan as the agent runs with it: the project checked and the prompt rendered, on its worker. */
+  async function renderedPlan(config: Config, project: ProjectConfig, given: JobStartPlan): Promise<JobPlan> {
+    const { date, promptOverride, ...settings } = given;
+    const { prompt } = await checkedPrompt(config, project, given.path, {
+      kind: given.kind,
+      date,
+      prompt: promptOverride,
+    });
+    // This worker's own holds key accounts with its environment, as prepareJob did (a CLI's plan carries none).
+    return { ...settings, account: agentAccountKey(project, process.env), prompt };
+  }
+
+  /**
+   * A job started with its plan that cannot run (its setup failed, and no earlier launch is left to adopt): the
+   * [notify] hook hears job_failed, as for a job whose prepareJob activity failed. Best effort.
+   */
+  async function announcedSetupFailure(input: RunAgentInput, failure: Error): Promise<Error> {
+    if (!isStartPlan(input.plan)) return failure;
+    const ctx = Context.current();
+    const config = await loadConfigOrFail(deps.configPath).catch(() => null);
+    const event = config && jobFailedEvent(config, input.plan, bareRunResult('setup_error', failure.message), ctx.info);
+    if (config && event) await notify(config, event, { log: (m) => ctx.log.warn(m) });
+    return failure;
+  }
+
   return { prepareJob, runAgentJob };
+}
+
+/**
+ * Checks that the project can run here (its folder, its agent command, its inline skills) and renders the
+ * job's prompt for its kind and day, skills included. Every problem is a setup error: never retried.
+ */
+async function checkedPrompt(
+  config: Config,
+  project: ProjectConfig,
+  dir: string,
+  job: { kind: JobKind; date: string; prompt?: string },
+): Promise<{ prompt: string; promptFirstLine: string }> {
+  const where = `[projects.${project.name}] path in ${config.configPath}`;
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw setupError(`${project.name}: project path ${dir} does not exist — fix ${where}, or clone the repo there`);
+  }
+  if (!st.isDirectory()) throw setupError(`${project.name}: project path ${dir} is not a directory — fix ${where}`);
+  const exe = await resolveExecutable(project.agent.command, dir, project.agent.env.PATH ?? process.env.PATH);
+  if (!exe) {
+    const hint = installHint(project.agent.command, project.name);
+    throw setupError(
+      `${project.name}: agent command "${project.agent.command}" not found on the worker's PATH — ${hint}`,
+    );
+  }
+  const prompt = renderPrompt(
+    job.kind,
+    {
+      prompt: project.prompt,
+      eodPrompt: project.eodPrompt,
+      rolloverPrompt: project.rolloverPrompt,
+      monthPrompt: config.rollover.monthPrompt,
+      worklogPath: project.worklogPath,
+    },
+    job.date,
+    job.prompt,
+  );
+  let skills;
+  try {
+    skills = await readSkills(dir, project.inlineSkills);
+  } catch (e) {
+    if (e instanceof MissingSkillError) {
+      throw setupError(`${project.name}: ${e.message} — fix [projects.${project.name}] inline_skills`);
+    }
+    throw e;
+  }
+  const fullPrompt = withSkills(prompt, skills);
+  if (!project.persistent) promptDelivery(project, fullPrompt); // a prompt that cannot be passed fails here
+  return { prompt: fullPrompt, promptFirstLine: firstLine(prompt) };
 }
 
 /**
@@ -265,12 +330,17 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
  * thing that stops an agent) from a deploy (the agent is left for the next worker) and from the server no
  * longer knowing this attempt (its heartbeat was rejected or timed out after a freeze: the lease is lost).
  */
-function attemptContext(deps: AgentJobDeps, ctx: Context, plan: JobPlan): AttemptContext {
+function attemptContext(
+  deps: AgentJobDeps,
+  ctx: Context,
+  plan: Pick<JobPlan, 'project'>,
+  announceStart: boolean,
+): AttemptContext {
   const execution = ctx.info.workflowExecution;
   return {
     attempt: ctx.info.attempt,
     leaseToken: leaseToken(ctx.info.currentAttemptScheduledTimestampMs, ctx.info.attempt),
-    heartbeat: announcingHeartbeat(ctx, plan),
+    heartbeat: announcingHeartbeat(ctx, plan, announceStart),
     cancelSignal: ctx.cancellationSignal,
     isWorkerShutdown: () => ctx.cancellationDetails?.workerShutdown ?? false,
     isLeaseLost: () => {
@@ -290,10 +360,16 @@ export const PROGRESS_DETAILS_EVERY_MS = 30_000;
 
 /**
  * The activity's heartbeat. The first one with a pid (a new agent, or one adopted from an earlier worker) also
- * tells the workflow, so the Web UI's current details say which process runs; then, throttled, what it is
- * doing (its turn and tool). Best effort: a lost signal only loses that line.
+ * tells a job that ran prepareJob, so the Web UI's current details say which process runs; then, throttled, what
+ * it is doing (its turn and tool). Best effort: a lost signal only loses that line. (A job started with its plan
+ * is not told the pid alone: it is in the heartbeat, where `status` and the Web UI's pending activity read it,
+ * and that signal would cost the job a workflow task.)
  */
-function announcingHeartbeat(ctx: Context, plan: JobPlan): AgentHeartbeatWriter {
+function announcingHeartbeat(
+  ctx: Context,
+  plan: Pick<JobPlan, 'project'>,
+  announceStart: boolean,
+): AgentHeartbeatWriter {
   let announcedPid: number | null = null;
   let throttle = new ProgressDetailsThrottle(PROGRESS_DETAILS_EVERY_MS, Date.now());
   const tell = (signal: string, payload: AgentStarted | AgentProgressed, what: string) => {
@@ -311,7 +387,7 @@ function announcingHeartbeat(ctx: Context, plan: JobPlan): AgentHeartbeatWriter 
     if (pid !== announcedPid) {
       announcedPid = pid;
       throttle = new ProgressDetailsThrottle(PROGRESS_DETAILS_EVERY_MS, Date.now());
-      tell(AGENT_STARTED_SIGNAL, { pid }, "the agent's pid");
+      if (announceStart) tell(AGENT_STARTED_SIGNAL, { pid }, "the agent's pid");
       return;
     }
     const progress = agentProgressOf(details);

@@ -7,14 +7,14 @@ import { dayBounds, localDate, localTime } from '../lib/dates';
 import { formatDuration } from '../lib/duration';
 import { readLedger } from '../lib/ledger';
 import { notify } from '../lib/notify';
-import { firstLine, worklogPathFor } from '../lib/prompts';
+import { worklogPathFor } from '../lib/prompts';
 import { type BatchKind, type BatchRow, type ConfigSnapshot, type GateDecision } from '../temporal/types';
 import { configError } from '../temporal/failures';
 import { jobWorkflowId } from '../temporal/ids';
 import type { BatchActivities, JobWorklogInput, WorklogCheck } from '../temporal/activities';
 import { loadConfigOrFail } from './agentJob';
 import { decideAll } from '../gates';
-import { agentAccountKey, unknownProjectMessage, type Config } from '../config';
+import { configSnapshot, unknownProjectMessage, type Config } from '../config';
 import { recordJobOutcome } from '../lib/jobRecord';
 import { batchCounts, batchRowFailed } from '../lib/outcomes';
 
@@ -24,28 +24,7 @@ import { batchCounts, batchRowFailed } from '../lib/outcomes';
  */
 export function createBatchActivities(deps: { configPath?: string }): BatchActivities {
   async function snapshotConfig(): Promise<ConfigSnapshot> {
-    const config = await loadConfigOrFail(deps.configPath);
-    return {
-      timezone: config.orchestrator.timezone,
-      concurrency: config.orchestrator.concurrency,
-      taskQueue: config.orchestrator.taskQueue,
-      hostWaitMs: config.orchestrator.hostWaitMs,
-      projects: Object.values(config.projects).map((p) => ({
-        name: p.name,
-        enabled: p.enabled,
-        host: p.host,
-        persistent: p.persistent,
-        // For the Web UI's static details of the jobs a batch starts: first lines only, never whole prompts.
-        path: p.path,
-        promptFirstLines: {
-          cycle: firstLine(p.prompt),
-          eod: firstLine(p.eodPrompt),
-          rollover: firstLine(p.rolloverPrompt),
-        },
-        worklogPath: p.worklogPath,
-        account: agentAccountKey(p, process.env),
-      })),
-    };
+    return configSnapshot(await loadConfigOrFail(deps.configPath), process.env);
   }
 
   async function evaluateGates(input: { projects: string[]; at: string }): Promise<GateDecision[]> {

@@ -8,4 +8,5 @@ export { ConfigError, didYouMean, projectOrThrow, unknownProjectMessage } from '
 export { configKeys } from './schema';
 export { expandHome } from './resolve';
 export { agentAccountKey, CREDENTIAL_ENV_VARS } from './account';
+export { configSnapshot, jobSettings, projectSnapshot } from './snapshot';
 export { CONFIG_ENV_VAR, CONFIG_FILE_NAME, loadConfig, parseConfig, resolveConfigPath } from './load';

@@ -1,4 +1,5 @@
-// Renders a job's prompt for its kind and day. Pure: used by the prepareJob activity.
+// Renders a job's prompt for its kind and day. Pure: used by the agent activities (and a job's first line by its
+// starters).
 import type { JobKind } from '../temporal/types';
 import { isFirstOfMonth, monthLabel, previousMonthLabel, yesterday } from './dates';
 

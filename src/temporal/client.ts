@@ -11,10 +11,12 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { Config } from '../config';
+import { jobSettings, projectSnapshot, type Config } from '../config';
 import { temporalTarget } from './connection';
 import { dataConverterFromEnv } from './codec';
 import { firstLine } from '../lib/prompts';
+import { localDate } from '../lib/dates';
+import { jobStartPlan } from './jobPlan';
 import {
   BATCH_PROGRESS_QUERY,
   SearchAttr,
@@ -83,6 +85,20 @@ export async function startJob(
 ): Promise<{ handle: WorkflowHandle<typeof agentJob>; attached: boolean }> {
   const workflowId = jobWorkflowId(input.project);
   const project = config.projects[input.project];
+  // The job's plan, so it runs no prepareJob of its own. Its account is keyed with this process's environment,
+  // which is the worker's where both run as the same user with the same credentials (or with [agent] account set);
+  // the worker keys its own holds with its own environment.
+  const plan =
+    project &&
+    jobStartPlan(
+      { timezone: config.orchestrator.timezone, jobSettings: jobSettings(config) },
+      projectSnapshot(project, process.env),
+      {
+        kind: input.kind,
+        date: input.date ?? localDate(new Date(), config.orchestrator.timezone),
+        ...(input.prompt !== undefined ? { prompt: input.prompt } : {}),
+      },
+    );
   const promptLine = firstLine(
     input.prompt ?? (input.kind === 'run' || input.kind === 'cycle' ? (project?.prompt ?? '') : `${input.kind} prompt`),
   );
@@ -91,7 +107,7 @@ export async function startJob(
       // A project pinned to a host runs its whole job (workflow and activities) on that host's queue.
       taskQueue: taskQueueFor(config.orchestrator.taskQueue, project?.host),
       workflowId,
-      args: [input],
+      args: [plan ? { ...input, plan } : input],
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       typedSearchAttributes: [

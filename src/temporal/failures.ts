@@ -68,6 +68,22 @@ export function configError(message: string): ApplicationFailure {
   );
 }
 
+/**
+ * The same setup failure, carrying the job's result (setup_error, the message as it is) for the workflow to
+ * report: what the agent activity throws when it could not render a starter's plan.
+ */
+export function setupFailureWithResult(failure: ApplicationFailure, result: AgentRunResult): ApplicationFailure {
+  return expected(
+    ApplicationFailure.create({
+      type: failure.type ?? SETUP_ERROR,
+      message: failure.message,
+      nonRetryable: true,
+      category: ApplicationFailureCategory.BENIGN,
+      details: [result],
+    }),
+  );
+}
+
 /** A stale attempt's way out: the job belongs to a newer attempt, which reports it; nothing was recorded. */
 export function leaseLost(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: LEASE_LOST, message });

@@ -28,6 +28,13 @@ export const ACCOUNT_LIMIT_SIGNAL_PATCH = 'account-limit-signal';
 export const RESUME_SESSION_PATCH = 'resume-agent-session';
 /** batch: jobs of an account at its usage limit wait for the reset; after an auth failure they are skipped. */
 export const ACCOUNT_HOLD_PATCH = 'account-hold';
+/**
+ * agentJob: a job started with its plan in the input runs no prepareJob (the agent activity renders it) and gets
+ * no agent-pid signal (the pid is in the heartbeat).
+ */
+export const LEAN_JOB_PATCH = 'lean-job-plan-in-input';
+/** cycle: the config snapshot goes with the "another cycle?" check, the session reaper with the gates. */
+export const CYCLE_START_AT_ONCE_PATCH = 'cycle-start-at-once';
 /** agentJob: a usage limit holds the account in Temporal (accountHold), and jobs outside its batch wait for it. */
 export const ACCOUNT_HOLD_ACROSS_RUNS_PATCH = 'account-hold-across-runs';
 
@@ -48,6 +55,8 @@ export const PATCH_IDS = [
   ACCOUNT_LIMIT_SIGNAL_PATCH,
   RESUME_SESSION_PATCH,
   ACCOUNT_HOLD_PATCH,
+  LEAN_JOB_PATCH,
+  CYCLE_START_AT_ONCE_PATCH,
   CHILD_WINDOW_PATCH,
   ACCOUNT_HOLD_ACROSS_RUNS_PATCH,
 ] as const;

@@ -63,6 +63,11 @@ export interface AgentJobInput {
   prompt?: string;
   /** The job's day (YYYY-MM-DD in the orchestrator's timezone), for `{date}` in EOD/rollover prompts. */
   date?: string;
+  /**
+   * The plan its starter resolved (absent in inputs of older starters, and for a project the starter's config
+   * lacks): the job then runs no prepareJob activity of its own.
+   */
+  plan?: JobStartPlan;
 }
 
 /** What the workflow needs to schedule a job; resolved from config in an activity. Never carries env values. */
@@ -92,6 +97,33 @@ export interface JobPlan {
 }
 
 /**
+ * A job's plan as its starter passes it in the job's input: the CLI from its config, a batch from its config
+ * snapshot. Everything the workflow schedules with, but not the prompt: the agent activity renders it and checks
+ * the project (folder, agent command, skills) on the worker that has the checkout, when it runs, so neither the
+ * configured prompts nor env values ever enter the job's history.
+ */
+export interface JobStartPlan extends Omit<JobPlan, 'prompt'> {
+  /** The job's day (YYYY-MM-DD in the orchestrator's timezone), for the prompt's `{date}` placeholders. */
+  date: string;
+  /** The prompt given for this job alone (`orchestrate run --prompt`), rendered instead of the project's. */
+  promptOverride?: string;
+}
+
+/** True for a plan the agent activity still renders (a starter's), false for one prepareJob rendered. */
+export function isStartPlan(plan: JobPlan | JobStartPlan): plan is JobStartPlan {
+  return typeof (plan as Partial<JobPlan>).prompt !== 'string';
+}
+
+/**
+ * The orchestrator's settings every job's plan takes from the config ([orchestrator] kill_grace,
+ * heartbeat_timeout, usage-limit margin and back-off, transient back-off), as a config snapshot carries them.
+ */
+export type JobSettings = Pick<
+  JobPlan,
+  'killGraceMs' | 'heartbeatTimeoutMs' | 'usageLimitMarginMs' | 'usageLimitBackoffMs' | 'transientBackoffMs'
+>;
+
+/**
  * Names an agent account (profile, host and a hash of the credentials, or the configured [agent] account):
  * jobs with the same key share one usage limit and one login. Never holds a secret.
  */
@@ -99,7 +131,8 @@ export type AccountKey = string;
 
 /** Input of the runAgentJob activity. */
 export interface RunAgentInput {
-  plan: JobPlan;
+  /** A starter's plan is rendered (prompt, checks) by the activity itself. */
+  plan: JobPlan | JobStartPlan;
   /** Names this job's run folder; stable across retries of the same workflow run. */
   runKey: string;
   workflowId: string;
@@ -186,6 +219,8 @@ export interface ConfigSnapshot {
   taskQueue: string;
   /** How long gates wait for a host's worker (absent in snapshots of older runs: 2 minutes). */
   hostWaitMs?: number;
+  /** For the plans a batch passes its jobs (absent in snapshots of older runs: their jobs prepare themselves). */
+  jobSettings?: JobSettings;
   projects: Array<{
     name: string;
     enabled: boolean;
@@ -198,6 +233,9 @@ export interface ConfigSnapshot {
     worklogPath?: string;
     /** The project's agent account (absent in snapshots of older runs: none is held for another's limit). */
     account?: AccountKey;
+    /** [agent] timeout and resume, for its jobs' plans (absent in snapshots of older runs). */
+    timeoutMs?: number;
+    resume?: boolean;
   }>;
 }
 
@@ -260,7 +298,10 @@ export interface BatchResult {
   refused?: string | null;
 }
 
-/** Signal from the agent activity to its job once the agent runs: the Web UI's current details show its pid. */
+/**
+ * Signal from the agent activity to a job that ran prepareJob, once the agent runs: the Web UI's current details
+ * show its pid. A job started with its plan gets none (one workflow task less): its pid is in the heartbeat.
+ */
 export const AGENT_STARTED_SIGNAL = 'agentStarted';
 export interface AgentStarted {
   pid: number;

@@ -111,7 +111,10 @@ export async function releaseAccountHold(): Promise<void> {
  * `wait` (a durable timer). A hold that cannot be read is no reason not to run: the agent meets the limit
  * itself, and the job waits then.
  */
-export async function waitOutAccountHold(plan: JobPlan, wait: (ms: number) => Promise<void>): Promise<void> {
+export async function waitOutAccountHold(
+  plan: Pick<JobPlan, 'account' | 'project' | 'timezone'>,
+  wait: (ms: number) => Promise<void>,
+): Promise<void> {
   if (!plan.account) return;
   for (let waits = 0; waits < MAX_HOLD_WAITS; waits++) {
     let held: AccountLimited | null;

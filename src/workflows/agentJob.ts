@@ -1,4 +1,5 @@
-// One immutable agent job: resolve the project (activity), run the agent once (activity), report.
+// One immutable agent job: its plan (passed by its starter, or resolved by an activity), run the agent (activity),
+// report.
 import {
   ActivityCancellationType,
   defineSignal,
@@ -33,6 +34,7 @@ import {
   type AgentRunResult,
   type JobPlan,
   type JobResult,
+  type JobStartPlan,
 } from '../temporal/types';
 import { SETUP_FAILURE_TYPES, isSetupFailure, jobFailed, reportedRunResult } from '../temporal/failures';
 import {
@@ -40,6 +42,7 @@ import {
   ACCOUNT_LIMIT_SIGNAL_PATCH,
   CANCELLED_WAIT_PATCH,
   JOB_COST_ATTRIBUTE_PATCH,
+  LEAN_JOB_PATCH,
   RESUME_SESSION_PATCH,
   TRANSIENT_RETRY_PATCH,
 } from '../temporal/patches';
@@ -89,27 +92,34 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   const startedAt = new Date().toISOString();
   const identity = { workflowId: info.workflowId, project: input.project, kind: input.kind, startedAt };
 
-  setCurrentDetails(`preparing ${input.kind} job for ${input.project}`);
-  let plan: JobPlan;
-  try {
-    plan = await prepareJobFor(input.project)(input);
-  } catch (err) {
-    const message = failureMessage(err);
-    await notifySafely({
-      type: 'job_failed',
-      project: input.project,
-      kind: input.kind,
-      outcome: 'setup_error',
-      message,
-      workflowId: info.workflowId,
-      runId: info.runId,
-      attempt: 1,
-      durationMs: null,
-      costUsd: null,
-      logPath: null,
-      webUrl: '',
-    });
-    return finish(identity, bareRunResult('setup_error', message));
+  // A job started with its plan runs no prepareJob: its agent activity renders the prompt and checks the project,
+  // and a setup error there ends the job as one here would. (patched: jobs that prepared themselves replay so.)
+  const startedWithPlan = input.plan !== undefined && patched(LEAN_JOB_PATCH);
+  let plan: JobPlan | JobStartPlan;
+  if (input.plan && startedWithPlan) {
+    plan = input.plan;
+  } else {
+    setCurrentDetails(`preparing ${input.kind} job for ${input.project}`);
+    try {
+      plan = await prepareJobFor(input.project)(input);
+    } catch (err) {
+      const message = failureMessage(err);
+      await notifySafely({
+        type: 'job_failed',
+        project: input.project,
+        kind: input.kind,
+        outcome: 'setup_error',
+        message,
+        workflowId: info.workflowId,
+        runId: info.runId,
+        attempt: 1,
+        durationMs: null,
+        costUsd: null,
+        logPath: null,
+        webUrl: '',
+      });
+      return finish(identity, bareRunResult('setup_error', message));
+    }
   }
   if (plan.host) upsertSearchAttributes([{ key: SearchAttr.host, value: plan.host }]);
 
@@ -133,7 +143,8 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   // The activity says which process runs (also after adopting one from an earlier worker): current details
   // show its pid, then (throttled) its progress. Setting details issues no command, so histories recorded
   // before this replay unchanged. A signal that arrives after its run ended (it is sent without waiting) must
-  // not overwrite a wait's details.
+  // not overwrite a wait's details. A job started with its plan gets no signal when its agent starts (one
+  // workflow task less): its pid is in the heartbeat, and in details from its first progress signal on.
   let agentRunning = false;
   const showRunning = (pid: number, progress = '') => {
     if (agentRunning)

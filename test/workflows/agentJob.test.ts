@@ -16,9 +16,11 @@ import {
   type AgentRunResult,
   type JobPlan,
   type JobResult,
+  type JobStartPlan,
   type RunAgentInput,
+  isStartPlan,
 } from '../../src/temporal/types';
-import { JOB_FAILED, SETUP_ERROR } from '../../src/temporal/failures';
+import { JOB_FAILED, SETUP_ERROR, setupFailureWithResult } from '../../src/temporal/failures';
 import { accountHoldWorkflowId } from '../../src/temporal/ids';
 import { waitFor, waitForDetails } from '../helpers/env';
 import { outcomeOf, plan, stubEnv, succeeded, timersOf, type StubEnv } from './stubs';
@@ -83,7 +85,11 @@ const transient = () => bareRunResult('agent_error', 'API overloaded (529)', { t
 /** Starts one agentJob with these stubs; its handle, and what the stubs were asked. */
 async function runJob(
   runAgentJob: Job['runAgentJob'],
-  more: Partial<Pick<Job, 'prepareJob' | 'sendNotification' | 'checkJobWorklog'>> & { kind?: 'run' | 'eod' } = {},
+  more: Partial<Pick<Job, 'prepareJob' | 'sendNotification' | 'checkJobWorklog'>> & {
+    kind?: 'run' | 'eod';
+    /** Start it with its plan in the input, as the CLI and batches do. */
+    withPlan?: boolean;
+  } = {},
 ) {
   const project = `p-${randomUUID().slice(0, 8)}`;
   const job: Job = {
@@ -99,9 +105,22 @@ async function runJob(
   const handle = await env.client.workflow.start('agentJob', {
     taskQueue: env.taskQueue,
     workflowId: `job/${project}`,
-    args: [{ project, kind: more.kind ?? 'run', date: '2026-03-14' } satisfies AgentJobInput],
+    args: [
+      {
+        project,
+        kind: more.kind ?? 'run',
+        date: '2026-03-14',
+        ...(more.withPlan ? { plan: startPlan(project, more.kind ?? 'run') } : {}),
+      } satisfies AgentJobInput,
+    ],
   });
   return { handle, runs: job.runs, events: job.events, project, job };
+}
+
+/** A starter's plan: the stub plan without its prompt, for the day. */
+function startPlan(project: string, kind: 'run' | 'eod'): JobStartPlan {
+  const { prompt: _rendered, ...settings } = plan(project, { kind });
+  return { ...settings, date: '2026-03-14' };
 }
 
 /** The JobResult a failed job carries in its failure's details. */
@@ -250,6 +269,35 @@ test('a setup error is reported once, never retried, with a job_failed notificat
   expect(stubs.prepared).toBe(1);
   expect(runs).toEqual([]);
   expect(events).toMatchObject([{ type: 'job_failed', project, outcome: 'setup_error' }]);
+});
+
+test('a job started with its plan runs no prepareJob: the agent activity gets the plan to render', async () => {
+  const { handle, runs, job: stubs, project } = await runJob(async () => succeeded(), { withPlan: true });
+  expect(((await handle.result()) as JobResult).outcome).toBe('succeeded');
+  expect(stubs.prepared).toBe(0);
+  expect(runs).toHaveLength(1);
+  expect(isStartPlan(runs[0].plan)).toBe(true);
+  expect(runs[0].plan).toMatchObject({ project, date: '2026-03-14', path: `/nowhere/${project}` });
+  const history = await handle.fetchHistory();
+  const activities = history.events!.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+  expect(activities).toEqual(['runAgentJob']);
+});
+
+test("a job started with its plan: the agent activity's setup error ends it as prepareJob's would", async () => {
+  const { handle, runs } = await runJob(
+    async () => {
+      const message = 'x: project path does not exist';
+      throw setupFailureWithResult(
+        ApplicationFailure.create({ type: SETUP_ERROR, message, nonRetryable: true }),
+        bareRunResult('setup_error', message),
+      );
+    },
+    { withPlan: true },
+  );
+  const job = await failedJob(handle.result());
+  expect(job).toMatchObject({ outcome: 'setup_error', message: 'x: project path does not exist' });
+  expect(runs).toHaveLength(1);
+  expect(await outcomeOf(handle)).toBe('setup_error');
 });
 
 test('a failing notification hook never changes the job', async () => {

@@ -205,6 +205,23 @@ test('cycle: disabled projects skip the gates, gated ones run or skip, one failu
   expect(result.digestPath).toBeNull();
 });
 
+test("a batch whose snapshot has the jobs' settings starts each job with its plan: no prepareJob", async () => {
+  const [p, old] = names('p', 'old');
+  const { result, s } = await runBatch('rollover', [
+    { name: p, path: `/nowhere/${p}`, timeoutMs: 60_000, resume: true },
+    // A project as older snapshots had it (no timeout): its job prepares itself.
+    { name: old, path: `/nowhere/${old}` },
+  ]);
+  expect(s.snap.jobSettings).toBeDefined();
+  expect(result.rows.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+  const scheduled = async (project: string) =>
+    (await env.client.workflow.getHandle(`job/${project}`).fetchHistory()).events!.flatMap(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+    );
+  expect(await scheduled(p)).toEqual(['runAgentJob']);
+  expect(await scheduled(old)).toEqual(['prepareJob', 'runAgentJob']);
+});
+
 test('a batch starts `concurrency` jobs, then keeps up to 2 × `concurrency` in flight once one is done', async () => {
   // Seven jobs at concurrency 2. The first wave is c1 and c2; c1 is quick, and the others wait until four run at
   // once: the batch must widen to four after c1, never beyond. The agents themselves are capped by the

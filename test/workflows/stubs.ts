@@ -103,6 +103,13 @@ export function snapshot(
     concurrency: 2,
     taskQueue,
     hostWaitMs: 1000,
+    jobSettings: {
+      killGraceMs: 1000,
+      heartbeatTimeoutMs: 10_000,
+      usageLimitMarginMs: 0,
+      usageLimitBackoffMs: 10,
+      transientBackoffMs: 10,
+    },
     projects: projects.map((p) => ({ enabled: true, host: null, persistent: false, ...p })),
     ...overrides,
   };

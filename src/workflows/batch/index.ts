@@ -20,35 +20,56 @@ import {
 import { batchRowFailed } from '../../lib/outcomes';
 import { decideCycle } from './decideCycle';
 import { decideDaily } from './decideDaily';
-import { openBatch, standDownIfAnotherRuns, type Batch } from './open';
+import { anotherBatchRunning, openBatch, standDownFor, standDownIfAnotherRuns, type Batch } from './open';
 import { finishedHeadline, progressDetails, rowsFor } from './progress';
 import { reapStaleSessions, writeDigest } from './proxies';
 import { runJobs } from './runJobs';
 import { verifyWorklog } from './worklog';
-import { BATCH_OUTCOME_PATCH, BATCH_OVERLAP_ALL_KINDS_PATCH, REAP_STALE_SESSIONS_PATCH } from '../../temporal/patches';
+import {
+  BATCH_OUTCOME_PATCH,
+  BATCH_OVERLAP_ALL_KINDS_PATCH,
+  CYCLE_START_AT_ONCE_PATCH,
+  REAP_STALE_SESSIONS_PATCH,
+} from '../../temporal/patches';
 
 export { batchProgressQuery } from './open';
 
 export async function cycle(input: BatchInput = {}): Promise<BatchResult> {
+  if (!input.carry && patched(CYCLE_START_AT_ONCE_PATCH)) {
+    // Nothing here waits for what it does not need: the config snapshot and the "another cycle?" check go
+    // together, then the reaper and the gates (two round trips before the first job, not four). A cycle that
+    // stands down reaps nothing. (patched: cycles that ran them one after another replay so.)
+    const [batch, other] = await Promise.all([openBatch('cycle', input), anotherBatchRunning('cycle')]);
+    const refused = standDownFor(batch, other);
+    if (refused) return refused;
+    const [, decisions] = await Promise.all([reapSessionsSafely(), decideCycle(batch, selectedProjects(batch))]);
+    await runJobs(batch, plan(batch, decisions));
+    return close(batch);
+  }
   const batch = await openBatch('cycle', input);
   let pending = input.carry?.pending;
   if (!pending) {
     const refused = await standDownIfAnotherRuns(batch);
     if (refused) return refused;
-    // Persistent sessions no longer in orchestrator.persistent and not in use go first. Best effort: a reaper
-    // failure never fails the cycle. (patched: cycles already running when this shipped replay unchanged.)
-    if (patched(REAP_STALE_SESSIONS_PATCH)) {
-      setCurrentDetails('reaping stale tmux sessions');
-      try {
-        await reapStaleSessions();
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-      }
-    }
+    // (patched: cycles already running when the reaper shipped replay unchanged.)
+    if (patched(REAP_STALE_SESSIONS_PATCH)) await reapSessionsSafely();
     pending = plan(batch, await decideCycle(batch, selectedProjects(batch)));
   }
   await runJobs(batch, pending);
   return close(batch);
+}
+
+/**
+ * Persistent sessions no longer in orchestrator.persistent and not in use go at a cycle's start. Best effort: a
+ * reaper failure never fails the cycle.
+ */
+async function reapSessionsSafely(): Promise<void> {
+  setCurrentDetails('reaping stale tmux sessions');
+  try {
+    await reapStaleSessions();
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+  }
 }
 
 export async function eod(input: BatchInput = {}): Promise<BatchResult> {

@@ -72,13 +72,18 @@ export async function openBatch(kind: BatchKind, input: BatchInput): Promise<Bat
  * one does nothing and returns the result that says so; null when it goes on.
  */
 export async function standDownIfAnotherRuns(batch: Batch): Promise<BatchResult | null> {
+  return standDownFor(batch, await anotherBatchRunning(batch.kind));
+}
+
+/** The workflow ID of another batch of this kind running on this task queue that goes first, else null. */
+export function anotherBatchRunning(kind: BatchKind): Promise<string | null> {
   const info = workflowInfo();
-  const check = batch.kind === 'cycle' ? otherRunningCycle : otherRunningBatchOf(batch.kind);
-  const other = await check({
-    kind: batch.kind,
-    selfWorkflowId: info.workflowId,
-    selfStartTime: info.startTime.toISOString(),
-  });
+  const check = kind === 'cycle' ? otherRunningCycle : otherRunningBatchOf(kind);
+  return check({ kind, selfWorkflowId: info.workflowId, selfStartTime: info.startTime.toISOString() });
+}
+
+/** With another batch of its kind running (its workflow ID), the result that says this one did nothing. */
+export function standDownFor(batch: Batch, other: string | null): BatchResult | null {
   if (!other) return null;
   batch.state.refused = `another ${batch.kind} is already running (${other}); this one did nothing`;
   setCurrentDetails(batch.state.refused);

@@ -14,20 +14,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { fillTemplate, firstLine, promptVars } from '../../lib/prompts';
 import { Semaphore } from '../../lib/semaphore';
-import {
-  SearchAttr,
-  type BatchInput,
-  type BatchKind,
-  type BatchResult,
-  type BatchRow,
-  type ConfigSnapshot,
-  type JobResult,
-} from '../../temporal/types';
+import { SearchAttr, type BatchInput, type BatchResult, type BatchRow, type JobResult } from '../../temporal/types';
 import { failedJobResult } from '../../temporal/failures';
 import { CHILD_WINDOW_PATCH } from '../../temporal/patches';
 import { jobWorkflowId, taskQueueFor } from '../../temporal/ids';
+import { jobPromptLine, jobStartPlan } from '../../temporal/jobPlan';
 import { jobStaticDetails } from '../../temporal/ui';
 import { agentJob } from '../agentJob';
 import { AccountHolds } from './account';
@@ -175,18 +167,22 @@ async function runOne(
  */
 async function runChildJob({ kind, date, snap }: Batch, row: BatchRow): Promise<JobResult | null> {
   const project = snap.projects.find((p) => p.name === row.project);
+  // The job's plan from the snapshot, so it runs no prepareJob of its own (none from snapshots of older runs).
+  const plan = project ? jobStartPlan(snap, project, { kind, date }) : null;
   try {
     const child = await startChild(agentJob, {
       taskQueue: taskQueueFor(snap.taskQueue, project?.host),
       workflowId: jobWorkflowId(row.project),
-      args: [{ project: row.project, kind, date }],
+      args: [{ project: row.project, kind, date, ...(plan ? { plan } : {}) }],
       typedSearchAttributes: [
         { key: SearchAttr.project, value: row.project },
         { key: SearchAttr.kind, value: kind },
         ...(project?.host ? [{ key: SearchAttr.host, value: project.host }] : []),
       ],
       staticSummary: `${kind} · ${row.project}`,
-      ...(project?.path ? { staticDetails: jobStaticDetails(project.path, jobPromptLine(project, kind, date)) } : {}),
+      ...(project?.path
+        ? { staticDetails: jobStaticDetails(project.path, jobPromptLine(project, { kind, date })) }
+        : {}),
       // Cancelling the batch cancels its jobs, and waits until their agents are stopped.
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -225,10 +221,4 @@ async function runChildJob({ kind, date, snap }: Batch, row: BatchRow): Promise<
     }
     throw err;
   }
-}
-
-/** The first line of the prompt a batch's job will get (rendered for the day), for the Web UI. */
-function jobPromptLine(project: ConfigSnapshot['projects'][number], kind: BatchKind, date: string): string {
-  const template = project.promptFirstLines?.[kind] ?? '';
-  return firstLine(fillTemplate(template, promptVars(date, project.worklogPath ?? '')));
 }
