@@ -6,7 +6,7 @@
 import execa from 'execa';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROGRESS_DETAILS_EVERY_MS } from '../src/activities/agentJob';
+import { PROGRESS_DETAILS_EVERY_MS } from '../src/activities/attemptContext';
 import { jobWorkflowId } from '../src/temporal/ids';
 import { makeEnv, processesIn, REPO_ROOT, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 

@@ -6,7 +6,7 @@
 import execa from 'execa';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { PROGRESS_DETAILS_EVERY_MS } from '../src/activities/agentJob';
+import { PROGRESS_DETAILS_EVERY_MS } from '../src/activities/attemptContext';
 import { jobResult, startJob } from '../src/temporal/client';
 import { REPO_ROOT, makeEnv, processesIn, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 import { startMessagesApi, steps, type MessagesApi } from './helpers/messagesApi';

@@ -18,15 +18,10 @@ import { resolveExecutable } from '../runner/process';
 import { firstLine, renderPrompt } from '../lib/prompts';
 import { localDate } from '../lib/dates';
 import {
-  AGENT_PROGRESS_SIGNAL,
-  AGENT_STARTED_SIGNAL,
-  agentProgressOf,
   bareRunResult,
   isStartPlan,
   type AgentHeartbeatWriter,
-  type AgentProgressed,
   type AgentJobInput,
-  type AgentStarted,
   type AgentRunResult,
   type JobKind,
   type JobPlan,
@@ -44,7 +39,6 @@ import {
 import { jobFailedEvent, notify } from '../lib/notify';
 import { installHint } from '../agents/profiles';
 import { Semaphore } from '../lib/semaphore';
-import { ProgressDetailsThrottle } from '../lib/agentProgress';
 import { acquireSlot, resumeAttempt, resumeOptionsFrom, runAttempt, type AttemptContext } from '../runner/attempt';
 import {
   agentEnv,
@@ -54,10 +48,9 @@ import {
   promptDelivery,
   runBaseDir,
 } from '../runner/invocation';
-import { leaseToken } from '../runner/lease';
 import type { WorkerAccountHolds } from '../runner/accountHolds';
 import { createRunFolder, readJobRecord } from '../runner/runFolder';
-import { jobClosed } from '../runner/orphans';
+import { attemptContext } from './attemptContext';
 import { appendJobLedger, failureWithRecordProblem, recordJobOutcome, withRecordProblem } from '../lib/jobRecord';
 import { scrubDeep, scrubFailure } from '../lib/scrub';
 import { MissingSkillError, readSkills, withSkills } from '../lib/skills';
@@ -323,78 +316,6 @@ async function checkedPrompt(
   const fullPrompt = withSkills(prompt, skills);
   if (!project.persistent) promptDelivery(project, fullPrompt); // a prompt that cannot be passed fails here
   return { prompt: fullPrompt, promptFirstLine: firstLine(prompt) };
-}
-
-/**
- * What the runner needs of this activity attempt. The cancellation's reason tells a user's cancel (the only
- * thing that stops an agent) from a deploy (the agent is left for the next worker) and from the server no
- * longer knowing this attempt (its heartbeat was rejected or timed out after a freeze: the lease is lost).
- */
-function attemptContext(
-  deps: AgentJobDeps,
-  ctx: Context,
-  plan: Pick<JobPlan, 'project'>,
-  announceStart: boolean,
-): AttemptContext {
-  const execution = ctx.info.workflowExecution;
-  return {
-    attempt: ctx.info.attempt,
-    leaseToken: leaseToken(ctx.info.currentAttemptScheduledTimestampMs, ctx.info.attempt),
-    heartbeat: announcingHeartbeat(ctx, plan, announceStart),
-    cancelSignal: ctx.cancellationSignal,
-    isWorkerShutdown: () => ctx.cancellationDetails?.workerShutdown ?? false,
-    isLeaseLost: () => {
-      const why = ctx.cancellationDetails;
-      return !!why && !why.cancelRequested && !why.workerShutdown;
-    },
-    jobClosed: () =>
-      execution ? jobClosed(ctx.client, execution.workflowId, execution.runId) : Promise.resolve(false),
-    acquireSlot: () => deps.agentSlots.acquire(),
-    log: (m) => ctx.log.info(m),
-    warn: (m) => ctx.log.warn(m),
-  };
-}
-
-/** How often at most a running agent's progress is told to its job's workflow (its Web UI details). */
-export const PROGRESS_DETAILS_EVERY_MS = 30_000;
-
-/**
- * The activity's heartbeat. The first one with a pid (a new agent, or one adopted from an earlier worker) also
- * tells a job that ran prepareJob, so the Web UI's current details say which process runs; then, throttled, what
- * it is doing (its turn and tool). Best effort: a lost signal only loses that line. (A job started with its plan
- * is not told the pid alone: it is in the heartbeat, where `status` and the Web UI's pending activity read it,
- * and that signal would cost the job a workflow task.)
- */
-function announcingHeartbeat(
-  ctx: Context,
-  plan: Pick<JobPlan, 'project'>,
-  announceStart: boolean,
-): AgentHeartbeatWriter {
-  let announcedPid: number | null = null;
-  let throttle = new ProgressDetailsThrottle(PROGRESS_DETAILS_EVERY_MS, Date.now());
-  const tell = (signal: string, payload: AgentStarted | AgentProgressed, what: string) => {
-    const execution = ctx.info.workflowExecution;
-    if (!execution) return;
-    ctx.client.workflow
-      .getHandle(execution.workflowId, execution.runId)
-      .signal(signal, payload)
-      .catch((e: unknown) => ctx.log.debug(`${plan.project}: could not tell the workflow ${what}: ${String(e)}`));
-  };
-  return (details) => {
-    ctx.heartbeat(details);
-    const pid = details.pid;
-    if (typeof pid !== 'number') return;
-    if (pid !== announcedPid) {
-      announcedPid = pid;
-      throttle = new ProgressDetailsThrottle(PROGRESS_DETAILS_EVERY_MS, Date.now());
-      if (announceStart) tell(AGENT_STARTED_SIGNAL, { pid }, "the agent's pid");
-      return;
-    }
-    const progress = agentProgressOf(details);
-    if (progress && throttle.take(progress, Date.now())) {
-      tell(AGENT_PROGRESS_SIGNAL, { pid, progress }, "the agent's progress");
-    }
-  };
 }
 
 /** A persistent project's job: one turn in its long-lived tmux session, in this attempt's run folder. */
