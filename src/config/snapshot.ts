@@ -1,7 +1,7 @@
 // What workflows may know of the config (ConfigSnapshot): no whole prompts, no env values. The batch's
 // snapshotConfig activity takes it on the worker; the CLI takes one project's to pass a job its plan.
 import type { ConfigSnapshot, JobSettings } from '../temporal/types';
-import { DEFAULT_TRANSIENT_BACKOFF_MS } from '../temporal/types';
+import { DEFAULT_TRANSIENT_BACKOFF_MS } from '../temporal/limits';
 import { firstLine } from '../lib/prompts';
 import { agentAccountKey } from './account';
 import type { Config, ProjectConfig } from './types';

@@ -52,13 +52,7 @@ export const SEARCH_ATTRIBUTE_REGISTRATIONS: Record<string, SearchAttributeRegis
   Object.values(SearchAttr).map((k) => [k.name, k.type === 'DOUBLE' ? 'Double' : 'Keyword'] as const),
 );
 
-export { RESULT_MAX_CHARS } from './limits';
-
-/**
- * First back-off after a transient API error (doubles each time), unless orchestrator.transient_backoff says
- * otherwise; also the workflow's fallback for plans of older runs, which carry none.
- */
-export const DEFAULT_TRANSIENT_BACKOFF_MS = 60_000;
+export { DEFAULT_TRANSIENT_BACKOFF_MS, RESULT_MAX_CHARS } from './limits';
 
 export interface AgentJobInput {
   project: string;
