@@ -242,13 +242,15 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
   /** A starter's plan as the agent runs with it: the project checked and the prompt rendered, on its worker. */
   async function renderedPlan(config: Config, project: ProjectConfig, given: JobStartPlan): Promise<JobPlan> {
     const { date, promptOverride, ...settings } = given;
-    const { prompt } = await checkedPrompt(config, project, given.path, {
+    // The folder is this worker's: a project pinned to a host has its checkout where that host's config says, not
+    // where the starter's config (the CLI's, or the shared worker's snapshot) says.
+    const { prompt } = await checkedPrompt(config, project, project.path, {
       kind: given.kind,
       date,
       prompt: promptOverride,
     });
     // This worker's own holds key accounts with its environment, as prepareJob did (a CLI's plan carries none).
-    return { ...settings, account: agentAccountKey(project, process.env), prompt };
+    return { ...settings, path: project.path, account: agentAccountKey(project, process.env), prompt };
   }
 
   /**
