@@ -1,7 +1,7 @@
 // The commands that need no server start without loading the Temporal SDK, its native bridge or the worker:
 // the built dist/ CLI in a subprocess, asked which modules it loaded (no timing: the machine is noisy).
 import execa from 'execa';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -10,10 +10,13 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'orch-startup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `orchestrate <args>` in a fresh node and returns the modules it loaded. */
-async function loaded(args: string[]): Promise<{ code: number; modules: string[] }> {
-  const script = `require(${JSON.stringify(MAIN)}).main(['node', 'orchestrate', ...JSON.parse(process.argv[1])])
-    .then((code) => process.stderr.write('\\nMODULES ' + JSON.stringify({ code, modules: Object.keys(require.cache) })))`;
-  const r = await execa('node', ['-e', script, JSON.stringify(args)], {
+async function loaded(args: string[]): Promise<{ code: number; modules: string[]; builtins: string[] }> {
+  const script = `require(${JSON.stringify(MAIN)}).main(['node', 'orchestrate', ...JSON.parse(process.argv[2])])
+    .then((code) => process.stderr.write('\\nMODULES ' + JSON.stringify({ code, modules: Object.keys(require.cache), builtins: process.moduleLoadList })))`;
+  // A script file, not \`node -e\`: -e itself loads node:crypto.
+  const file = path.join(dir, 'loaded.js');
+  writeFileSync(file, script);
+  const r = await execa('node', [file, JSON.stringify(args)], {
     cwd: dir,
     env: { ...process.env, ORCHESTRATE_CONFIG: path.join(dir, 'workspaces.toml'), HOME: dir },
     reject: false,
@@ -39,6 +42,22 @@ test.each([[['--help']], [['run', '--help']], [['init']], [['history']], [['cost
     expect(heavy(modules)).toEqual([]);
   },
 );
+
+test('logs (without -f) reads the run folders alone: no Temporal SDK, no agent parsers, no node:crypto', async () => {
+  writeFileSync(
+    path.join(dir, 'workspaces.toml'),
+    `[orchestrator]\nstate_dir = ${JSON.stringify(path.join(dir, 'state'))}\n\n[projects.quiet]\npath = ${JSON.stringify(dir)}\n`,
+  );
+  try {
+    const { code, modules, builtins } = await loaded(['logs', 'quiet']);
+    expect(code).toBe(1); // no agent output yet
+    expect(heavy(modules)).toEqual([]);
+    expect(modules.filter((m) => /[\\/]dist[\\/]agents[\\/](claude|codex|gemini|custom)\.js$/.test(m))).toEqual([]);
+    expect(builtins).not.toContain('NativeModule crypto');
+  } finally {
+    rmSync(path.join(dir, 'workspaces.toml'), { force: true });
+  }
+});
 
 test('a command that talks to Temporal loads the client when it runs', async () => {
   const { modules } = await loaded(['schedule', 'list']);

@@ -4,6 +4,7 @@ import {
   dayBounds,
   inWindow,
   isFirstOfMonth,
+  isUtcZone,
   localDate,
   localTime,
   monthLabel,
@@ -11,6 +12,7 @@ import {
   yesterday,
 } from '../src/lib/dates';
 import { renderPrompt } from '../src/lib/prompts';
+import { systemTimeZone } from '../src/lib/systemTimeZone';
 
 describe('calendar days', () => {
   test.each([
@@ -101,5 +103,48 @@ describe('rollover prompt', () => {
   });
   test('EOD prompt names the day’s work log', () => {
     expect(renderPrompt('eod', sources, '2026-11-25')).toBe('Write docs/worklog/2026-11-25.md for 2026-11-25');
+  });
+});
+
+describe('UTC without ICU', () => {
+  test('the UTC fast path gives what Intl gives, under every alias', () => {
+    const instants = [
+      0,
+      Date.UTC(2026, 11, 31, 23, 59, 59),
+      Date.UTC(2024, 1, 29, 0, 0, 0),
+      Date.UTC(1999, 0, 1, 9, 5),
+    ];
+    for (let t = Date.UTC(2026, 0, 1); t < Date.UTC(2027, 0, 1); t += 7 * 3_600_000 + 13 * 60_000) instants.push(t);
+    for (const alias of ['UTC', 'Etc/UTC', 'utc', 'Zulu', 'Etc/GMT+0']) {
+      expect(isUtcZone(alias)).toBe(true);
+      for (const t of instants) {
+        const d = new Date(t);
+        const iso = d.toISOString();
+        expect(localDate(d, alias)).toBe(iso.slice(0, 10));
+        expect(localTime(d, alias)).toBe(iso.slice(11, 16));
+      }
+    }
+    expect(dayBounds('2026-03-29', 'Etc/UTC')).toEqual({
+      start: new Date('2026-03-29T00:00:00Z'),
+      end: new Date('2026-03-30T00:00:00Z'),
+    });
+    for (const zone of ['Europe/London', 'America/New_York', 'Etc/GMT+1']) expect(isUtcZone(zone)).toBe(false);
+  });
+
+  test('the system zone is named as Intl names it, from $TZ or /etc/localtime', () => {
+    const saved = process.env.TZ;
+    try {
+      for (const tz of ['UTC', 'Etc/UTC', ':UTC', '']) {
+        process.env.TZ = tz;
+        expect(systemTimeZone()).toBe('UTC');
+      }
+      process.env.TZ = 'Asia/Tokyo';
+      expect(systemTimeZone()).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
+      delete process.env.TZ;
+      expect(systemTimeZone()).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
   });
 });

@@ -192,6 +192,23 @@ test('logs -f follows a running job until it ends; logs prints a finished job by
   expect(never.stderr).toMatch(/no agent output for job\/seecost yet/);
 });
 
+test('logs without -f reads the run folder alone and says when its agent still runs', async () => {
+  expect((await cli(['run', '-p', 'seelog', '--prompt', '[scenario:slow:3] still here', '--no-wait'])).exitCode).toBe(
+    0,
+  );
+  // The agent's first line is written at once; until the folder exists, logs says there is none yet.
+  const whileRunning = await waitFor('the agent to start', async () => {
+    const r = await cli(['logs', 'seelog', '--raw']);
+    return r.exitCode === 0 && r.stdout.includes('"subtype":"init"') ? r : null;
+  });
+  expect(whileRunning.stderr).toMatch(/==> .*runs\/seelog\/.*\/attempt-1 \(job\/seelog, running\) <==/);
+  expect(whileRunning.stderr).toContain('(job/seelog is still running: `orchestrate logs seelog -f` follows it)');
+  expect((await cli(['logs', 'seelog', '-f', '--raw'])).stderr).toContain('job/seelog finished: succeeded');
+  const after = await cli(['logs', 'seelog', '--raw']);
+  expect(after.stdout).toContain('"type":"result"');
+  expect(after.stderr).not.toContain('running');
+});
+
 test('history and costs from the ledger: newest first, per project per day, JSON and tables', async () => {
   for (const prompt of ['one', 'two'])
     expect((await cli(['run', '-p', 'seecost', '--prompt', prompt])).exitCode).toBe(0);

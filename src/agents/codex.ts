@@ -29,6 +29,7 @@ import {
   truncateText,
 } from './text';
 import { parseSpokenDuration, parseUsageLimitReset } from './usageLimit';
+import { systemTimeZone } from '../lib/systemTimeZone';
 
 const CODEX_LIMIT_RE =
   /you(?:'|’)?ve\s+(?:hit|reached)\s+your\s+(?:[\w-]+\s+){0,2}limit|usage\s+limit\s+(?:reached|exceeded)/i;
@@ -36,10 +37,6 @@ const CODEX_RATE_RE = /\b429\b|too\s+many\s+requests|rate\s+limit(?:ed|\s+reache
 const CODEX_AUTH_RE =
   /\b401\b|unauthorized|not\s+logged\s+in|codex\s+login|invalid[_\s]api[_\s]key|incorrect\s+api\s+key|OPENAI_API_KEY|refresh\s+token|token\s+(?:has\s+)?expired|sign\s+in\s+again/i;
 const CODEX_QUOTA_RE = /quota\s+exceeded|insufficient_quota|billing/i;
-
-function localZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-}
 
 /**
  * Codex's usage-limit line: "You've hit your usage limit. Upgrade to Pro (…) or try again in 5 days 22 hours
@@ -63,7 +60,7 @@ export function parseCodexUsageLimit(text: string, now: Date): UsageLimit | null
   const atMatch = /try\s+again\s+at\s+(.+?)(?:\.\s|\.$|$)/i.exec(rest.replace(/\s+/g, ' ').trim());
   if (atMatch) {
     const when = atMatch[1].replace(/,?\s*\d{4}\b,?/, '').trim();
-    const parsed = parseUsageLimitReset(`You've hit your limit · resets ${when} (${localZone()})`, now);
+    const parsed = parseUsageLimitReset(`You've hit your limit · resets ${when} (${systemTimeZone()})`, now);
     return { resetsAt: parsed?.resetsAt ?? null, text: line };
   }
   return { resetsAt: null, text: line };

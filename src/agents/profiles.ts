@@ -1,15 +1,8 @@
-// The agent profiles: everything orchestrate knows about each agent CLI, in one table. Adding an agent is one
-// entry here and its parser (./claude, ./codex, ./gemini, ./custom, all on ./text and ./outcome). The config
-// reads its per-profile defaults from this table; this module never imports the config.
+// The agent profiles: everything orchestrate knows about running each agent CLI, in one table. Adding an agent is
+// one entry here and its parser in ./parsers (./claude, ./codex, ./gemini, ./custom, all on ./text and ./outcome).
+// The config reads its per-profile defaults from this table; this module never imports the config, nor the
+// parsers: every command that reads the config loads it, and only the worker parses agent output.
 import path from 'node:path';
-import { parseClaudeOutput } from './claude';
-import { parseCodexOutput } from './codex';
-import { parseCustomOutput } from './custom';
-import { parseGeminiOutput } from './gemini';
-import type { ParserContext } from './outcome';
-import type { ParseInput, ParsedOutput } from './result';
-import { oneLine } from './text';
-import { emptyParsed } from './outcome';
 
 /** Which agent CLI runs the jobs: supplies the default command and args and picks the result parser. */
 export const AGENT_PROFILES = ['claude', 'codex', 'gemini', 'custom'] as const;
@@ -26,8 +19,6 @@ export interface InteractiveSupport {
 export interface ProfileSpec {
   /** What runs unless [agent] command and args are set; null: both must be set. */
   defaults: { command: string; args: readonly string[] } | null;
-  /** Decides a job's outcome from the CLI's output. */
-  parse: (input: ParseInput, ctx: ParserContext) => ParsedOutput;
   /** What to do when the agent says it is not logged in. */
   loginHint: string;
   /** What to do when the profile's default command is not on the PATH; null: the generic hint. */
@@ -48,7 +39,6 @@ export const PROFILES: Readonly<Record<AgentProfile, ProfileSpec>> = {
     // stream-json (which needs --verbose) shows the job's progress while it runs; its last line is the same result
     // object json prints.
     defaults: { command: 'claude', args: ['-p', '{prompt}', '--output-format', 'stream-json', '--verbose'] },
-    parse: parseClaudeOutput,
     loginHint: 'run `claude /login` as the worker user, or set ANTHROPIC_API_KEY in the environment of the worker host',
     installHint:
       'install Claude Code (npm install -g @anthropic-ai/claude-code) on this worker host, or set [agent] command to its full path',
@@ -57,7 +47,6 @@ export const PROFILES: Readonly<Record<AgentProfile, ProfileSpec>> = {
   },
   codex: {
     defaults: { command: 'codex', args: ['exec', '--json', '{prompt}'] },
-    parse: parseCodexOutput,
     loginHint:
       'run `codex login` as the worker user, or set OPENAI_API_KEY (or CODEX_API_KEY) in the environment of the worker host',
     installHint: null,
@@ -66,7 +55,6 @@ export const PROFILES: Readonly<Record<AgentProfile, ProfileSpec>> = {
   },
   gemini: {
     defaults: { command: 'gemini', args: ['-p', '{prompt}', '--output-format', 'json'] },
-    parse: parseGeminiOutput,
     loginHint:
       'run `gemini` once interactively as the worker user to log in, or set GEMINI_API_KEY in the environment of the worker host',
     installHint: null,
@@ -75,7 +63,6 @@ export const PROFILES: Readonly<Record<AgentProfile, ProfileSpec>> = {
   },
   custom: {
     defaults: null,
-    parse: parseCustomOutput,
     loginHint:
       "log the agent in as the worker user, or give it its credentials in [agent] env or the worker host's environment",
     installHint: null,
@@ -98,24 +85,4 @@ export function installHint(command: string, project: string): string {
     own?.installHint ??
     `install it on this worker host, or set [agent] command (or [projects.${project}.agent] command) to its full path`
   );
-}
-
-/** Decides a job's outcome from the output of `profile`'s CLI. Never throws. */
-export function parseProfileOutput(profile: AgentProfile, input: ParseInput): ParsedOutput {
-  try {
-    const spec = PROFILES[profile] ?? PROFILES.claude;
-    return spec.parse(input, spec);
-  } catch (err) {
-    // A bug here must not lose the job: report it as a crash (retried once) with what went wrong.
-    return {
-      ...emptyParsed(),
-      outcome: 'crashed',
-      message: `${input.project}: could not read the ${profile} agent's output (${oneLine(String(err), 200)}) — see the job's log`,
-    };
-  }
-}
-
-/** Claude Code's output read with the claude profile's hints (the parser of the default profile). */
-export function parseAgentOutput(input: ParseInput): ParsedOutput {
-  return parseClaudeOutput(input, PROFILES.claude);
 }

@@ -46,6 +46,6 @@ export interface ParsedOutput {
   authFailure?: boolean;
 }
 
-export { parseAgentOutput } from './profiles';
+export { parseAgentOutput } from './parsers';
 export { stripAnsi, truncateText } from './text';
 export { parseUsageLimitReset } from './usageLimit';

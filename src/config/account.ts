@@ -1,7 +1,6 @@
 // Which agent account a project's jobs use: projects that share one share its usage limit and its login, so a
 // batch holds or skips them together. The key names the profile, the host and the credential variables the
 // agent sees, with a hash of their values: never a secret itself, since the key is kept in workflow history.
-import { createHash } from 'node:crypto';
 import type { ProjectConfig } from './types';
 
 /**
@@ -37,6 +36,10 @@ export function agentAccountKey(
   const seen = (name: string): string | undefined =>
     agent.env[name] ?? (agent.envAllow === null || agent.envAllow.includes(name) ? workerEnv[name] : undefined);
   const present = CREDENTIAL_ENV_VARS.filter((name) => seen(name) !== undefined);
+  // Required here, not at the top: every command that reads the config loads this module, and only the ones that
+  // start jobs need a hash (node:crypto is a few ms of every CLI start otherwise).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const hash = createHash('sha256');
   for (const name of present) hash.update(`${name}=${seen(name)}\0`);
   return `${agent.profile}@${project.host ?? 'local'}:${present.join(',')}#${hash.digest('hex').slice(0, 12)}`;

@@ -13,6 +13,7 @@ import {
   SERVER_DEFAULTS,
 } from './defaults';
 import { ConfigError, formatPath } from './errors';
+import { systemTimeZone } from '../lib/systemTimeZone';
 import { DEFAULT_INTERACTIVE_COMMAND, DEFAULT_PROFILE, profileDefaults } from './profileDefaults';
 import type { AgentOverrides, ConfigFile, GatesOverrides } from './schema';
 import type {
@@ -138,10 +139,6 @@ function mergeGates(base: GatesConfig, o: GatesOverrides | undefined): GatesConf
     workingHours: o?.working_hours !== undefined ? o.working_hours : base.workingHours,
     maxDailyUsd: o?.max_daily_usd ?? base.maxDailyUsd,
   };
-}
-
-function systemTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
 
 function emptyToNull(s: string | undefined): string | null {

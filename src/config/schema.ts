@@ -2,6 +2,7 @@
 // that was found (never the value, which may be a secret) and suggest the closest key for a misspelt one.
 // validate() turns the raw TOML into the checked snake_case data, or throws every problem at once.
 import { z } from 'zod';
+import { UTC_ZONE, isUtcZone } from '../lib/dates';
 import { DURATION_EXAMPLES, tryParseDuration } from '../lib/duration';
 import { ConfigError, didYouMean, didYouMeanHint, formatPath, suggestionText } from './errors';
 import { AGENT_PROFILES, ON_SHUTDOWN_MODES, OUTPUT_FORMATS, PROJECT_NAME_RE, type ConfigProblem } from './types';
@@ -215,6 +216,7 @@ const workingHours = z.string().transform((s, ctx): { start: string; end: string
 });
 
 function canonicalTimeZone(tz: string): string | null {
+  if (isUtcZone(tz)) return UTC_ZONE;
   try {
     return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
   } catch (err) {

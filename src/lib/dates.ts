@@ -17,7 +17,36 @@ const MONTHS = [
   'December',
 ];
 
+/** The name ICU gives the UTC zone under any of its aliases. */
+export const UTC_ZONE = 'UTC';
+const UTC_ALIASES = new Set(
+  ['UTC', 'UCT', 'Universal', 'Zulu', 'GMT', 'GMT0', 'GMT+0', 'GMT-0', 'Greenwich']
+    .flatMap((n) => [n, `Etc/${n}`])
+    .map((n) => n.toLowerCase()),
+);
+
+/**
+ * Whether `name` is the UTC zone under one of its IANA aliases (as Intl matches them, ignoring case). Its
+ * calendar needs no ICU: the first Intl date format of a process costs ~30 ms of CPU, which a CLI command that
+ * only prints dates would pay on every run.
+ */
+export function isUtcZone(name: string): boolean {
+  return UTC_ALIASES.has(name.toLowerCase());
+}
+
+const two = (n: number) => String(n).padStart(2, '0');
+
 function partsIn(instant: Date, timeZone: string): Record<string, string> {
+  if (isUtcZone(timeZone)) {
+    return {
+      year: String(instant.getUTCFullYear()),
+      month: two(instant.getUTCMonth() + 1),
+      day: two(instant.getUTCDate()),
+      hour: two(instant.getUTCHours()),
+      minute: two(instant.getUTCMinutes()),
+      second: two(instant.getUTCSeconds()),
+    };
+  }
   const fmt = new Intl.DateTimeFormat('en-CA', {
     timeZone,
     year: 'numeric',

@@ -4,7 +4,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import path from 'node:path';
 import { formatDuration } from '../lib/duration';
 import { stripAnsi } from '../agents/result';
-import { parseProfileOutput } from '../agents/profiles';
+import { parseProfileOutput } from '../agents/parsers';
 import { bareRunResult, type AgentRunResult } from '../temporal/types';
 import { AGENT_CRASHED, WORKER_SHUTDOWN } from '../temporal/failures';
 import type { ResumeOptions } from './attempt';

@@ -8,22 +8,25 @@
 //   lease/         the attempts' claims (./lease).
 import { ApplicationFailure } from '@temporalio/common';
 import { promises as fs, readFileSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type { Config, ProjectConfig } from '../config';
 import type { AgentRunResult, JobKind, JobPlan } from '../temporal/types';
 import { RUN_FOLDER_ERROR, SETUP_ERROR, leaseLost } from '../temporal/failures';
 import { scrubDeep, scrubKeyShapes, type Scrubber } from '../lib/scrub';
-import type { AgentExit } from './process';
-import { processStartTicks } from './processGroup';
+import { JOB_FILE, LAUNCH_FILE, REPORTED_FILE, type Launch } from './runFiles';
 import type { Lease } from './lease';
 
-export const LAUNCH_FILE = 'launch.json';
-export const EXIT_FILE = 'exit.code';
-export const REPORTED_FILE = 'reported.json';
-export const STDOUT_FILE = 'stdout.log';
-export const STDERR_FILE = 'stderr.log';
-export const JOB_FILE = 'job.json';
+export {
+  EXIT_FILE,
+  JOB_FILE,
+  LAUNCH_FILE,
+  REPORTED_FILE,
+  STDERR_FILE,
+  STDOUT_FILE,
+  launchAlive,
+  readExitFile,
+  type Launch,
+} from './runFiles';
 
 /**
  * The wrapper: joins the job's cgroup when there is one, before anything else runs, so every descendant is in it
@@ -90,21 +93,6 @@ export function readJobRecord(baseDir: string): JobRecord | null {
   } catch {
     return null;
   }
-}
-
-/** One agent launch, as launch.json records it. */
-export interface Launch {
-  dir: string;
-  attempt: number;
-  pid: number;
-  startTicks: number | null;
-  startedAt: number;
-}
-
-/** The very process we launched, not a later one that reused its pid. */
-export function launchAlive(l: Pick<Launch, 'pid' | 'startTicks'>): boolean {
-  const ticks = processStartTicks(l.pid);
-  return ticks !== null && (l.startTicks === null || ticks === l.startTicks);
 }
 
 /** The attempt folders of a job (whether or not they launched an agent), in no order. */
@@ -180,29 +168,6 @@ export async function reserveLaunchRecord(
       await fs.rename(pending, file);
     },
   };
-}
-
-/**
- * The wrapper's record: `sh` reports a signal death as 128+N, which we turn back into the signal. Null until the
- * line is complete (the wrapper creates the file, then writes it).
- */
-export function readExitFile(dir: string): AgentExit | null {
-  let text: string;
-  try {
-    text = readFileSync(path.join(dir, EXIT_FILE), 'utf8');
-  } catch {
-    return null;
-  }
-  if (!text.endsWith('\n')) return null;
-  text = text.trim();
-  if (text === '') return null;
-  const code = Number(text);
-  if (!Number.isInteger(code)) return null;
-  if (code > 128) {
-    const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
-    if (name) return { exitCode: null, signal: name };
-  }
-  return { exitCode: code, signal: null };
 }
 
 /**

@@ -1,7 +1,8 @@
 // `orchestrate logs <project|workflowId> [-f]`: a job's agent output from its run folder
 // (<state_dir>/runs/<project>/<run key>/attempt-<n>/stdout.log and stderr.log). The agent's stdout goes to
-// stdout, an event stream rendered as a conversation (`--raw`: as written), and its stderr to stderr; `-f`
-// follows while the job runs and stops when it ends.
+// stdout, an event stream rendered as a conversation (`--raw`: as written), and its stderr to stderr. Without
+// `-f` it reads the newest run folder from disk alone; `-f` asks the server for the job's run, follows it while
+// it runs and stops when it ends.
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { existsSync, promises as fs } from 'node:fs';
@@ -11,6 +12,7 @@ import { jobWorkflowId } from '../../temporal/ids';
 import { getConfig, print, tryConnect } from '../common';
 import { EXIT, UserError } from '../errors';
 import { ConversationRenderer, wantsColor } from '../render/conversation';
+import { STDERR_FILE, STDOUT_FILE, launchAlive, readExitFile, readLaunch } from '../../runner/runFiles';
 
 const POLL_MS = 300;
 
@@ -65,7 +67,7 @@ export async function latestAttemptDir(stateDir: string, project: string, runId?
       .reverse();
     for (const a of attempts) {
       const dir = path.join(base, run, a);
-      if (existsSync(path.join(dir, 'stdout.log')) || existsSync(path.join(dir, 'stderr.log'))) return dir;
+      if (existsSync(path.join(dir, STDOUT_FILE)) || existsSync(path.join(dir, STDERR_FILE))) return dir;
     }
   }
   return null;
@@ -127,13 +129,56 @@ async function jobState(client: Client, workflowId: string): Promise<JobState | 
   }
 }
 
+/** What `logs` shows: the agent's stdout (rendered unless raw) and stderr of one attempt folder. */
+interface Shown {
+  pathOnly?: boolean;
+  raw?: boolean;
+}
+
 export async function showLogs(
   config: Config,
   target: LogTarget,
-  opts: { follow?: boolean; pathOnly?: boolean; raw?: boolean } = {},
+  opts: Shown & { follow?: boolean } = {},
 ): Promise<number> {
-  const follow = Boolean(opts.follow);
-  const note = (m: string) => process.stderr.write(`${m}\n`);
+  return opts.follow ? followLogs(config, target, opts) : printLogs(config.orchestrator.stateDir, target, opts);
+}
+
+const note = (m: string) => process.stderr.write(`${m}\n`);
+
+function noOutputYet(stateDir: string, target: LogTarget): UserError {
+  return new UserError(
+    `no agent output for ${target.workflowId} yet (looked in ${path.join(stateDir, 'runs', target.project)})`,
+    EXIT.failed,
+  );
+}
+
+/**
+ * Without -f: the newest run folder of the project, read from disk alone (no server, no Temporal SDK: this is a
+ * command people run often and expect at once). Whether the agent still runs is the folder's own record: a
+ * launched process that is alive and has no exit status yet.
+ */
+async function printLogs(stateDir: string, target: LogTarget, opts: Shown): Promise<number> {
+  const dir = await latestAttemptDir(stateDir, target.project);
+  if (!dir) throw noOutputYet(stateDir, target);
+  if (opts.pathOnly) {
+    print(dir);
+    return EXIT.ok;
+  }
+  const launch = readLaunch(dir);
+  const running = launch !== null && readExitFile(dir) === null && launchAlive(launch);
+  note(`==> ${dir} (${target.workflowId}${running ? ', running' : ''}) <==`);
+  const render = opts.raw ? undefined : new ConversationRenderer(wantsColor(process.stdout));
+  const offsets = new Map<string, number>();
+  await pump(path.join(dir, STDOUT_FILE), process.stdout, offsets, render);
+  await pump(path.join(dir, STDERR_FILE), process.stderr, offsets);
+  const rest = render?.end();
+  if (rest) await write(process.stdout, Buffer.from(rest));
+  if (running) note(`(${target.workflowId} is still running: \`orchestrate logs ${target.project} -f\` follows it)`);
+  return EXIT.ok;
+}
+
+/** With -f: the job's own run, followed while it runs; the server says which run that is and when it ends. */
+async function followLogs(config: Config, target: LogTarget, opts: Shown): Promise<number> {
   const stateDir = config.orchestrator.stateDir;
   // The run folders are readable without a server; the server only says which run is the job's and whether
   // it still runs (the client library is loaded by tryConnect, not before).
@@ -145,12 +190,7 @@ export async function showLogs(
       note(`note: no workflow ${target.workflowId} on the server; showing the newest run folder`);
     const findDir = () => latestAttemptDir(stateDir, target.project, state?.runId);
     let dir = await findDir();
-    if (!dir && !state?.running) {
-      throw new UserError(
-        `no agent output for ${target.workflowId} yet (looked in ${path.join(stateDir, 'runs', target.project)})`,
-        EXIT.failed,
-      );
-    }
+    if (!dir && !state?.running) throw noOutputYet(stateDir, target);
     if (opts.pathOnly) {
       if (!dir)
         throw new UserError(`${target.workflowId} has no run folder yet (the agent has not started)`, EXIT.failed);
@@ -174,10 +214,10 @@ export async function showLogs(
         waitNoted = true;
       }
       if (dir) {
-        await pump(path.join(dir, 'stdout.log'), process.stdout, offsets, render);
-        await pump(path.join(dir, 'stderr.log'), process.stderr, offsets);
+        await pump(path.join(dir, STDOUT_FILE), process.stdout, offsets, render);
+        await pump(path.join(dir, STDERR_FILE), process.stderr, offsets);
       }
-      if (!follow || !state?.running || !connected) break;
+      if (!state?.running || !connected) break;
       await sleep(POLL_MS);
       // Read the state before the folder: the last pass after the job ended drains everything it wrote.
       state = (await jobState(connected.client, target.workflowId)) ?? state;
@@ -185,15 +225,13 @@ export async function showLogs(
     }
     const rest = render?.end();
     if (rest) await write(process.stdout, Buffer.from(rest));
-    if (follow && connected && state) {
+    if (connected && state) {
       if (state.running) note(`${target.workflowId} is still running (follow it with -f)`);
       else {
         const { jobResult } = await import('../../temporal/client');
         const r = await jobResult(connected.client.workflow.getHandle(target.workflowId), target.project);
         note(`${target.workflowId} finished: ${r.outcome}${r.outcome === 'succeeded' ? '' : ` — ${r.message}`}`);
       }
-    } else if (state?.running && !follow) {
-      note(`(${target.workflowId} is still running: \`orchestrate logs ${target.project} -f\` follows it)`);
     }
     return EXIT.ok;
   } finally {
