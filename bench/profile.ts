@@ -1,0 +1,82 @@
+// Where a bench run's CPU went: reads the V8 CPU profiles `node --cpu-prof` wrote (one per thread: the main thread
+// hosting the worker, and each workflow thread) and prints, per thread, its sampled time by area and its
+// costliest functions (self time). The profiles the "why" of each missed target in bench/README.md cites.
+//
+//   node --cpu-prof --cpu-prof-dir bench/results/prof-NAME dist-bench/bench/bench.js --only p3 --label NAME
+//   node dist-bench/bench/profile.js bench/results/prof-NAME
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The area a frame's code belongs to, by its file. */
+function areaOf(url: string, fn: string): string {
+  if (!url) return fn === '(garbage collector)' ? 'gc' : fn === '(idle)' ? 'idle' : 'native / (program)';
+  if (/floor/.test(url)) return 'the floor (bench/floor)';
+  if (url.startsWith('evalmachine')) return 'workflow sandbox (SDK glue)';
+  if (/workflow-bundle|webpack|dist[\\/]bundle|[\\/]workflows[\\/]/.test(url)) return 'workflow code (bundle)';
+  const pkg = /node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)/.exec(url);
+  if (pkg) return pkg[1].replace(/\\/g, '/');
+  if (url.startsWith('node:')) return 'node internals';
+  if (/[\\/]src[\\/]|[\\/]dist(-bench)?[\\/]/.test(url)) return 'orchestrate';
+  return 'other';
+}
+
+function summarise(file: string, top: number): string {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  const areas = new Map<string, number>();
+  const fns = new Map<string, number>();
+  let total = 0;
+  for (const [id, us] of self) {
+    const n = byId.get(id);
+    if (!n) continue;
+    const { functionName, url, lineNumber } = n.callFrame;
+    const area = areaOf(url, functionName);
+    if (area === 'idle') continue;
+    total += us;
+    areas.set(area, (areas.get(area) ?? 0) + us);
+    const key = `${functionName || '(anonymous)'} ${url ? `${path.basename(url)}:${lineNumber + 1}` : ''} [${area}]`;
+    fns.set(key, (fns.get(key) ?? 0) + us);
+  }
+  const ms = (us: number) => `${(us / 1000).toFixed(0).padStart(7)} ms`;
+  const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)} %`;
+  const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
+  return [
+    `## ${path.basename(file)}: ${ms(total).trim()} of CPU (idle excluded)`,
+    '',
+    'by area:',
+    ...sorted(areas)
+      .slice(0, 12)
+      .map(([a, us]) => `  ${ms(us)} ${pct(us)}  ${a}`),
+    '',
+    `top ${top} functions (self time):`,
+    ...sorted(fns)
+      .slice(0, top)
+      .map(([f, us]) => `  ${ms(us)} ${pct(us)}  ${f}`),
+    '',
+  ].join('\n');
+}
+
+function main(argv: string[]): void {
+  const dir = argv[0];
+  if (!dir) throw new Error('usage: node dist-bench/bench/profile.js <folder of .cpuprofile files> [top N]');
+  const top = Number(argv[1] ?? 15);
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => path.join(dir, f));
+  if (!files.length) throw new Error(`no .cpuprofile files in ${dir}`);
+  for (const f of files) process.stdout.write(summarise(f, top) + '\n');
+}
+
+main(process.argv.slice(2));
