@@ -1,14 +1,20 @@
 // P5: CLI start-up, as CPU time of the child process (user + sys) over that of `node -e 0`. A preload
 // (cpu-report.js) appends the process's own resourceUsage() to a file when it exits: it counts everything from
-// exec, Node's own start-up included, and nothing of the bench's process.
+// exec, Node's own start-up included, and nothing of the bench's process. The commands that talk to the server
+// (`status`, `run --no-wait`) are shown over the client floor (floor/client.ts): a process that only loads the
+// Temporal client, connects and makes the command's one call.
 import execa from 'execa';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { jobWorkflowId } from '../src/temporal/ids';
 import { median, round, type BenchBase } from './lib';
 
 /** The built CLI (compiled with the bench: bench/tsconfig.json includes src/cli.ts). */
 const CLI = path.resolve(__dirname, '../src/cli.js');
 const CPU_REPORT = path.join(__dirname, 'cpu-report.js');
+const CLIENT_FLOOR = path.join(__dirname, 'floor/client.js');
+/** No worker polls it: a job `run --no-wait` starts waits there until the bench terminates it. */
+const P5_TASK_QUEUE = 'bench-p5';
 
 export async function p5(base: BenchBase, q: { runs: number }) {
   const dir = path.join(base.dir, 'p5');
@@ -20,6 +26,7 @@ export async function p5(base: BenchBase, q: { runs: number }) {
     [
       '[orchestrator]',
       `state_dir = ${JSON.stringify(stateDir)}`,
+      `task_queue = ${JSON.stringify(P5_TASK_QUEUE)}`,
       '',
       // logs asks the server which run is the job's newest: the bench's own, which has no such job.
       '[server]',
@@ -34,17 +41,20 @@ export async function p5(base: BenchBase, q: { runs: number }) {
   );
   const report = path.join(dir, 'cpu.jsonl');
   /** `okExit`: the exit codes that count as the command's expected answer. */
-  const cpuMs = async (args: string[], okExit: number[]): Promise<number> => {
+  const cpuMs = async (args: string[], okExit: number[]): Promise<number> => (await run(args, okExit)).cpuMs;
+  const run = async (args: string[], okExit: number[]): Promise<{ cpuMs: number; wallMs: number }> => {
     rmSync(report, { force: true });
+    const t0 = performance.now();
     const r = await execa(process.execPath, ['-r', CPU_REPORT, ...args], {
       cwd: dir,
       env: { ...process.env, ORCHESTRATE_CONFIG: configPath, BENCH_CPU_REPORT: report },
       reject: false,
       stdin: 'ignore',
     });
+    const wallMs = performance.now() - t0;
     if (!okExit.includes(r.exitCode)) throw new Error(`P5: node ${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`);
     const usage = JSON.parse(readFileSync(report, 'utf8')) as { userCPUTime: number; systemCPUTime: number };
-    return (usage.userCPUTime + usage.systemCPUTime) / 1000;
+    return { cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, wallMs };
   };
   const commands: Array<[string, string[], number[]]> = [
     ['node -e 0', ['-e', '0'], [0]],
@@ -67,5 +77,53 @@ export async function p5(base: BenchBase, q: { runs: number }) {
       const ms = median(samples.get(name) ?? []);
       return { command: name, cpuMs: round(ms, 1), ratioToNode: round(ms / nodeMs, 2) };
     }),
+    serverCommands: await serverCommands(base, run, q.runs),
   };
+}
+
+type Run = (args: string[], okExit: number[]) => Promise<{ cpuMs: number; wallMs: number }>;
+
+/** `status` and `run --no-wait` against the bench's server, each beside the client floor's same call. */
+async function serverCommands(base: BenchBase, run: Run, runs: number) {
+  const floor = (what: 'start' | 'list') => [CLIENT_FLOOR, what, base.address, base.namespace, P5_TASK_QUEUE];
+  const job = base.client.workflow.getHandle(jobWorkflowId('p5'));
+  const pairs: Array<{
+    command: string;
+    ours: string[];
+    okExit: number[];
+    floor: string[];
+    after?: () => Promise<void>;
+  }> = [
+    // status exits 1 when no worker polls a queue it serves: that is its answer here.
+    { command: 'status', ours: [CLI, 'status'], okExit: [0, 1], floor: floor('list') },
+    {
+      command: 'run -p p5 --no-wait',
+      ours: [CLI, 'run', '-p', 'p5', '--no-wait'],
+      okExit: [0],
+      floor: floor('start'),
+      // One job per project: the next run may start only once this one is gone.
+      after: () => job.terminate('bench').then(() => undefined),
+    },
+  ];
+  const out = [];
+  for (const p of pairs) {
+    const ours: Array<{ cpuMs: number; wallMs: number }> = [];
+    const fl: Array<{ cpuMs: number; wallMs: number }> = [];
+    for (let i = 0; i < runs; i++) {
+      ours.push(await run(p.ours, p.okExit));
+      await p.after?.();
+      fl.push(await run(p.floor, [0]));
+    }
+    const m = (xs: Array<{ cpuMs: number; wallMs: number }>, k: 'cpuMs' | 'wallMs') => median(xs.map((x) => x[k]));
+    out.push({
+      command: p.command,
+      cpuMs: round(m(ours, 'cpuMs'), 1),
+      wallMs: round(m(ours, 'wallMs'), 1),
+      floorCpuMs: round(m(fl, 'cpuMs'), 1),
+      floorWallMs: round(m(fl, 'wallMs'), 1),
+      wallRatioToFloor: round(m(ours, 'wallMs') / m(fl, 'wallMs'), 2),
+      cpuRatioToFloor: round(m(ours, 'cpuMs') / m(fl, 'cpuMs'), 2),
+    });
+  }
+  return out;
 }

@@ -119,6 +119,15 @@ export function report(r: Results): string {
         ok(c.ratioToNode <= 2),
       ]);
     }
+    for (const c of r.p5.serverCommands ?? []) {
+      rows.push([
+        'P5',
+        `\`orchestrate ${c.command}\` wall / CPU, over the client floor (connect + its one call)`,
+        `${c.wallMs} / ${c.cpuMs} ms · ${c.wallRatioToFloor}× / ${c.cpuRatioToFloor}× (floor ${c.floorWallMs} / ${c.floorCpuMs} ms)`,
+        'its round trips',
+        '',
+      ]);
+    }
   }
   const parts = [table(['', 'metric', 'value', 'target', 'met'], rows)];
   if (r.p1) {
