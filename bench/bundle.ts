@@ -3,12 +3,17 @@
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { workflowBundleOptions } from '../src/bundle';
+
+const PRODUCT_WORKFLOWS = path.join(__dirname, '../../src/workflows/index.ts');
 
 async function main(): Promise<void> {
   const out = process.argv[2];
   if (!out) throw new Error('usage: bundle.js <out.js> [workflows.ts]');
-  const workflowsPath = path.resolve(process.argv[3] ?? path.join(__dirname, '../../src/workflows/index.ts'));
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  const own = process.argv[3];
+  // The product's bundle as `npm run build` makes it; the floor's with the SDK's defaults.
+  const options = own ? { workflowsPath: path.resolve(own) } : workflowBundleOptions(PRODUCT_WORKFLOWS);
+  const bundle = await bundleWorkflowCode({ ...options, logger: new DefaultLogger('WARN') });
   writeFileSync(out, bundle.code);
 }
 

@@ -2,7 +2,7 @@
 // processes). Started by `orchestrate worker` / `orchestrate up`, or directly with `node dist/worker.js`.
 import { NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type Activities } from './activities';
-import { prebuiltWorkflowBundle } from './bundle';
+import { prebuiltWorkflowBundle, workflowBundleOptions } from './bundle';
 import { loadConfig, type Config } from './config';
 import { temporalTarget } from './temporal/connection';
 import { taskQueueFor } from './temporal/ids';
@@ -41,9 +41,10 @@ export async function createWorker(
   const target = temporalTarget(config);
   const connection = opts.connection ?? (await NativeConnection.connect(target.connectionOptions));
   const bundlePath = opts.workflowBundlePath ?? prebuiltWorkflowBundle().path;
-  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = bundlePath
+  const bundleOptions = workflowBundleOptions(require.resolve('./workflows'));
+  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> = bundlePath
     ? { workflowBundle: { codePath: bundlePath } }
-    : { workflowsPath: require.resolve('./workflows') };
+    : { workflowsPath: bundleOptions.workflowsPath, bundlerOptions: { preloadModules: bundleOptions.preloadModules } };
   const concurrency = config.orchestrator.concurrency;
   const worker = await Worker.create({
     connection,

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { prebuiltWorkflowBundle, WORKFLOW_BUNDLE_FILE } from '../src/bundle';
+import { prebuiltWorkflowBundle, SHARED_WORKFLOW_MODULES, WORKFLOW_BUNDLE_FILE } from '../src/bundle';
 import { REPO_ROOT } from './helpers/env';
 
 test('npm run build leaves a fresh bundle in dist/ holding the workflows', () => {
@@ -40,4 +40,21 @@ test('none, fresh, stale', () => {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe('the workflow modules shared by every workflow of a thread', () => {
+  const src = path.join(REPO_ROOT, 'src');
+
+  test.each(SHARED_WORKFLOW_MODULES.map((m) => [m]))('%s holds no module-level mutable state', (m) => {
+    const code = fs.readFileSync(path.join(src, `${m}.ts`), 'utf8');
+    // Frozen and shared: a top-level let or var would be one value for every workflow on the thread.
+    expect(code.match(/^(?:export\s+)?(?:let|var)\s+\w+/gm) ?? []).toEqual([]);
+  });
+
+  test('every lib/ and temporal/ module the workflows load is shared', () => {
+    const bundle = fs.readFileSync(path.join(REPO_ROOT, 'dist', WORKFLOW_BUNDLE_FILE), 'utf8');
+    const loaded = [...bundle.matchAll(/^\/\*\*\*\/ "\.\/dist\/((?:lib|temporal)\/[\w/]+)\.js"/gm)].map((x) => x[1]);
+    expect(loaded.length).toBeGreaterThan(0);
+    expect([...loaded].sort()).toEqual([...SHARED_WORKFLOW_MODULES].sort());
+  });
 });

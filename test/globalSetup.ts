@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { workflowBundleOptions } from '../src/bundle';
 import { startDevServer, stopDevServer, type DevServerOptions } from '../src/devserver/server';
 import { freePorts } from './helpers/server';
 import { ensureTestPrerequisites } from './prerequisites';
@@ -21,7 +22,10 @@ async function buildWorkflowBundle(tmpDir: string): Promise<string | null> {
   const workflowsPath = path.resolve(__dirname, '../src/workflows/index.ts');
   if (!fs.existsSync(workflowsPath)) return null;
   const { bundleWorkflowCode, DefaultLogger } = await import('@temporalio/worker');
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  const bundle = await bundleWorkflowCode({
+    ...workflowBundleOptions(workflowsPath),
+    logger: new DefaultLogger('WARN'),
+  });
   const codePath = path.join(tmpDir, 'workflow-bundle.js');
   fs.writeFileSync(codePath, bundle.code);
   return codePath;
