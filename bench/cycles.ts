@@ -201,15 +201,36 @@ export interface FloorCycles {
   noChildMs: number;
 }
 
+/** CPU seconds a run cost the worker's process (this one) and the dev server's process group. */
+export interface CpuSeconds {
+  server: number;
+  worker: number;
+}
+
+/** `fn`'s CPU seconds in this process and the server's process group (NaN without its pid). */
+async function withCpu<T>(serverPid: number | null, fn: () => Promise<T>): Promise<[T, CpuSeconds]> {
+  const server0 = serverPid ? groupCpuSeconds(serverPid) : NaN;
+  const worker0 = process.cpuUsage();
+  const out = await fn();
+  const worker = process.cpuUsage(worker0);
+  const server = serverPid ? groupCpuSeconds(serverPid) - server0 : NaN;
+  return [out, { server: round(server, 1), worker: round((worker.user + worker.system) / 1e6, 1) }];
+}
+
 async function floorCycles(
   floor: Floor,
   orch: Orchestrator,
   prompt: string,
   concurrency: number,
-): Promise<FloorCycles> {
+  serverPid: number | null = null,
+): Promise<FloorCycles & { childCpuS: CpuSeconds }> {
   const jobs = orch.projects.map((p) => ({ agent: orch.agent, cwd: orch.projectPath(p), prompt }));
+  const [childMs, childCpuS] = await withCpu(serverPid, () =>
+    floor.fanOut(jobs, { window: concurrency, children: true }),
+  );
   return {
-    childMs: await floor.fanOut(jobs, { window: concurrency, children: true }),
+    childMs,
+    childCpuS,
     childWindowMs: await floor.fanOut(jobs, { window: 2 * concurrency, children: true }),
     noChildMs: await floor.fanOut(jobs, { window: concurrency, children: false }),
   };
@@ -361,20 +382,19 @@ export async function p3(base: BenchBase, q: Params['p3'], serverPid: number | n
     concurrency: q.concurrency,
   });
   try {
-    const serverCpu0 = serverPid ? groupCpuSeconds(serverPid) : NaN;
-    const benchCpu0 = process.cpuUsage();
     const rss = rssSampler();
     log(`P3: cycle over ${q.projects} projects, concurrency ${q.concurrency}`);
-    const cycle = await runCycle(base, orch);
+    const [cycle, cpuS] = await withCpu(serverPid, () => runCycle(base, orch));
     const mem = rss.stop();
-    const benchCpu = process.cpuUsage(benchCpu0);
-    const serverCpu = serverPid ? groupCpuSeconds(serverPid) - serverCpu0 : NaN;
     let floorMs: FloorCycles | null = null;
+    let floorCpuS: CpuSeconds | null = null;
     if (q.floor) {
       log(`P3: the floor's three designs over the same ${q.projects} jobs`);
       const floor = await startFloor(base, 'p3', q.concurrency);
       try {
-        floorMs = medianFloor([await floorCycles(floor, orch, QUICK_PROMPT, q.concurrency)]);
+        const f = await floorCycles(floor, orch, QUICK_PROMPT, q.concurrency, serverPid);
+        floorMs = medianFloor([f]);
+        floorCpuS = f.childCpuS;
       } finally {
         await floor.stop();
       }
@@ -398,8 +418,10 @@ export async function p3(base: BenchBase, q: Params['p3'], serverPid: number | n
       maxCycleHistoryEvents: cycle.maxHistoryEvents,
       maxJobHistoryEvents: maxJobEvents,
       maxHistoryEvents: Math.max(cycle.maxHistoryEvents, maxJobEvents),
-      serverCpuS: round(serverCpu, 1),
-      workerProcessCpuS: round((benchCpu.user + benchCpu.system) / 1e6, 1),
+      serverCpuS: cpuS.server,
+      workerProcessCpuS: cpuS.worker,
+      /** The same for the floor's child + activity design over the same jobs (its agents' CPU is in neither). */
+      floorCpuS,
       phases: cycle.phases,
       cycleSegmentsMs: cycle.cycleSegmentsMs,
       jobSegmentsMs: cycle.jobSegmentsMs,

@@ -84,7 +84,13 @@ export function report(r: Results): string {
         '< 10,000',
         ok(p.maxHistoryEvents < 10_000),
       ],
-      ['P3', 'dev server CPU', `${p.serverCpuS} s`, '', ''],
+      [
+        'P3',
+        "CPU: the worker's process / the dev server (the floor's child + activity design over the same jobs)",
+        `${p.workerProcessCpuS} / ${p.serverCpuS} s${p.floorCpuS ? ` (floor ${p.floorCpuS.worker} / ${p.floorCpuS.server} s)` : ''}`,
+        '',
+        '',
+      ],
     );
     if (p.floorMs && p.ratioToFloor) {
       rows.push(...floorRows('P3', p.floorMs, p.ratioToFloor, null), [
