@@ -49,6 +49,7 @@ import {
   runBaseDir,
 } from '../runner/invocation';
 import type { WorkerAccountHolds } from '../runner/accountHolds';
+import { heldAcrossRunsResult } from './accountHold';
 import { createRunFolder, readJobRecord } from '../runner/runFolder';
 import { attemptContext } from './attemptContext';
 import { appendJobLedger, failureWithRecordProblem, recordJobOutcome, withRecordProblem } from '../lib/jobRecord';
@@ -125,9 +126,13 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     let config: Config;
     let project: ProjectConfig;
     let plan: JobPlan;
+    // The account's hold (a job of another run hit its usage limit) is read while the job is set up.
+    let holdRead: Promise<AgentRunResult | null> = Promise.resolve(null);
     try {
       config = await loadConfigOrFail(deps.configPath);
       project = projectOrFail(config, given.project);
+      const held = { project: project.name, account: planAccount(project, given) };
+      holdRead = heldAcrossRunsResult(ctx.client, held, ctx.info.taskQueue, (m) => ctx.log.warn(m));
       plan = isStartPlan(given) ? await renderedPlan(config, project, given) : given;
     } catch (e) {
       if (!isSetupFailure(e)) throw e;
@@ -148,31 +153,42 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     const scrub = agentScrubber(project);
     const attempt = attemptContext(deps, ctx, plan, !isStartPlan(given));
     const heartbeat: AgentHeartbeatWriter = (d) => attempt.heartbeat(scrubDeep(d, scrub));
+    let heldAcrossRuns: AgentRunResult | null = null;
     const attemptCtx: AttemptContext = {
       ...attempt,
       heartbeat,
       onRedeliver: () => (redelivered = true),
-      heldBeforeLaunch: () => deps.accountHolds.heldResult(plan, input.batchId, Date.now()),
+      heldBeforeLaunch: () =>
+        deps.accountHolds.heldResult(plan, input.batchId, Date.now()) ?? stillHeld(heldAcrossRuns, Date.now()),
     };
     const execution = ctx.info.workflowExecution;
-    // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session.
+    // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session (its first
+    // attempt is a new turn: a held account holds it; a later one may find its turn running).
     const run = project.persistent
-      ? () => runPersistentAttempt(deps, { config, project, plan, baseDir, heartbeat })
-      : async () =>
-          runAttempt(
+      ? async () =>
+          (ctx.info.attempt === 1 ? stillHeld(await holdRead, Date.now()) : null) ??
+          runPersistentAttempt(deps, { config, project, plan, baseDir, heartbeat })
+      : async () => {
+          const [invocation, held] = await Promise.all([
+            agentInvocation({ config, project, plan }, baseDir, input.resumeSessionId),
+            holdRead,
+          ]);
+          heldAcrossRuns = held;
+          return runAttempt(
             {
               config,
               project,
               plan,
               baseDir,
               scrub,
-              ...(await agentInvocation({ config, project, plan }, baseDir, input.resumeSessionId)),
+              ...invocation,
               env: agentEnv(project, plan, baseDir, input.workflowId),
               job: execution && { workflowId: execution.workflowId, runId: execution.runId },
               resumeArgs: crashResumeArgs(project.agent, plan),
             },
             attemptCtx,
           );
+        };
     const result = await run().catch(async (e: unknown) => {
       // A stale attempt records nothing: the attempt that took the job over does.
       if (redelivered || isLeaseLost(e)) throw scrubFailure(e, scrub);
@@ -249,8 +265,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       date,
       prompt: promptOverride,
     });
-    // This worker's own holds key accounts with its environment, as prepareJob did (a CLI's plan carries none).
-    return { ...settings, path: project.path, account: agentAccountKey(project, process.env), prompt };
+    return { ...settings, path: project.path, account: planAccount(project, given), prompt };
   }
 
   /**
@@ -267,6 +282,19 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
   }
 
   return { prepareJob, runAgentJob };
+}
+
+/**
+ * The account a job's agent runs with. A starter's plan carries none: this worker's own holds key accounts with
+ * its environment, as prepareJob did.
+ */
+function planAccount(project: ProjectConfig, given: JobPlan | JobStartPlan): JobPlan['account'] {
+  return isStartPlan(given) ? agentAccountKey(project, process.env) : given.account;
+}
+
+/** A result of the account's hold that still holds at `nowMs` (the read may predate a wait for a slot). */
+function stillHeld(held: AgentRunResult | null, nowMs: number): AgentRunResult | null {
+  return held?.heldAcrossRuns && Date.parse(held.heldAcrossRuns.until) > nowMs ? held : null;
 }
 
 /**
