@@ -163,8 +163,9 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     const resumeSessionId =
       invocation > 0 && plan.resume && lastSessionId && patched(RESUME_SESSION_PATCH) ? lastSessionId : undefined;
     // Another job (not of this batch) hit the account's usage limit: wait for its reset before launching. The
-    // agent activity reads the hold itself (off the workflow task); jobs of older runs read it here.
-    if (patched(ACCOUNT_HOLD_ACROSS_RUNS_PATCH) && !patched(HOLD_READ_IN_ACTIVITY_PATCH))
+    // agent activity reads the hold itself (off the workflow task); jobs of older runs read it here. (The newer
+    // patch first: a new job records no marker of the older one until it hits a limit.)
+    if (!patched(HOLD_READ_IN_ACTIVITY_PATCH) && patched(ACCOUNT_HOLD_ACROSS_RUNS_PATCH))
       await waitOutAccountHold(plan, waitDurably);
     setCurrentDetails(
       `${resumeSessionId ? `resuming session ${resumeSessionId}` : 'running agent'} in ${plan.path}\n\n${plan.promptFirstLine}`,
