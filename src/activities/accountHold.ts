@@ -38,21 +38,19 @@ async function describeAccountHold(
 
 /**
  * The result the agent activity reports instead of launching while the job's account is held (a job of another
- * run hit its usage limit), or null: launch. `taskQueue` is the job's own (its activities run on it). A hold that
- * cannot be read is no reason not to run: the agent meets the limit itself, and the job waits then.
+ * run hit its usage limit), or null: launch. The hold is the one of the activity's task queue (the job's own). A
+ * hold that cannot be read is no reason not to run: the agent meets the limit itself, and the job waits then.
  */
 export async function heldAcrossRunsResult(
-  client: Client,
+  ctx: { client: Client; info: { taskQueue: string }; log: { warn: (message: string) => void } },
   plan: Pick<JobPlan, 'project' | 'account'>,
-  taskQueue: string,
-  warn: (message: string) => void,
 ): Promise<AgentRunResult | null> {
   if (!plan.account) return null;
   let held: AccountLimited | null;
   try {
-    ({ held } = await describeAccountHold(client, plan.account, taskQueue));
+    ({ held } = await describeAccountHold(ctx.client, plan.account, ctx.info.taskQueue));
   } catch (e) {
-    warn(`${plan.project}: could not read the usage-limit hold of its account; launching: ${String(e)}`);
+    ctx.log.warn(`${plan.project}: could not read the usage-limit hold of its account; launching: ${String(e)}`);
     return null;
   }
   if (!held || !(Date.parse(held.until) > Date.now())) return null;

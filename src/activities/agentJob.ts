@@ -131,8 +131,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     try {
       config = await loadConfigOrFail(deps.configPath);
       project = projectOrFail(config, given.project);
-      const held = { project: project.name, account: planAccount(project, given) };
-      holdRead = heldAcrossRunsResult(ctx.client, held, ctx.info.taskQueue, (m) => ctx.log.warn(m));
+      holdRead = heldAcrossRunsResult(ctx, { project: project.name, account: planAccount(project, given) });
       plan = isStartPlan(given) ? await renderedPlan(config, project, given) : given;
     } catch (e) {
       if (!isSetupFailure(e)) throw e;
@@ -153,42 +152,32 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     const scrub = agentScrubber(project);
     const attempt = attemptContext(deps, ctx, plan, !isStartPlan(given));
     const heartbeat: AgentHeartbeatWriter = (d) => attempt.heartbeat(scrubDeep(d, scrub));
-    let heldAcrossRuns: AgentRunResult | null = null;
     const attemptCtx: AttemptContext = {
       ...attempt,
       heartbeat,
       onRedeliver: () => (redelivered = true),
-      heldBeforeLaunch: () =>
-        deps.accountHolds.heldResult(plan, input.batchId, Date.now()) ?? stillHeld(heldAcrossRuns, Date.now()),
+      heldBeforeLaunch: async () =>
+        deps.accountHolds.heldResult(plan, input.batchId, Date.now()) ?? stillHeld(await holdRead, Date.now()),
     };
     const execution = ctx.info.workflowExecution;
-    // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session (its first
-    // attempt is a new turn: a held account holds it; a later one may find its turn running).
+    // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session.
     const run = project.persistent
-      ? async () =>
-          (ctx.info.attempt === 1 ? stillHeld(await holdRead, Date.now()) : null) ??
-          runPersistentAttempt(deps, { config, project, plan, baseDir, heartbeat })
-      : async () => {
-          const [invocation, held] = await Promise.all([
-            agentInvocation({ config, project, plan }, baseDir, input.resumeSessionId),
-            holdRead,
-          ]);
-          heldAcrossRuns = held;
-          return runAttempt(
+      ? () => runPersistentAttempt(deps, { config, project, plan, baseDir, heartbeat, holdRead })
+      : async () =>
+          runAttempt(
             {
               config,
               project,
               plan,
               baseDir,
               scrub,
-              ...invocation,
+              ...(await agentInvocation({ config, project, plan }, baseDir, input.resumeSessionId)),
               env: agentEnv(project, plan, baseDir, input.workflowId),
               job: execution && { workflowId: execution.workflowId, runId: execution.runId },
               resumeArgs: crashResumeArgs(project.agent, plan),
             },
             attemptCtx,
           );
-        };
     const result = await run().catch(async (e: unknown) => {
       // A stale attempt records nothing: the attempt that took the job over does.
       if (redelivered || isLeaseLost(e)) throw scrubFailure(e, scrub);
@@ -292,7 +281,7 @@ function planAccount(project: ProjectConfig, given: JobPlan | JobStartPlan): Job
   return isStartPlan(given) ? agentAccountKey(project, process.env) : given.account;
 }
 
-/** A result of the account's hold that still holds at `nowMs` (the read may predate a wait for a slot). */
+/** A result of the account's hold that still holds at `nowMs` (it was read before a wait for an agent slot). */
 function stillHeld(held: AgentRunResult | null, nowMs: number): AgentRunResult | null {
   return held?.heldAcrossRuns && Date.parse(held.heldAcrossRuns.until) > nowMs ? held : null;
 }
@@ -348,12 +337,24 @@ async function checkedPrompt(
   return { prompt: fullPrompt, promptFirstLine: firstLine(prompt) };
 }
 
-/** A persistent project's job: one turn in its long-lived tmux session, in this attempt's run folder. */
+/**
+ * A persistent project's job: one turn in its long-lived tmux session, in this attempt's run folder. Its first
+ * attempt is a new turn, which the account's hold holds (`holdRead`); a later one may find its turn running.
+ */
 async function runPersistentAttempt(
   deps: AgentJobDeps,
-  o: { config: Config; project: ProjectConfig; plan: JobPlan; baseDir: string; heartbeat: AgentHeartbeatWriter },
+  o: {
+    config: Config;
+    project: ProjectConfig;
+    plan: JobPlan;
+    baseDir: string;
+    heartbeat: AgentHeartbeatWriter;
+    holdRead: Promise<AgentRunResult | null>;
+  },
 ): Promise<AgentRunResult> {
   const ctx = Context.current();
+  const held = ctx.info.attempt === 1 ? stillHeld(await o.holdRead, Date.now()) : null;
+  if (held) return held;
   const runDir = path.join(o.baseDir, `attempt-${ctx.info.attempt}`);
   await createRunFolder(o, runDir);
   const release = await acquireSlot({

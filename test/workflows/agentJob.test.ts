@@ -86,7 +86,10 @@ const transient = () => bareRunResult('agent_error', 'API overloaded (529)', { t
 const throughHold =
   (run: Job['runAgentJob']): Job['runAgentJob'] =>
   async (input, n) =>
-    (await heldAcrossRunsResult(env.client, input.plan, env.taskQueue, () => undefined)) ?? run(input, n);
+    (await heldAcrossRunsResult(
+      { client: env.client, info: { taskQueue: env.taskQueue }, log: { warn: () => undefined } },
+      input.plan,
+    )) ?? run(input, n);
 
 /** Starts one agentJob with these stubs; its handle, and what the stubs were asked. */
 async function runJob(
