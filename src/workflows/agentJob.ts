@@ -68,7 +68,10 @@ const accountLimitedSignal = defineSignal<[AccountLimited]>(ACCOUNT_LIMITED_SIGN
 
 /** Margin on top of the agent's own timeout and kill grace, for the activity's start-to-close timeout. */
 const ACTIVITY_TIMEOUT_MARGIN_MS = 60_000;
-/** Usage-limit waits per job before it gives up and reports `usage_limit`. */
+/**
+ * Usage-limit waits per job before it gives up and reports `usage_limit`. A wait for the account's hold (its agent
+ * activity found another run's job had hit the limit) is one of them.
+ */
 const MAX_USAGE_LIMIT_WAITS = 6;
 /** Runs again after a transient API error (overloaded, 5xx, connection) before the job reports agent_error. */
 const MAX_TRANSIENT_RETRIES = 3;

@@ -221,6 +221,30 @@ test('at most 6 usage-limit waits, each announced; then the job reports usage_li
   expect(await outcomeOf(handle)).toBe('usage_limit');
 });
 
+test("waits for the account's hold count as usage-limit waits: at most 6, none announced, no hold started", async () => {
+  const account = `acct-${randomUUID().slice(0, 8)}`;
+  // Its agent activity finds the account held every time (another run's job keeps hitting the limit).
+  const held = () => {
+    const until = new Date(Date.now() + 20).toISOString();
+    return bareRunResult('usage_limit', 'not started: held', {
+      usageLimitResetsAt: until,
+      notLaunched: true,
+      heldAcrossRuns: { project: 'elsewhere', until },
+    });
+  };
+  const { handle, runs, events } = await runJob(async () => held(), {
+    prepareJob: async (input) => plan(input.project, { account }),
+  });
+  const job = await failedJob(handle.result());
+  expect(job.outcome).toBe('usage_limit');
+  expect(runs).toHaveLength(7);
+  expect(events).toEqual([]);
+  expect(await timersOf(handle)).toHaveLength(6);
+  // The job that hit the limit holds the account; this one started no hold of its own.
+  const hold = env.client.workflow.getHandle(accountHoldWorkflowId(account, env.taskQueue));
+  await expect(hold.describe()).rejects.toThrow();
+});
+
 test('a usage limit that resets: the job waits once and runs again', async () => {
   const { handle, runs } = await runJob(async (_, n) =>
     n === 1 ? usageLimit(new Date(Date.now() + 50).toISOString()) : succeeded(),
