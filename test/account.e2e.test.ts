@@ -3,10 +3,11 @@
 // resuming its session after the wait; and an auth failure that skips the account's rest with one notification.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { batchProgress, startBatch } from '../src/temporal/client';
+import { batchProgress, jobResult, startBatch, startJob } from '../src/temporal/client';
+import { accountHoldWorkflowId } from '../src/temporal/ids';
 import type { Connection } from '@temporalio/client';
 import { runningBatches } from '../src/cli/inspect';
-import type { BatchResult, BatchRow } from '../src/temporal/types';
+import { ACCOUNT_HOLD_MEMO, type AccountLimited, type BatchResult, type BatchRow } from '../src/temporal/types';
 import { makeEnv, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 
 const HOOK = 'cat >> notify.jsonl; echo >> notify.jsonl';
@@ -202,4 +203,45 @@ describe('a job in flight when its account hits the limit', () => {
     expect(starts(a)).toHaveLength(2);
     expect(starts(b)).toHaveLength(2);
   }, 120_000);
+});
+
+describe("a job of another run while its account's hold holds it", () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await envWith({ heldx: 'prompt = "held elsewhere"\n[projects.heldx.agent]\naccount = "held-x"' }, 1);
+  });
+  afterAll(async () => env?.stop());
+
+  test('its agent activity launches no agent until the hold ends; no second hold, no notification', async () => {
+    // The hold a job of another run started when it hit the account's limit, a few seconds from its end.
+    const until = new Date(Date.now() + 5_000).toISOString();
+    const limited: AccountLimited = {
+      account: 'account:held-x',
+      project: 'elsewhere',
+      until,
+      resetKnown: true,
+      message: 'usage limit reached',
+      workflowId: 'job/elsewhere',
+    };
+    const hold = await env.client.workflow.start('accountHold', {
+      taskQueue: env.taskQueue,
+      workflowId: accountHoldWorkflowId(limited.account, env.taskQueue),
+      args: [limited],
+      memo: { [ACCOUNT_HOLD_MEMO]: limited },
+    });
+    const { handle } = await startJob(env.client, env.config, { project: 'heldx', kind: 'run' });
+    const details = await waitForDetails(handle, /^waiting for usage-limit reset at /);
+    expect(details).toContain("elsewhere's job hit the usage limit of this agent account");
+    expect((await jobResult(handle, 'heldx')).outcome).toBe('succeeded');
+    // One agent, started once the hold had ended; the hold was the other run's (not extended, not a second one).
+    const starts = stampsOf(env).filter((s) => s.event === 'start');
+    expect(starts).toHaveLength(1);
+    expect(starts[0].t).toBeGreaterThanOrEqual(Date.parse(until));
+    await hold.result();
+    expect((await hold.describe()).memo?.[ACCOUNT_HOLD_MEMO]).toEqual(limited);
+    expect(notificationsOf(env)).toEqual([]);
+    // The hold was read by the agent activity: no local activity in the job's history.
+    const history = JSON.stringify(await handle.fetchHistory());
+    expect(history).not.toContain('readAccountHold');
+  }, 60_000);
 });

@@ -70,6 +70,8 @@ beforeAll(async () => {
       // rpxheld (a run of its own, same account) waits for the reset before it launches
       rpxlim: 'prompt = "[scenario:usage_limit_once:in 1m]"\n[projects.rpxlim.agent]\naccount = "rp-x"',
       rpxheld: 'prompt = "held elsewhere"\n[projects.rpxheld.agent]\naccount = "rp-x"',
+      // a job of an account nothing holds: its agent activity reads the hold and launches
+      rpyok: 'prompt = "not held"\n[projects.rpyok.agent]\naccount = "rp-y"',
     },
     orchestratorExtra: [
       `tmux_socket = "${TMUX_SOCKET}"`,
@@ -257,12 +259,27 @@ test('agentJob: a usage limit holds the account in Temporal; a separate run of t
   expect((await jobResult(held.handle, 'rpxheld')).outcome).toBe('succeeded');
   const hold = env.client.workflow.getHandle(accountHoldWorkflowId('account:rp-x', env.taskQueue));
   await hold.result();
-  expect(await save('agentJob-account_hold_across_runs', limited.handle)).toContain('account-hold-across-runs');
-  const waited = await save('agentJob-held_across_runs', held.handle);
-  expect(waited).toContain('readAccountHold');
+  // agentJob-account_hold_across_runs and agentJob-held_across_runs, recorded before hold-read-in-activity (the
+  // held job read the hold in a local activity), are not recorded again: they replay the old branch.
+  const limitedJson = await save('agentJob-hold_in_activity_limited', limited.handle);
+  expect(limitedJson).toContain('hold-read-in-activity');
+  // The job that hit the limit still reads the hold's ID (a local activity) to start it.
+  expect(limitedJson).toContain('readAccountHold');
+  const waited = await save('agentJob-held_in_activity', held.handle);
+  expect(waited).toContain('hold-read-in-activity');
+  expect(waited).not.toContain('readAccountHold');
+  expect(waited).toContain('not started: its agent account is held at its usage limit');
   expect(waited).toContain('EVENT_TYPE_TIMER_FIRED');
   await save('accountHold', hold);
 }, 180_000);
+
+test('agentJob: a job of an account reads its hold in the agent activity (none) and runs: no local activity', async () => {
+  const { result, handle } = await job('rpyok');
+  expect(result.outcome).toBe('succeeded');
+  const json = await save('agentJob-hold_read_in_activity', handle);
+  expect(json).toContain('hold-read-in-activity');
+  expect(json).not.toContain('readAccountHold');
+});
 
 test('eod: work log verified, a disabled project skipped, digest written', async () => {
   const { result, handle } = await batch('eod', ['rpe1', 'rpeoff']);

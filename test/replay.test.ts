@@ -27,6 +27,9 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'agentJob-lean-cycle',
     'agentJob-account_hold_across_runs',
     'agentJob-held_across_runs',
+    'agentJob-hold_read_in_activity',
+    'agentJob-hold_in_activity_limited',
+    'agentJob-held_in_activity',
   ],
   accountHold: ['accountHold'],
   cycle: ['cycle', 'cycle-cancelled', 'cycle-child_window', 'cycle-start_at_once'],
@@ -49,6 +52,9 @@ const NEW_WITH_PATCHES = [
   'cycle-child_window',
   'agentJob-account_hold_across_runs',
   'agentJob-held_across_runs',
+  'agentJob-hold_read_in_activity',
+  'agentJob-hold_in_activity_limited',
+  'agentJob-held_in_activity',
   'accountHold',
 ];
 /**

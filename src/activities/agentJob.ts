@@ -49,6 +49,7 @@ import {
   runBaseDir,
 } from '../runner/invocation';
 import type { WorkerAccountHolds } from '../runner/accountHolds';
+import { heldAcrossRunsResult } from './accountHold';
 import { createRunFolder, readJobRecord } from '../runner/runFolder';
 import { attemptContext } from './attemptContext';
 import { appendJobLedger, failureWithRecordProblem, recordJobOutcome, withRecordProblem } from '../lib/jobRecord';
@@ -125,9 +126,12 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     let config: Config;
     let project: ProjectConfig;
     let plan: JobPlan;
+    // The account's hold (a job of another run hit its usage limit) is read while the job is set up.
+    let holdRead: Promise<AgentRunResult | null> = Promise.resolve(null);
     try {
       config = await loadConfigOrFail(deps.configPath);
       project = projectOrFail(config, given.project);
+      holdRead = heldAcrossRunsResult(ctx, { project: project.name, account: planAccount(project, given) });
       plan = isStartPlan(given) ? await renderedPlan(config, project, given) : given;
     } catch (e) {
       if (!isSetupFailure(e)) throw e;
@@ -152,12 +156,13 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       ...attempt,
       heartbeat,
       onRedeliver: () => (redelivered = true),
-      heldBeforeLaunch: () => deps.accountHolds.heldResult(plan, input.batchId, Date.now()),
+      heldBeforeLaunch: async () =>
+        deps.accountHolds.heldResult(plan, input.batchId, Date.now()) ?? stillHeld(await holdRead, Date.now()),
     };
     const execution = ctx.info.workflowExecution;
     // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session.
     const run = project.persistent
-      ? () => runPersistentAttempt(deps, { config, project, plan, baseDir, heartbeat })
+      ? () => runPersistentAttempt(deps, { config, project, plan, baseDir, heartbeat, holdRead })
       : async () =>
           runAttempt(
             {
@@ -249,8 +254,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       date,
       prompt: promptOverride,
     });
-    // This worker's own holds key accounts with its environment, as prepareJob did (a CLI's plan carries none).
-    return { ...settings, path: project.path, account: agentAccountKey(project, process.env), prompt };
+    return { ...settings, path: project.path, account: planAccount(project, given), prompt };
   }
 
   /**
@@ -267,6 +271,19 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
   }
 
   return { prepareJob, runAgentJob };
+}
+
+/**
+ * The account a job's agent runs with. A starter's plan carries none: this worker's own holds key accounts with
+ * its environment, as prepareJob did.
+ */
+function planAccount(project: ProjectConfig, given: JobPlan | JobStartPlan): JobPlan['account'] {
+  return isStartPlan(given) ? agentAccountKey(project, process.env) : given.account;
+}
+
+/** A result of the account's hold that still holds at `nowMs` (it was read before a wait for an agent slot). */
+function stillHeld(held: AgentRunResult | null, nowMs: number): AgentRunResult | null {
+  return held?.heldAcrossRuns && Date.parse(held.heldAcrossRuns.until) > nowMs ? held : null;
 }
 
 /**
@@ -320,12 +337,24 @@ async function checkedPrompt(
   return { prompt: fullPrompt, promptFirstLine: firstLine(prompt) };
 }
 
-/** A persistent project's job: one turn in its long-lived tmux session, in this attempt's run folder. */
+/**
+ * A persistent project's job: one turn in its long-lived tmux session, in this attempt's run folder. Its first
+ * attempt is a new turn, which the account's hold holds (`holdRead`); a later one may find its turn running.
+ */
 async function runPersistentAttempt(
   deps: AgentJobDeps,
-  o: { config: Config; project: ProjectConfig; plan: JobPlan; baseDir: string; heartbeat: AgentHeartbeatWriter },
+  o: {
+    config: Config;
+    project: ProjectConfig;
+    plan: JobPlan;
+    baseDir: string;
+    heartbeat: AgentHeartbeatWriter;
+    holdRead: Promise<AgentRunResult | null>;
+  },
 ): Promise<AgentRunResult> {
   const ctx = Context.current();
+  const held = ctx.info.attempt === 1 ? stillHeld(await o.holdRead, Date.now()) : null;
+  if (held) return held;
   const runDir = path.join(o.baseDir, `attempt-${ctx.info.attempt}`);
   await createRunFolder(o, runDir);
   const release = await acquireSlot({

@@ -75,7 +75,7 @@ export interface AttemptContext {
   /** Waits for a free agent slot on this worker; resolves with its release. */
   acquireSlot: () => Promise<() => void>;
   /** Once the slot is free: a result to report instead of launching (the account is held), or null. */
-  heldBeforeLaunch?: () => AgentRunResult | null;
+  heldBeforeLaunch?: () => AgentRunResult | null | Promise<AgentRunResult | null>;
   log: (msg: string) => void;
   /** What the worker log shows as a warning (default: log). */
   warn?: (msg: string) => void;
@@ -127,7 +127,7 @@ export async function runAttempt(options: AttemptOptions, ctx: AttemptContext): 
   if (earlier) return earlier;
   const release = await acquireSlot(ctx);
   try {
-    const held = ctx.heldBeforeLaunch?.();
+    const held = await ctx.heldBeforeLaunch?.();
     if (held) return held;
     fence(o, 'launch the agent');
     return await launchAgent(await continuingSession(o, ctx, launches), ctx, launches.length + 1);

@@ -37,6 +37,11 @@ export const LEAN_JOB_PATCH = 'lean-job-plan-in-input';
 export const CYCLE_START_AT_ONCE_PATCH = 'cycle-start-at-once';
 /** agentJob: a usage limit holds the account in Temporal (accountHold), and jobs outside its batch wait for it. */
 export const ACCOUNT_HOLD_ACROSS_RUNS_PATCH = 'account-hold-across-runs';
+/**
+ * agentJob: the agent activity reads the account's hold before it launches (a held job gets a not-launched
+ * usage_limit result and waits); the workflow runs no local activity before a launch.
+ */
+export const HOLD_READ_IN_ACTIVITY_PATCH = 'hold-read-in-activity';
 
 /** batch: up to 2 × concurrency children in flight; each worker's agent slots cap the agents. */
 export const CHILD_WINDOW_PATCH = 'batch-child-window';
@@ -59,5 +64,6 @@ export const PATCH_IDS = [
   CYCLE_START_AT_ONCE_PATCH,
   CHILD_WINDOW_PATCH,
   ACCOUNT_HOLD_ACROSS_RUNS_PATCH,
+  HOLD_READ_IN_ACTIVITY_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];

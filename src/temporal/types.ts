@@ -184,6 +184,11 @@ export interface AgentRunResult {
    * batch) not logged in, when the job's turn came. Nothing was recorded in the ledger and nobody notified.
    */
   notLaunched?: boolean;
+  /**
+   * notLaunched because the account's hold (a job of another run hit its usage limit) holds it: that job's
+   * project and when the hold ends (ISO: the reset plus the margin). The job waits for it, and notifies nobody.
+   */
+  heldAcrossRuns?: { project: string; until: string };
 }
 
 /** Token counts from Claude Code's result object (`usage`). */

@@ -1,9 +1,9 @@
 // One account, one limit, across jobs that share no batch (separate `orchestrate run`s, a run beside a cycle):
 // a job that hits the usage limit starts the account's hold, a workflow with a deterministic ID that runs until
 // the reset (a durable timer) with the limit in its memo. Every job of the account reads the hold before it
-// launches its agent (a local activity) and, while it holds, waits for the reset on its own durable timer
-// instead of starting an agent that would meet the same wall. All of it lives in Temporal, so it survives
-// worker and server restarts.
+// launches its agent (its agent activity does, or for jobs of older runs a local activity) and, while it holds,
+// waits for the reset on its own durable timer instead of starting an agent that would meet the same wall. All of
+// it lives in Temporal, so it survives worker and server restarts.
 import {
   CancellationScope,
   ParentClosePolicy,
@@ -125,12 +125,21 @@ export async function waitOutAccountHold(
       log.warn(`${plan.project}: could not read the usage-limit hold of its account: ${String(err)}`);
       return;
     }
-    const until = held ? Date.parse(held.until) : NaN;
-    if (!held || !(until > Date.now())) return;
-    const at = `${localTime(new Date(until), plan.timezone)} (${plan.timezone})`;
-    setCurrentDetails(
-      `${USAGE_LIMIT_WAIT_NOTE} at ${at}: ${held.project}'s job hit the usage limit of this agent account`,
-    );
-    await wait(until - Date.now());
+    if (!held || !(Date.parse(held.until) > Date.now())) return;
+    await waitForAccountHold(held, plan, wait);
   }
+}
+
+/** Waits with `wait` (a durable timer) for the end of the account's hold: `held.project`'s job hit its limit. */
+export async function waitForAccountHold(
+  held: Pick<AccountLimited, 'project' | 'until'>,
+  plan: Pick<JobPlan, 'timezone'>,
+  wait: (ms: number) => Promise<void>,
+): Promise<void> {
+  const until = Date.parse(held.until);
+  const at = `${localTime(new Date(until), plan.timezone)} (${plan.timezone})`;
+  setCurrentDetails(
+    `${USAGE_LIMIT_WAIT_NOTE} at ${at}: ${held.project}'s job hit the usage limit of this agent account`,
+  );
+  await wait(Math.max(0, until - Date.now()));
 }

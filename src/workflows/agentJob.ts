@@ -41,12 +41,13 @@ import {
   ACCOUNT_HOLD_ACROSS_RUNS_PATCH,
   ACCOUNT_LIMIT_SIGNAL_PATCH,
   CANCELLED_WAIT_PATCH,
+  HOLD_READ_IN_ACTIVITY_PATCH,
   JOB_COST_ATTRIBUTE_PATCH,
   LEAN_JOB_PATCH,
   RESUME_SESSION_PATCH,
   TRANSIENT_RETRY_PATCH,
 } from '../temporal/patches';
-import { holdAccount, releaseAccountHold, waitOutAccountHold } from './accountHold';
+import { holdAccount, releaseAccountHold, waitForAccountHold, waitOutAccountHold } from './accountHold';
 import { withWorklogVerdict } from './jobWorklog';
 
 const prepareJobFor = (project: string) =>
@@ -67,7 +68,10 @@ const accountLimitedSignal = defineSignal<[AccountLimited]>(ACCOUNT_LIMITED_SIGN
 
 /** Margin on top of the agent's own timeout and kill grace, for the activity's start-to-close timeout. */
 const ACTIVITY_TIMEOUT_MARGIN_MS = 60_000;
-/** Usage-limit waits per job before it gives up and reports `usage_limit`. */
+/**
+ * Usage-limit waits per job before it gives up and reports `usage_limit`. A wait for the account's hold (its agent
+ * activity found another run's job had hit the limit) is one of them.
+ */
 const MAX_USAGE_LIMIT_WAITS = 6;
 /** Runs again after a transient API error (overloaded, 5xx, connection) before the job reports agent_error. */
 const MAX_TRANSIENT_RETRIES = 3;
@@ -161,8 +165,11 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   for (let invocation = 0; ; invocation++) {
     const resumeSessionId =
       invocation > 0 && plan.resume && lastSessionId && patched(RESUME_SESSION_PATCH) ? lastSessionId : undefined;
-    // Another job (not of this batch) hit the account's usage limit: wait for its reset before launching.
-    if (patched(ACCOUNT_HOLD_ACROSS_RUNS_PATCH)) await waitOutAccountHold(plan, waitDurably);
+    // Another job (not of this batch) hit the account's usage limit: wait for its reset before launching. The
+    // agent activity reads the hold itself (off the workflow task); jobs of older runs read it here. (The newer
+    // patch first: a new job records no marker of the older one until it hits a limit.)
+    if (!patched(HOLD_READ_IN_ACTIVITY_PATCH) && patched(ACCOUNT_HOLD_ACROSS_RUNS_PATCH))
+      await waitOutAccountHold(plan, waitDurably);
     setCurrentDetails(
       `${resumeSessionId ? `resuming session ${resumeSessionId}` : 'running agent'} in ${plan.path}\n\n${plan.promptFirstLine}`,
     );
@@ -208,6 +215,11 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     }
     if (result.outcome !== 'usage_limit' || usageLimitWaits >= MAX_USAGE_LIMIT_WAITS) break;
     usageLimitWaits++;
+    // Not launched: the account's hold holds it. The job that hit the limit holds the account and notified.
+    if (result.heldAcrossRuns) {
+      await waitForAccountHold(result.heldAcrossRuns, plan, waitDurably);
+      continue;
+    }
     // The usage limit resets at a known time: wait for it durably (a timer in Temporal, not a process),
     // then run again. Waiting spends no retry attempt.
     const { until, resetKnown } = usageLimitEnd(result.usageLimitResetsAt, plan, Date.now());

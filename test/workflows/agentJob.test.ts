@@ -22,6 +22,7 @@ import {
 } from '../../src/temporal/types';
 import { JOB_FAILED, SETUP_ERROR, setupFailureWithResult } from '../../src/temporal/failures';
 import { accountHoldWorkflowId } from '../../src/temporal/ids';
+import { heldAcrossRunsResult } from '../../src/activities/accountHold';
 import { waitFor, waitForDetails } from '../helpers/env';
 import { outcomeOf, plan, stubEnv, succeeded, timersOf, type StubEnv } from './stubs';
 
@@ -81,6 +82,14 @@ afterAll(async () => {
 const usageLimit = (resetsAt: string | null = null) =>
   bareRunResult('usage_limit', 'usage limit reached', { usageLimitResetsAt: resetsAt });
 const transient = () => bareRunResult('agent_error', 'API overloaded (529)', { transient: true });
+/** A stub that reads the account's hold first, as the agent activity does before it launches (from the server). */
+const throughHold =
+  (run: Job['runAgentJob']): Job['runAgentJob'] =>
+  async (input, n) =>
+    (await heldAcrossRunsResult(
+      { client: env.client, info: { taskQueue: env.taskQueue }, log: { warn: () => undefined } },
+      input.plan,
+    )) ?? run(input, n);
 
 /** Starts one agentJob with these stubs; its handle, and what the stubs were asked. */
 async function runJob(
@@ -210,6 +219,30 @@ test('at most 6 usage-limit waits, each announced; then the job reports usage_li
   // Each wait is a durable timer.
   expect(await timersOf(handle)).toHaveLength(6);
   expect(await outcomeOf(handle)).toBe('usage_limit');
+});
+
+test("waits for the account's hold count as usage-limit waits: at most 6, none announced, no hold started", async () => {
+  const account = `acct-${randomUUID().slice(0, 8)}`;
+  // Its agent activity finds the account held every time (another run's job keeps hitting the limit).
+  const held = () => {
+    const until = new Date(Date.now() + 20).toISOString();
+    return bareRunResult('usage_limit', 'not started: held', {
+      usageLimitResetsAt: until,
+      notLaunched: true,
+      heldAcrossRuns: { project: 'elsewhere', until },
+    });
+  };
+  const { handle, runs, events } = await runJob(async () => held(), {
+    prepareJob: async (input) => plan(input.project, { account }),
+  });
+  const job = await failedJob(handle.result());
+  expect(job.outcome).toBe('usage_limit');
+  expect(runs).toHaveLength(7);
+  expect(events).toEqual([]);
+  expect(await timersOf(handle)).toHaveLength(6);
+  // The job that hit the limit holds the account; this one started no hold of its own.
+  const hold = env.client.workflow.getHandle(accountHoldWorkflowId(account, env.taskQueue));
+  await expect(hold.describe()).rejects.toThrow();
 });
 
 test('a usage limit that resets: the job waits once and runs again', async () => {
@@ -398,21 +431,26 @@ test("a usage limit holds the account's jobs outside any batch: a later job wait
 
   const startedAt: number[] = [];
   const second = await runJob(
-    async () => {
+    throughHold(async () => {
       startedAt.push(Date.now());
       return succeeded();
-    },
+    }),
     { prepareJob },
   );
   const details = await waitForDetails(second.handle, /^waiting for usage-limit reset at /);
   expect(details).toContain(`${first.project}'s job hit the usage limit of this agent account`);
-  expect(second.runs).toHaveLength(0);
+  // Its agent activity found the account held and launched nothing.
+  expect(startedAt).toHaveLength(0);
 
   expect(((await second.handle.result()) as JobResult).outcome).toBe('succeeded');
   expect(((await first.handle.result()) as JobResult).outcome).toBe('succeeded');
   // The later job launched its agent only after the reset, on a durable timer; the hold ended with it.
+  expect(startedAt).toHaveLength(1);
   expect(startedAt[0]).toBeGreaterThanOrEqual(resetsAt);
+  expect(second.runs).toHaveLength(2);
   expect(await timersOf(second.handle)).toHaveLength(1);
+  // No local activity on the way: the hold was read by the agent activity.
+  expect(JSON.stringify(await second.handle.fetchHistory())).not.toContain('readAccountHold');
   await hold.result();
   // One usage_limit_wait for the account and reset: the first job's.
   expect(first.events.map((e) => e.type)).toEqual(['usage_limit_wait']);
@@ -429,7 +467,11 @@ test('cancelling the job that holds its account ends the hold: the account’s n
   await first.handle.cancel();
   await first.handle.result().catch(() => undefined);
   await waitFor('the hold to end', async () => (await hold.describe()).status.name === 'CANCELLED');
-  const next = await runJob(async () => succeeded(), { prepareJob });
+  const next = await runJob(
+    throughHold(async () => succeeded()),
+    { prepareJob },
+  );
   expect(((await next.handle.result()) as JobResult).outcome).toBe('succeeded');
   expect(await timersOf(next.handle)).toEqual([]);
+  expect(next.runs).toHaveLength(1);
 });
