@@ -21,6 +21,8 @@ export const JOB_CGROUP_VAR = 'ORCHESTRATE_CGROUP';
 const CGROUP_PREFIX = 'orchestrate-job.';
 /** After SIGKILL, how long to wait for the last processes to go before giving up on them. */
 const KILL_WAIT_MS = 5000;
+/** /proc/<pid>/environ files read at once by the marker sweep. */
+const SCAN_BATCH = 32;
 
 /** Which containment this worker's jobs get (said at the worker's start and in docs/reliability.md). */
 export interface ContainmentSupport {
@@ -126,24 +128,30 @@ export async function containmentEnv(job: JobContainment): Promise<Record<string
 }
 
 /** Live processes whose environment holds `marker` (never this process). Reading another user's environ fails. */
-export function markedProcesses(marker: string): number[] {
+export async function markedProcesses(marker: string): Promise<number[]> {
   if (process.platform !== 'linux') return [];
   const needle = Buffer.from(`${JOB_MARKER_VAR}=${marker}\0`);
+  const pids = (await fs.readdir('/proc')).filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid);
   const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let environ: Buffer;
-    try {
-      environ = readFileSync(`/proc/${entry}/environ`);
-    } catch {
-      continue; // exited while we looked, or not ours to read (then not ours to kill either)
-    }
-    // Entries are NUL-separated: the marker counts at the start or right after a NUL, never inside a value.
-    const at = environ.indexOf(needle);
-    if (at < 0 || (at > 0 && environ[at - 1] !== 0) || !isAlive(entry)) continue;
-    found.push(Number(entry));
+  // Read off the event loop and a few at a time: a machine runs hundreds of processes, and a worker scans them all
+  // after every agent (sync reads here held up every workflow task and heartbeat of the worker meanwhile).
+  for (let i = 0; i < pids.length; i += SCAN_BATCH) {
+    await Promise.all(
+      pids.slice(i, i + SCAN_BATCH).map(async (entry) => {
+        let environ: Buffer;
+        try {
+          environ = await fs.readFile(`/proc/${entry}/environ`);
+        } catch {
+          return; // exited while we looked, or not ours to read (then not ours to kill either)
+        }
+        // Entries are NUL-separated: the marker counts at the start or right after a NUL, never inside a value.
+        const at = environ.indexOf(needle);
+        if (at < 0 || (at > 0 && environ[at - 1] !== 0) || !isAlive(entry)) return;
+        found.push(Number(entry));
+      }),
+    );
   }
-  return found;
+  return found.sort((a, b) => a - b);
 }
 
 function isAlive(pid: number | string): boolean {
@@ -166,13 +174,14 @@ function cgroupProcesses(cgroup: string | null): number[] {
 }
 
 /** Every live process of the job: its leader's group, its cgroup and everything carrying its marker. */
-export function jobProcesses(job: JobContainment, pgid: number): number[] {
-  const all = new Set([...groupMembers(pgid), ...cgroupProcesses(job.cgroup), ...markedProcesses(job.marker)]);
+export async function jobProcesses(job: JobContainment, pgid: number): Promise<number[]> {
+  const all = new Set([...groupMembers(pgid), ...cgroupProcesses(job.cgroup), ...(await markedProcesses(job.marker))]);
   all.delete(process.pid);
   return [...all];
 }
 
-function signalJob(job: JobContainment, pgid: number, signal: NodeJS.Signals): void {
+/** Signals the job's group and `found` (its processes, as jobProcesses just listed them). */
+function signalJob(job: JobContainment, pgid: number, signal: NodeJS.Signals, found: number[]): void {
   if (signal === 'SIGKILL' && job.cgroup) {
     try {
       writeFileSync(path.join(job.cgroup, 'cgroup.kill'), '1');
@@ -181,7 +190,7 @@ function signalJob(job: JobContainment, pgid: number, signal: NodeJS.Signals): v
     }
   }
   signalGroup(pgid, signal);
-  for (const pid of jobProcesses(job, pgid)) {
+  for (const pid of found) {
     try {
       process.kill(pid, signal);
     } catch {
@@ -190,12 +199,12 @@ function signalJob(job: JobContainment, pgid: number, signal: NodeJS.Signals): v
   }
 }
 
-/** Waits until no process of the job is left, up to `ms`; true when none is. */
-async function waitEmpty(job: JobContainment, pgid: number, ms: number): Promise<boolean> {
+/** Waits until no process of the job is left, up to `ms`; what is left then. */
+async function waitEmpty(job: JobContainment, pgid: number, ms: number): Promise<number[]> {
   const deadline = Date.now() + ms;
   for (;;) {
-    if (jobProcesses(job, pgid).length === 0) return true;
-    if (Date.now() >= deadline) return false;
+    const left = await jobProcesses(job, pgid);
+    if (left.length === 0 || Date.now() >= deadline) return left;
     await sleep(100);
   }
 }
@@ -206,14 +215,17 @@ async function waitEmpty(job: JobContainment, pgid: number, ms: number): Promise
  * a bounded wait.
  */
 export async function stopJob(job: JobContainment, pgid: number, graceMs: number): Promise<void> {
-  if (graceMs > 0 && jobProcesses(job, pgid).length > 0) {
-    signalJob(job, pgid, 'SIGTERM');
-    await waitEmpty(job, pgid, graceMs);
+  // One sweep says what is left; the common case (the agent exited and took everything with it) costs only it.
+  let left = await jobProcesses(job, pgid);
+  if (graceMs > 0 && left.length > 0) {
+    signalJob(job, pgid, 'SIGTERM', left);
+    left = await waitEmpty(job, pgid, graceMs);
   }
   const deadline = Date.now() + KILL_WAIT_MS;
-  while (jobProcesses(job, pgid).length > 0 && Date.now() < deadline) {
-    signalJob(job, pgid, 'SIGKILL');
+  while (left.length > 0 && Date.now() < deadline) {
+    signalJob(job, pgid, 'SIGKILL', left);
     await sleep(50);
+    left = await jobProcesses(job, pgid);
   }
   await removeJobCgroup(job);
 }
