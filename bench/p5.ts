@@ -7,6 +7,7 @@ import execa from 'execa';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { jobWorkflowId } from '../src/temporal/ids';
+import { FLOOR_CLIENT_WORKFLOW_ID } from './floor/client';
 import { median, round, type BenchBase } from './lib';
 
 /** The built CLI (compiled with the bench: bench/tsconfig.json includes src/cli.ts). */
@@ -28,7 +29,7 @@ export async function p5(base: BenchBase, q: { runs: number }) {
       `state_dir = ${JSON.stringify(stateDir)}`,
       `task_queue = ${JSON.stringify(P5_TASK_QUEUE)}`,
       '',
-      // logs asks the server which run is the job's newest: the bench's own, which has no such job.
+      // status and run --no-wait talk to the bench's own server.
       '[server]',
       `port = ${base.serverPort}`,
       `namespace = ${JSON.stringify(base.namespace)}`,
@@ -87,12 +88,14 @@ type Run = (args: string[], okExit: number[]) => Promise<{ cpuMs: number; wallMs
 async function serverCommands(base: BenchBase, run: Run, runs: number) {
   const floor = (what: 'start' | 'list') => [CLIENT_FLOOR, what, base.address, base.namespace, P5_TASK_QUEUE];
   const job = base.client.workflow.getHandle(jobWorkflowId('p5'));
+  const floorStarted = base.client.workflow.getHandle(FLOOR_CLIENT_WORKFLOW_ID);
   const pairs: Array<{
     command: string;
     ours: string[];
     okExit: number[];
     floor: string[];
     after?: () => Promise<void>;
+    afterFloor?: () => Promise<void>;
   }> = [
     // status exits 1 when no worker polls a queue it serves: that is its answer here.
     { command: 'status', ours: [CLI, 'status'], okExit: [0, 1], floor: floor('list') },
@@ -101,8 +104,9 @@ async function serverCommands(base: BenchBase, run: Run, runs: number) {
       ours: [CLI, 'run', '-p', 'p5', '--no-wait'],
       okExit: [0],
       floor: floor('start'),
-      // One job per project: the next run may start only once this one is gone.
+      // One job per project: the next run may start only once this one is gone; the floor's start likewise.
       after: () => job.terminate('bench').then(() => undefined),
+      afterFloor: () => floorStarted.terminate('bench').then(() => undefined),
     },
   ];
   const out = [];
@@ -113,6 +117,7 @@ async function serverCommands(base: BenchBase, run: Run, runs: number) {
       ours.push(await run(p.ours, p.okExit));
       await p.after?.();
       fl.push(await run(p.floor, [0]));
+      await p.afterFloor?.();
     }
     const m = (xs: Array<{ cpuMs: number; wallMs: number }>, k: 'cpuMs' | 'wallMs') => median(xs.map((x) => x[k]));
     out.push({

@@ -1,6 +1,6 @@
 // Where a bench run's CPU went: reads the V8 CPU profiles `node --cpu-prof` wrote (one per thread: the main thread
 // hosting the worker, and each workflow thread) and prints, per thread, its sampled time by area and its
-// costliest functions (self time). The profiles the "why" of each missed target in bench/README.md cites.
+// costliest functions (self time). The "why" of each missed target in bench/README.md cites these profiles.
 //
 //   node --cpu-prof --cpu-prof-dir bench/results/prof-NAME dist-bench/bench/bench.js --only p3 --label NAME
 //   node dist-bench/bench/profile.js bench/results/prof-NAME
@@ -20,7 +20,7 @@ interface CpuProfile {
 /** The area a frame's code belongs to, by its file. */
 function areaOf(url: string, fn: string): string {
   if (!url) return fn === '(garbage collector)' ? 'gc' : fn === '(idle)' ? 'idle' : 'native / (program)';
-  if (/floor/.test(url)) return 'the floor (bench/floor)';
+  if (/[\\/]bench[\\/]floor[\\/]/.test(url)) return 'the floor (bench/floor)';
   if (url.startsWith('evalmachine')) return 'workflow sandbox (SDK glue)';
   if (/workflow-bundle|webpack|dist[\\/]bundle|[\\/]workflows[\\/]/.test(url)) return 'workflow code (bundle)';
   const pkg = /node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)/.exec(url);
@@ -72,6 +72,7 @@ function main(argv: string[]): void {
   const dir = argv[0];
   if (!dir) throw new Error('usage: node dist-bench/bench/profile.js <folder of .cpuprofile files> [top N]');
   const top = Number(argv[1] ?? 15);
+  if (!Number.isInteger(top) || top < 1) throw new Error(`top N must be a positive integer, got ${argv[1]}`);
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile'))
     .map((f) => path.join(dir, f));

@@ -86,7 +86,7 @@ export function report(r: Results): string {
       ],
       [
         'P3',
-        "CPU: the worker's process / the dev server (the floor's child + activity design over the same jobs)",
+        "CPU: the worker's process / the dev server (the floor's child + activity design over the same jobs, our idle worker beside it)",
         `${p.workerProcessCpuS} / ${p.serverCpuS} s${p.floorCpuS ? ` (floor ${p.floorCpuS.worker} / ${p.floorCpuS.server} s)` : ''}`,
         '',
         '',

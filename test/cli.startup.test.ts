@@ -1,7 +1,7 @@
 // The commands that need no server start without loading the Temporal SDK, its native bridge or the worker:
 // the built dist/ CLI in a subprocess, asked which modules it loaded (no timing: the machine is noisy).
 import execa from 'execa';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -49,11 +49,27 @@ test('logs (without -f) reads the run folders alone: no Temporal SDK, no agent p
     `[orchestrator]\nstate_dir = ${JSON.stringify(path.join(dir, 'state'))}\n\n[projects.quiet]\npath = ${JSON.stringify(dir)}\n`,
   );
   try {
-    const { code, modules, builtins } = await loaded(['logs', 'quiet']);
-    expect(code).toBe(1); // no agent output yet
-    expect(heavy(modules)).toEqual([]);
-    expect(modules.filter((m) => /[\\/]dist[\\/]agents[\\/](claude|codex|gemini|custom)\.js$/.test(m))).toEqual([]);
-    expect(builtins).not.toContain('NativeModule crypto');
+    const light = ({ modules, builtins }: { modules: string[]; builtins: string[] }) => {
+      expect(heavy(modules)).toEqual([]);
+      expect(modules.filter((m) => /[\\/]dist[\\/]agents[\\/](claude|codex|gemini|custom)\.js$/.test(m))).toEqual([]);
+      expect(builtins).not.toContain('NativeModule crypto');
+    };
+    const none = await loaded(['logs', 'quiet']);
+    expect(none.code).toBe(1); // no agent output yet
+    light(none);
+    // A finished run: its output rendered, its launch and exit status read.
+    const attempt = path.join(dir, 'state', 'runs', 'quiet', '20261201T000000Z-run', 'attempt-1');
+    mkdirSync(attempt, { recursive: true });
+    writeFileSync(path.join(attempt, '..', 'job.json'), JSON.stringify({ host: os.hostname() }));
+    writeFileSync(path.join(attempt, 'launch.json'), JSON.stringify({ pid: 1, startTicks: 1, startedAt: 0 }));
+    writeFileSync(path.join(attempt, 'exit.code'), '0\n');
+    writeFileSync(
+      path.join(attempt, 'stdout.log'),
+      `${JSON.stringify({ type: 'assistant', message: { content: [{ type: 'text', text: 'done here' }] } })}\n`,
+    );
+    const finished = await loaded(['logs', 'quiet']);
+    expect(finished.code).toBe(0);
+    light(finished);
   } finally {
     rmSync(path.join(dir, 'workspaces.toml'), { force: true });
   }

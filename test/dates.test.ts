@@ -12,7 +12,9 @@ import {
   yesterday,
 } from '../src/lib/dates';
 import { renderPrompt } from '../src/lib/prompts';
-import { systemTimeZone } from '../src/lib/systemTimeZone';
+import execa from 'execa';
+import path from 'node:path';
+import { REPO_ROOT } from './helpers/env';
 
 describe('calendar days', () => {
   test.each([
@@ -128,23 +130,28 @@ describe('UTC without ICU', () => {
       start: new Date('2026-03-29T00:00:00Z'),
       end: new Date('2026-03-30T00:00:00Z'),
     });
-    for (const zone of ['Europe/London', 'America/New_York', 'Etc/GMT+1']) expect(isUtcZone(zone)).toBe(false);
+    for (const zone of ['Europe/London', 'America/New_York', 'Etc/GMT+1', 'UTC0']) expect(isUtcZone(zone)).toBe(false);
+    // An invalid date is an error in every zone, UTC too.
+    for (const zone of ['UTC', 'Europe/Berlin']) expect(() => localTime(new Date(NaN), zone)).toThrow(RangeError);
   });
 
-  test('the system zone is named as Intl names it, from $TZ or /etc/localtime', () => {
-    const saved = process.env.TZ;
-    try {
-      for (const tz of ['UTC', 'Etc/UTC', ':UTC', '']) {
-        process.env.TZ = tz;
-        expect(systemTimeZone()).toBe('UTC');
-      }
-      process.env.TZ = 'Asia/Tokyo';
-      expect(systemTimeZone()).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
-      delete process.env.TZ;
-      expect(systemTimeZone()).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
-    } finally {
-      if (saved === undefined) delete process.env.TZ;
-      else process.env.TZ = saved;
+  test('the system zone is named as Intl names it, from $TZ or /etc/localtime', async () => {
+    // In a fresh process each: ICU reads $TZ once per process.
+    const built = path.join(REPO_ROOT, 'dist', 'lib', 'systemTimeZone.js');
+    const zoneWith = async (tz: string | undefined) => {
+      const env = { ...process.env };
+      if (tz === undefined) delete env.TZ;
+      else env.TZ = tz;
+      const script = `const z = require(${JSON.stringify(built)}).systemTimeZone(); console.log(JSON.stringify([z, Intl.DateTimeFormat().resolvedOptions().timeZone]))`;
+      const r = await execa('node', ['-e', script], { env, extendEnv: false });
+      return JSON.parse(r.stdout) as [string, string];
+    };
+    for (const tz of ['UTC', 'Etc/UTC', ':UTC', '']) expect((await zoneWith(tz))[0]).toBe('UTC');
+    for (const tz of ['Asia/Tokyo', ':Asia/Tokyo']) expect((await zoneWith(tz))[0]).toBe('Asia/Tokyo');
+    // Anything else is Intl's own answer (a POSIX string like UTC0, or the machine's /etc/localtime).
+    for (const tz of ['UTC0', 'EST5EDT', undefined]) {
+      const [ours, intl] = await zoneWith(tz);
+      expect(ours).toBe(intl || 'UTC');
     }
   });
 });

@@ -2,7 +2,7 @@
 // `history`, `costs`, `init` and the notification hook — the built dist/cli.js in a subprocess, no TTY,
 // against the shared real dev server with the fake agent.
 import execa from 'execa';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { watchBatch } from '../src/cli/render/watch';
 import { startBatch } from '../src/temporal/client';
@@ -202,11 +202,29 @@ test('logs without -f reads the run folder alone and says when its agent still r
     return r.exitCode === 0 && r.stdout.includes('"subtype":"init"') ? r : null;
   });
   expect(whileRunning.stderr).toMatch(/==> .*runs\/seelog\/.*\/attempt-1 \(job\/seelog, running\) <==/);
-  expect(whileRunning.stderr).toContain('(job/seelog is still running: `orchestrate logs seelog -f` follows it)');
+  expect(whileRunning.stderr).toContain('(its agent still runs: `orchestrate logs seelog -f` follows it)');
   expect((await cli(['logs', 'seelog', '-f', '--raw'])).stderr).toContain('job/seelog finished: succeeded');
   const after = await cli(['logs', 'seelog', '--raw']);
   expect(after.stdout).toContain('"type":"result"');
   expect(after.stderr).not.toContain('running');
+  expect(after.stderr).not.toContain('still runs');
+
+  // A newer run whose agent has not started (waiting for a slot, its account or a reset): named, not skipped.
+  const newer = path.join(env.stateDir, 'runs', 'seelog', '29991231T000000Z-waiting', 'lease');
+  mkdirSync(newer, { recursive: true });
+  try {
+    const shown = await cli(['logs', 'seelog', '--raw']);
+    expect(shown.exitCode).toBe(0);
+    expect(shown.stdout).toBe(after.stdout);
+    expect(shown.stderr).toContain(
+      'note: the newest run of seelog (29991231T000000Z-waiting) has no agent output: its agent has not started',
+    );
+    const where = await cli(['logs', 'seelog', '--path']);
+    expect(where.exitCode).toBe(1);
+    expect(where.stderr).toContain('(29991231T000000Z-waiting) has no agent output');
+  } finally {
+    rmSync(path.dirname(newer), { recursive: true, force: true });
+  }
 });
 
 test('history and costs from the ledger: newest first, per project per day, JSON and tables', async () => {

@@ -5,6 +5,9 @@
 //   node dist-bench/bench/floor/client.js <start|list> <address> <namespace> <task queue>
 import { Client, Connection } from '@temporalio/client';
 
+/** The workflow `start` starts (no worker runs it): the bench terminates it before the next start. */
+export const FLOOR_CLIENT_WORKFLOW_ID = 'floor/p5/start';
+
 async function main([what, address, namespace, taskQueue]: string[]): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
@@ -12,7 +15,7 @@ async function main([what, address, namespace, taskQueue]: string[]): Promise<vo
     if (what === 'start') {
       await client.workflow.start('floorOneActivity', {
         taskQueue,
-        workflowId: `floor/p5/${process.pid}-${Date.now()}`,
+        workflowId: FLOOR_CLIENT_WORKFLOW_ID,
         args: [{}],
       });
     } else {
@@ -23,7 +26,8 @@ async function main([what, address, namespace, taskQueue]: string[]): Promise<vo
   }
 }
 
-main(process.argv.slice(2)).catch((err: Error) => {
-  process.stderr.write(`${err.message}\n`);
-  process.exit(1);
-});
+if (require.main === module)
+  main(process.argv.slice(2)).catch((err: Error) => {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  });

@@ -1,6 +1,6 @@
-// Calendar arithmetic in an IANA time zone. Pure and deterministic (Intl only, no clock reads), so both
-// workflow code (with workflow time) and activities use it. Days are plain 'YYYY-MM-DD' strings: adding
-// days to a calendar date is immune to DST, which only moves wall-clock hours.
+// Calendar arithmetic in an IANA time zone. Pure and deterministic (Intl, or plain UTC fields for UTC; no clock
+// reads), so both workflow code (with workflow time) and activities use it. Days are plain 'YYYY-MM-DD' strings:
+// adding days to a calendar date is immune to DST, which only moves wall-clock hours.
 
 const MONTHS = [
   'January',
@@ -38,6 +38,8 @@ const two = (n: number) => String(n).padStart(2, '0');
 
 function partsIn(instant: Date, timeZone: string): Record<string, string> {
   if (isUtcZone(timeZone)) {
+    // As Intl does for any zone: an invalid date is an error, not "NaN".
+    if (Number.isNaN(instant.getTime())) throw new RangeError('Invalid time value');
     return {
       year: String(instant.getUTCFullYear()),
       month: two(instant.getUTCMonth() + 1),
@@ -79,7 +81,7 @@ function parseDay(day: string): { y: number; m: number; d: number } {
 }
 
 function formatDay(y: number, m: number, d: number): string {
-  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+  return `${String(y).padStart(4, '0')}-${two(m)}-${two(d)}`;
 }
 
 /** `day` plus `n` calendar days (n may be negative). */

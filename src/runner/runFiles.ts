@@ -2,7 +2,7 @@
 // run folder (`orchestrate logs`) without loading the runner, the Temporal SDK or a config. The folder's layout and
 // its writers are in ./runFolder.
 import { readFileSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, hostname } from 'node:os';
 import path from 'node:path';
 import type { AgentExit } from './process';
 import { processStartTicks } from './processGroup';
@@ -30,12 +30,29 @@ export function launchAlive(l: Pick<Launch, 'pid' | 'startTicks'>): boolean {
 }
 
 /** The attempt folder's launch.json, or null when it launched no agent (or the file is unreadable). */
-export function readLaunch(dir: string): Pick<Launch, 'pid' | 'startTicks' | 'startedAt'> | null {
+export function readLaunch(dir: string): Omit<Launch, 'dir' | 'attempt'> | null {
   try {
-    return JSON.parse(readFileSync(path.join(dir, LAUNCH_FILE), 'utf8')) as Launch;
+    return JSON.parse(readFileSync(path.join(dir, LAUNCH_FILE), 'utf8')) as Omit<Launch, 'dir' | 'attempt'>;
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether the agent an attempt folder launched still runs, from the folder alone: launched on this machine (its
+ * job.json's host: a pid means nothing elsewhere), no exit status yet, and the very process (pid and start time)
+ * still alive. False when any of it is unknown.
+ */
+export function agentStillRuns(attemptDir: string): boolean {
+  const launch = readLaunch(attemptDir);
+  if (!launch || launch.startTicks === null || readExitFile(attemptDir) !== null) return false;
+  try {
+    const job = JSON.parse(readFileSync(path.join(attemptDir, '..', JOB_FILE), 'utf8')) as { host?: string };
+    if (job.host !== hostname()) return false;
+  } catch {
+    return false;
+  }
+  return launchAlive(launch);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Config, ProjectConfig } from '../config';
 import type { AgentRunResult, JobKind, JobPlan } from '../temporal/types';
 import { RUN_FOLDER_ERROR, SETUP_ERROR, leaseLost } from '../temporal/failures';
 import { scrubDeep, scrubKeyShapes, type Scrubber } from '../lib/scrub';
-import { JOB_FILE, LAUNCH_FILE, REPORTED_FILE, type Launch } from './runFiles';
+import { JOB_FILE, LAUNCH_FILE, REPORTED_FILE, readLaunch, type Launch } from './runFiles';
 import type { Lease } from './lease';
 
 export {
@@ -110,12 +110,10 @@ export async function findLaunches(baseDir: string): Promise<Launch[]> {
   for (const name of await attemptFolders(baseDir)) {
     const m = /^attempt-(\d+)$/.exec(name);
     if (!m) continue;
-    try {
-      const l = JSON.parse(await fs.readFile(path.join(baseDir, name, LAUNCH_FILE), 'utf8')) as Omit<Launch, 'dir'>;
-      launches.push({ ...l, dir: path.join(baseDir, name), attempt: Number(m[1]) });
-    } catch {
-      // this attempt never launched an agent (adopted, collected, or failed before the spawn)
-    }
+    const dir = path.join(baseDir, name);
+    const l = readLaunch(dir);
+    // none: this attempt never launched an agent (adopted, collected, or failed before the spawn)
+    if (l) launches.push({ ...l, dir, attempt: Number(m[1]) });
   }
   return launches.sort((a, b) => a.attempt - b.attempt);
 }

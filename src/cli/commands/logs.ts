@@ -12,7 +12,7 @@ import { jobWorkflowId } from '../../temporal/ids';
 import { getConfig, print, tryConnect } from '../common';
 import { EXIT, UserError } from '../errors';
 import { ConversationRenderer, wantsColor } from '../render/conversation';
-import { STDERR_FILE, STDOUT_FILE, launchAlive, readExitFile, readLaunch } from '../../runner/runFiles';
+import { STDERR_FILE, STDOUT_FILE, agentStillRuns } from '../../runner/runFiles';
 
 const POLL_MS = 300;
 
@@ -129,8 +129,8 @@ async function jobState(client: Client, workflowId: string): Promise<JobState | 
   }
 }
 
-/** What `logs` shows: the agent's stdout (rendered unless raw) and stderr of one attempt folder. */
-interface Shown {
+/** How `logs` shows an attempt folder: only its path, or its output (rendered unless raw). */
+interface ShowOptions {
   pathOnly?: boolean;
   raw?: boolean;
 }
@@ -138,7 +138,7 @@ interface Shown {
 export async function showLogs(
   config: Config,
   target: LogTarget,
-  opts: Shown & { follow?: boolean } = {},
+  opts: ShowOptions & { follow?: boolean } = {},
 ): Promise<number> {
   return opts.follow ? followLogs(config, target, opts) : printLogs(config.orchestrator.stateDir, target, opts);
 }
@@ -152,33 +152,60 @@ function noOutputYet(stateDir: string, target: LogTarget): UserError {
   );
 }
 
+/** The `==> <folder> <==` line on stderr, before the folder's output. */
+function header(dir: string, target: LogTarget, running: boolean): void {
+  note(`==> ${dir} (${target.workflowId}${running ? ', running' : ''}) <==`);
+}
+
+/** A conversation renderer for the agent's stdout, or none with --raw. */
+function rendererFor(opts: ShowOptions): ConversationRenderer | undefined {
+  return opts.raw ? undefined : new ConversationRenderer(wantsColor(process.stdout));
+}
+
+/** Copies what the attempt folder's stdout and stderr gained since the last call. */
+async function pumpAttempt(dir: string, offsets: Map<string, number>, render?: ConversationRenderer): Promise<void> {
+  await pump(path.join(dir, STDOUT_FILE), process.stdout, offsets, render);
+  await pump(path.join(dir, STDERR_FILE), process.stderr, offsets);
+}
+
+/** Ends the rendered conversation: what the renderer still held (a last line without its newline). */
+async function endRendering(render?: ConversationRenderer): Promise<void> {
+  const rest = render?.end();
+  if (rest) await write(process.stdout, Buffer.from(rest));
+}
+
 /**
- * Without -f: the newest run folder of the project, read from disk alone (no server, no Temporal SDK: this is a
- * command people run often and expect at once). Whether the agent still runs is the folder's own record: a
- * launched process that is alive and has no exit status yet.
+ * Without -f: the newest run folder of the project that has agent output, read from disk alone (no server, no
+ * Temporal SDK: this is a command people run often and expect at once). A newer run that has not started its agent
+ * yet (waiting for a slot, its account or a reset) is named, not skipped silently. Whether the agent still runs
+ * is the folder's own record (runner/runFiles.ts: agentStillRuns).
  */
-async function printLogs(stateDir: string, target: LogTarget, opts: Shown): Promise<number> {
+async function printLogs(stateDir: string, target: LogTarget, opts: ShowOptions): Promise<number> {
+  const base = path.join(stateDir, 'runs', target.project);
+  const newestRun = (await listDirs(base)).at(-1);
   const dir = await latestAttemptDir(stateDir, target.project);
-  if (!dir) throw noOutputYet(stateDir, target);
+  const waiting = newestRun && (!dir || path.relative(base, dir).split(path.sep)[0] !== newestRun) ? newestRun : null;
+  const waitingNote = `the newest run of ${target.project} (${waiting}) has no agent output: its agent has not started (it waits for an agent slot, its account or a reset, or the job ended before one; \`orchestrate logs ${target.project} -f\` follows the job)`;
   if (opts.pathOnly) {
+    if (waiting) throw new UserError(`${target.workflowId}: ${waitingNote}`, EXIT.failed);
+    if (!dir) throw noOutputYet(stateDir, target);
     print(dir);
     return EXIT.ok;
   }
-  const launch = readLaunch(dir);
-  const running = launch !== null && readExitFile(dir) === null && launchAlive(launch);
-  note(`==> ${dir} (${target.workflowId}${running ? ', running' : ''}) <==`);
-  const render = opts.raw ? undefined : new ConversationRenderer(wantsColor(process.stdout));
-  const offsets = new Map<string, number>();
-  await pump(path.join(dir, STDOUT_FILE), process.stdout, offsets, render);
-  await pump(path.join(dir, STDERR_FILE), process.stderr, offsets);
-  const rest = render?.end();
-  if (rest) await write(process.stdout, Buffer.from(rest));
-  if (running) note(`(${target.workflowId} is still running: \`orchestrate logs ${target.project} -f\` follows it)`);
+  if (!dir)
+    throw waiting ? new UserError(`${target.workflowId}: ${waitingNote}`, EXIT.failed) : noOutputYet(stateDir, target);
+  if (waiting) note(`note: ${waitingNote}; showing the run before it`);
+  const running = agentStillRuns(dir);
+  header(dir, target, running);
+  const render = rendererFor(opts);
+  await pumpAttempt(dir, new Map(), render);
+  await endRendering(render);
+  if (running) note(`(its agent still runs: \`orchestrate logs ${target.project} -f\` follows it)`);
   return EXIT.ok;
 }
 
 /** With -f: the job's own run, followed while it runs; the server says which run that is and when it ends. */
-async function followLogs(config: Config, target: LogTarget, opts: Shown): Promise<number> {
+async function followLogs(config: Config, target: LogTarget, opts: ShowOptions): Promise<number> {
   const stateDir = config.orchestrator.stateDir;
   // The run folders are readable without a server; the server only says which run is the job's and whether
   // it still runs (the client library is loaded by tryConnect, not before).
@@ -198,40 +225,33 @@ async function followLogs(config: Config, target: LogTarget, opts: Shown): Promi
       return EXIT.ok;
     }
     const offsets = new Map<string, number>();
-    const newRenderer = () => (opts.raw ? undefined : new ConversationRenderer(wantsColor(process.stdout)));
-    let render = newRenderer();
+    let render = rendererFor(opts);
     let shown: string | null = null;
     let waitNoted = false;
     for (;;) {
       if (dir && dir !== shown) {
-        note(`==> ${dir} (${target.workflowId}${state?.running ? ', running' : ''}) <==`);
+        header(dir, target, Boolean(state?.running));
         shown = dir;
         offsets.clear();
-        render = newRenderer();
+        render = rendererFor(opts);
       }
       if (!dir && !waitNoted) {
         note(`${target.workflowId}: waiting for the agent to start …`);
         waitNoted = true;
       }
-      if (dir) {
-        await pump(path.join(dir, STDOUT_FILE), process.stdout, offsets, render);
-        await pump(path.join(dir, STDERR_FILE), process.stderr, offsets);
-      }
+      if (dir) await pumpAttempt(dir, offsets, render);
       if (!state?.running || !connected) break;
       await sleep(POLL_MS);
       // Read the state before the folder: the last pass after the job ended drains everything it wrote.
       state = (await jobState(connected.client, target.workflowId)) ?? state;
       dir = (await findDir()) ?? dir;
     }
-    const rest = render?.end();
-    if (rest) await write(process.stdout, Buffer.from(rest));
+    await endRendering(render);
+    // The loop ends once the job does (or with no server to ask): its outcome, when the server has it.
     if (connected && state) {
-      if (state.running) note(`${target.workflowId} is still running (follow it with -f)`);
-      else {
-        const { jobResult } = await import('../../temporal/client');
-        const r = await jobResult(connected.client.workflow.getHandle(target.workflowId), target.project);
-        note(`${target.workflowId} finished: ${r.outcome}${r.outcome === 'succeeded' ? '' : ` — ${r.message}`}`);
-      }
+      const { jobResult } = await import('../../temporal/client');
+      const r = await jobResult(connected.client.workflow.getHandle(target.workflowId), target.project);
+      note(`${target.workflowId} finished: ${r.outcome}${r.outcome === 'succeeded' ? '' : ` — ${r.message}`}`);
     }
     return EXIT.ok;
   } finally {
