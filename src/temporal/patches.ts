@@ -40,6 +40,8 @@ export const ACCOUNT_HOLD_ACROSS_RUNS_PATCH = 'account-hold-across-runs';
 
 /** batch: up to 2 × concurrency children in flight; each worker's agent slots cap the agents. */
 export const CHILD_WINDOW_PATCH = 'batch-child-window';
+/** cycle: gates go in chunks per host, and each job starts as soon as its own chunk's gates say run. */
+export const CYCLE_GATES_IN_CHUNKS_PATCH = 'cycle-gates-in-chunks';
 
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
@@ -59,5 +61,6 @@ export const PATCH_IDS = [
   CYCLE_START_AT_ONCE_PATCH,
   CHILD_WINDOW_PATCH,
   ACCOUNT_HOLD_ACROSS_RUNS_PATCH,
+  CYCLE_GATES_IN_CHUNKS_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];

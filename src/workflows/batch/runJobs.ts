@@ -35,8 +35,22 @@ export type SetPhase = (phase: string | null) => void;
 /** A step after a job succeeded (EOD: check its work log); it may turn the row into a failure. */
 export type AfterSuccess = (batch: Batch, row: BatchRow, job: JobResult, setPhase: SetPhase) => Promise<void>;
 
-/** Runs the pending projects' jobs into the batch's rows; returns when every one has finished. */
-export async function runJobs(batch: Batch, pending: string[], afterSuccess?: AfterSuccess): Promise<void> {
+/** A project still at its gates: `runs` is true once they say run, false when its row says why it does not. */
+export interface GatedJob {
+  project: string;
+  runs: Promise<boolean>;
+}
+
+/**
+ * Runs the pending projects' jobs into the batch's rows; returns when every one has finished. A project still at
+ * its gates queues for a slot once they say run: the batch's order, as far as the decisions' arrival allows.
+ * Past the history limit, it continues as new only once every gate has decided (the carry has only decided rows).
+ */
+export async function runJobs(
+  batch: Batch,
+  pending: Array<string | GatedJob>,
+  afterSuccess?: AfterSuccess,
+): Promise<void> {
   const { kind, date, state, input } = batch;
   // A child spends part of its life outside its agent (started, prepared, reporting back): once the first job is
   // done, twice as many children as agents keep the agent slots busy, and each worker's own agent slots
@@ -48,16 +62,25 @@ export async function runJobs(batch: Batch, pending: string[], afterSuccess?: Af
   const slots = new Semaphore(concurrency);
   let widen = patched(CHILD_WINDOW_PATCH) ? () => slots.grow(concurrency) : null;
   let running = 0;
+  let gating = pending.filter((p) => typeof p !== 'string').length;
   let stopStarting = false;
   const left: string[] = [];
   const phases = new Map<string, string>();
-  const showProgress = () => setCurrentDetails(progressDetails(kind, date, state.rows, running, phases));
+  const showProgress = () =>
+    setCurrentDetails(progressDetails(kind, date, state.rows, running, phases, undefined, gating));
+  if (gating > 0) showProgress();
   const accounts = new AccountHolds(batch, (project, note) => {
     phases.set(project, note);
     showProgress();
   });
   await Promise.all(
-    pending.map(async (project) => {
+    pending.map(async (job) => {
+      const project = typeof job === 'string' ? job : job.project;
+      if (typeof job !== 'string') {
+        const runs = await job.runs;
+        gating--;
+        if (!runs) return showProgress();
+      }
       const release = await startSlot(slots, accounts, rowOf(state, project), (note) => {
         if (note) phases.set(project, note);
         else phases.delete(project);
