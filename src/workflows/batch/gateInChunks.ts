@@ -33,11 +33,10 @@ export interface GatedCycle {
 
 /** Fills in the batch's table (every row pending its gates, disabled ones skipped) and starts the gates. */
 export function gateInChunks(batch: Batch, selected: string[]): GatedCycle {
-  const { snap, hostWaitMs, state } = batch;
+  const { snap, hostWaitMs, state, projectNamed } = batch;
   const at = new Date().toISOString();
-  const byName = new Map(snap.projects.map((p) => [p.name, p]));
   // Disabled projects are decided here: no need to reach their host for them.
-  const disabled = (p: string) => byName.get(p)?.enabled === false;
+  const disabled = (p: string) => projectNamed(p)?.enabled === false;
   state.rows = rowsFor(
     selected.map((project) =>
       disabled(project)
@@ -110,7 +109,7 @@ export function gateInChunks(batch: Batch, selected: string[]): GatedCycle {
 
   const hosts = new Map<string | null, string[]>();
   for (const project of undecided) {
-    const host = byName.get(project)?.host ?? null;
+    const host = projectNamed(project)?.host ?? null;
     const projects = hosts.get(host);
     if (projects) projects.push(project);
     else hosts.set(host, [project]);

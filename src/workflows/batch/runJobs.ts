@@ -66,8 +66,23 @@ export async function runJobs(
   let stopStarting = false;
   const left: string[] = [];
   const phases = new Map<string, string>();
-  const showProgress = () =>
-    setCurrentDetails(progressDetails(kind, date, state.rows, running, phases, undefined, gating));
+  // The table is O(rows): rendered once a microtask later, however many rows changed in the same activation.
+  let renderQueued = false;
+  const showProgress = () => {
+    if (renderQueued) return;
+    renderQueued = true;
+    void Promise.resolve().then(() => {
+      renderQueued = false;
+      setCurrentDetails(progressDetails(kind, date, state.rows, running, phases, undefined, gating));
+    });
+  };
+  const rows = new Map<string, BatchRow>();
+  for (const row of state.rows) if (!rows.has(row.project)) rows.set(row.project, row);
+  const rowOf = (project: string): BatchRow => {
+    const row = rows.get(project);
+    if (!row) throw ApplicationFailure.nonRetryable(`internal: no row for ${project}`);
+    return row;
+  };
   if (gating > 0) showProgress();
   const accounts = new AccountHolds(batch, (project, note) => {
     phases.set(project, note);
@@ -81,7 +96,7 @@ export async function runJobs(
         gating--;
         if (!runs) return showProgress();
       }
-      const release = await startSlot(slots, accounts, rowOf(state, project), (note) => {
+      const release = await startSlot(slots, accounts, rowOf(project), (note) => {
         if (note) phases.set(project, note);
         else phases.delete(project);
         showProgress();
@@ -101,7 +116,7 @@ export async function runJobs(
         showProgress();
       };
       try {
-        await runOne(batch, rowOf(state, project), setPhase, afterSuccess, accounts);
+        await runOne(batch, rowOf(project), setPhase, afterSuccess, accounts);
       } finally {
         running--;
         setPhase(null);
@@ -149,12 +164,6 @@ async function startSlot(
   }
 }
 
-function rowOf(state: BatchResult, project: string): BatchRow {
-  const row = state.rows.find((r) => r.project === project);
-  if (!row) throw ApplicationFailure.nonRetryable(`internal: no row for ${project}`);
-  return row;
-}
-
 async function runOne(
   batch: Batch,
   row: BatchRow,
@@ -188,8 +197,8 @@ async function runOne(
  * Starts the project's agentJob as a child and waits for it: its result, failed or not. Null when there is no
  * result to record and the row already says why (a job already running, cancelled, crashed).
  */
-async function runChildJob({ kind, date, snap }: Batch, row: BatchRow): Promise<JobResult | null> {
-  const project = snap.projects.find((p) => p.name === row.project);
+async function runChildJob({ kind, date, snap, projectNamed }: Batch, row: BatchRow): Promise<JobResult | null> {
+  const project = projectNamed(row.project);
   // The job's plan from the snapshot, so it runs no prepareJob of its own (none from snapshots of older runs).
   const plan = project ? jobStartPlan(snap, project, { kind, date }) : null;
   try {
@@ -204,7 +213,12 @@ async function runChildJob({ kind, date, snap }: Batch, row: BatchRow): Promise<
       ],
       staticSummary: `${kind} · ${row.project}`,
       ...(project?.path
-        ? { staticDetails: jobStaticDetails(project.path, jobPromptLine(project, { kind, date })) }
+        ? {
+            staticDetails: jobStaticDetails(
+              project.path,
+              plan?.promptFirstLine ?? jobPromptLine(project, { kind, date }),
+            ),
+          }
         : {}),
       // Cancelling the batch cancels its jobs, and waits until their agents are stopped.
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
