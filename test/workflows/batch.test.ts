@@ -149,10 +149,14 @@ async function runBatch(
     concurrency?: number;
     /** Return once started, without waiting for the result. */
     started?: boolean;
+    hostWaitMs?: number;
   } = {},
 ) {
   const s: Scenario = {
-    snap: snapshot(env.taskQueue, projects, opts.concurrency ? { concurrency: opts.concurrency } : {}),
+    snap: snapshot(env.taskQueue, projects, {
+      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      ...(opts.hostWaitMs ? { hostWaitMs: opts.hostWaitMs } : {}),
+    }),
     ...opts,
     calls: [],
     gated: [],
@@ -493,4 +497,28 @@ test('cycle: past its history limit with gates still in flight, it continues as 
   for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` }))
     runs.push(wf.runId);
   expect(runs.length).toBeGreaterThan(1);
+});
+
+test('a cycle cancelled while gates are still out ends Cancelled; the rows still at their gates say cancelled', async () => {
+  // slow's job runs until cancelled; held's gates wait for a worker of its host (none comes within the test).
+  const [slow, held] = names('slow', 'held');
+  const { handle, s } = await runBatch('cycle', [{ name: slow }, { name: held, host: 'later' }], {
+    hangs: [slow],
+    hostWaitMs: 120_000,
+  });
+  await waitFor('the job runs', async () => s.calls.includes(`runAgentJob ${slow}`), 30_000);
+  const gating = await handle.query<BatchResult>(BATCH_PROGRESS_QUERY);
+  expect(gating.rows.map((r) => [r.project, r.status, r.reason])).toEqual([
+    [slow, 'running', 'has work'],
+    [held, 'pending', 'waiting for its gates'],
+  ]);
+  await handle.cancel();
+  await expect(handle.result()).rejects.toThrow();
+  expect(await shown(handle)).toMatchObject({ status: 'CANCELLED', outcome: 'cancelled' });
+  const table = await handle.query<BatchResult>(BATCH_PROGRESS_QUERY);
+  expect(table.rows.map((r) => [r.project, r.status])).toEqual([
+    [slow, 'cancelled'],
+    [held, 'cancelled'],
+  ]);
+  expect(table.rows[1].reason).toBe('batch cancelled before its gates decided');
 });

@@ -26,14 +26,14 @@ export interface GatedCycle {
   jobs: GatedJob[];
   /**
    * Settles when every chunk is in. A cancelled cycle's undecided rows are marked cancelled (their jobs never
-   * start); a failure of the shared queue's gates rejects it, failing the cycle as before.
+   * start); a failure of the shared queue's gates rejects it, and the cycle fails.
    */
   done: Promise<void>;
 }
 
 /** Fills in the batch's table (every row pending its gates, disabled ones skipped) and starts the gates. */
 export function gateInChunks(batch: Batch, selected: string[]): GatedCycle {
-  const { snap, hostWaitMs, state, projectNamed } = batch;
+  const { state, projectNamed } = batch;
   const at = new Date().toISOString();
   // Disabled projects are decided here: no need to reach their host for them.
   const disabled = (p: string) => projectNamed(p)?.enabled === false;
@@ -75,38 +75,6 @@ export function gateInChunks(batch: Batch, selected: string[]): GatedCycle {
     verdicts.get(d.project)?.settle(d.decision === 'run');
   };
 
-  const gateHost = async (host: string | null, projects: string[]) => {
-    const chunks = chunksOf(projects, snap.concurrency);
-    const evaluate = evaluateGatesOn(taskQueueFor(snap.taskQueue, host), host, hostWaitMs);
-    let next = 0;
-    let noWorker = false;
-    const lane = async () => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++];
-        let decisions: GateDecision[] | null = null;
-        if (!noWorker) {
-          try {
-            decisions = await evaluate({ projects: chunk, at });
-          } catch (err) {
-            if (!host || isCancellation(err)) throw err;
-            // A host whose worker is down: the rest of its projects are skipped without waiting again.
-            noWorker = true;
-          }
-        }
-        const found = new Map((decisions ?? []).map((d) => [d.project, d]));
-        for (const project of chunk) {
-          decide(
-            found.get(project) ??
-              (decisions
-                ? { project, decision: 'error', gate: 'internal', reason: 'no gate decision' }
-                : { project, decision: 'error', gate: 'host', reason: noWorkerReason(host ?? '') }),
-          );
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunks.length) }, lane));
-  };
-
   const hosts = new Map<string | null, string[]>();
   for (const project of undecided) {
     const host = projectNamed(project)?.host ?? null;
@@ -114,7 +82,7 @@ export function gateInChunks(batch: Batch, selected: string[]): GatedCycle {
     if (projects) projects.push(project);
     else hosts.set(host, [project]);
   }
-  const done = Promise.all([...hosts].map(([host, projects]) => gateHost(host, projects))).then(
+  const done = Promise.all([...hosts].map(([host, projects]) => gateHost(batch, host, projects, at, decide))).then(
     () => undefined,
     (err: unknown) => {
       if (!isCancellation(err)) throw err;
@@ -128,6 +96,45 @@ export function gateInChunks(batch: Batch, selected: string[]): GatedCycle {
     },
   );
   return { jobs: selected.map((project) => ({ project, runs: verdicts.get(project)!.runs })), done };
+}
+
+/** One host's gates, CHUNKS_IN_FLIGHT chunks at a time: each project decided (no worker for the host: skipped). */
+async function gateHost(
+  { snap, hostWaitMs }: Batch,
+  host: string | null,
+  projects: string[],
+  at: string,
+  decide: (d: GateDecision) => void,
+): Promise<void> {
+  const chunks = chunksOf(projects, snap.concurrency);
+  const evaluate = evaluateGatesOn(taskQueueFor(snap.taskQueue, host), host, hostWaitMs);
+  let next = 0;
+  let noWorker = false;
+  const lane = async () => {
+    while (next < chunks.length) {
+      const chunk = chunks[next++];
+      let decisions: GateDecision[] | null = null;
+      if (!noWorker) {
+        try {
+          decisions = await evaluate({ projects: chunk, at });
+        } catch (err) {
+          if (!host || isCancellation(err)) throw err;
+          // A host whose worker is down: the rest of its projects are skipped without waiting again.
+          noWorker = true;
+        }
+      }
+      const found = new Map((decisions ?? []).map((d) => [d.project, d]));
+      for (const project of chunk) {
+        decide(
+          found.get(project) ??
+            (decisions
+              ? { project, decision: 'error', gate: 'internal', reason: 'no gate decision' }
+              : { project, decision: 'error', gate: 'host', reason: noWorkerReason(host ?? '') }),
+        );
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunks.length) }, lane));
 }
 
 /** A host's projects in chunks: `first` projects, then each chunk twice the one before, up to GATE_CHUNK_MAX. */
