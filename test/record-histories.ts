@@ -180,6 +180,22 @@ test('cycle: start-up steps at once, its jobs started with their plans', async (
   expect(child).toContain('lean-job-plan-in-input');
 });
 
+test("cycle: gates in chunks, each job started as soon as its own chunk's gates said run", async () => {
+  // At concurrency 2: the first chunk is rpc1 and rpc2, the second rpw1 and rpcnowork; rpcoff is not gated.
+  const projects = ['rpc1', 'rpc2', 'rpcoff', 'rpw1', 'rpcnowork'];
+  const { result, handle } = await batch('cycle', projects);
+  expect(result.rows.map((r) => [r.project, r.status])).toEqual([
+    ['rpc1', 'succeeded'],
+    ['rpc2', 'succeeded'],
+    ['rpcoff', 'skipped'],
+    ['rpw1', 'succeeded'],
+    ['rpcnowork', 'skipped'],
+  ]);
+  const json = await save('cycle-gates_in_chunks', handle);
+  expect(json).toContain('cycle-gates-in-chunks');
+  expect(json.match(/"evaluateGates"/g)).toHaveLength(2);
+});
+
 test('agentJob: agent_error', async () => {
   const { result, handle } = await job('rpfail');
   expect(result.outcome).toBe('agent_error');

@@ -45,6 +45,8 @@ export const HOLD_READ_IN_ACTIVITY_PATCH = 'hold-read-in-activity';
 
 /** batch: up to 2 × concurrency children in flight; each worker's agent slots cap the agents. */
 export const CHILD_WINDOW_PATCH = 'batch-child-window';
+/** cycle: gates go in chunks per host, and each job starts as soon as its own chunk's gates say run. */
+export const CYCLE_GATES_IN_CHUNKS_PATCH = 'cycle-gates-in-chunks';
 
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
@@ -65,5 +67,6 @@ export const PATCH_IDS = [
   CHILD_WINDOW_PATCH,
   ACCOUNT_HOLD_ACROSS_RUNS_PATCH,
   HOLD_READ_IN_ACTIVITY_PATCH,
+  CYCLE_GATES_IN_CHUNKS_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];

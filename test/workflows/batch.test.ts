@@ -22,6 +22,8 @@ import { waitFor } from '../helpers/env';
 interface Scenario {
   snap: ConfigSnapshot;
   gates?: (projects: string[]) => GateDecision[];
+  /** Holds a gate evaluation (one chunk of projects) until it resolves. */
+  gateHold?: (projects: string[]) => Promise<void>;
   otherRunning?: string | null;
   run?: (project: string) => AgentRunResult;
   verify?: (project: string) => WorklogCheck;
@@ -69,6 +71,7 @@ const activities: Partial<WorkflowActivities> = {
     const s = scenario();
     s.calls.push('evaluateGates');
     s.gated.push(projects);
+    await s.gateHold?.(projects);
     return s.gates
       ? s.gates(projects)
       : projects.map((project) => ({ project, decision: 'run', gate: 'all', reason: 'has work' }));
@@ -144,10 +147,16 @@ async function runBatch(
   opts: Partial<Omit<Scenario, 'snap' | 'calls' | 'gated' | 'digests' | 'running' | 'peak'>> & {
     input?: BatchInput;
     concurrency?: number;
+    /** Return once started, without waiting for the result. */
+    started?: boolean;
+    hostWaitMs?: number;
   } = {},
 ) {
   const s: Scenario = {
-    snap: snapshot(env.taskQueue, projects, opts.concurrency ? { concurrency: opts.concurrency } : {}),
+    snap: snapshot(env.taskQueue, projects, {
+      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      ...(opts.hostWaitMs ? { hostWaitMs: opts.hostWaitMs } : {}),
+    }),
     ...opts,
     calls: [],
     gated: [],
@@ -163,7 +172,8 @@ async function runBatch(
     workflowId,
     args: [opts.input ?? {}],
   });
-  if (opts.hangs) return { result: null as unknown as BatchResult, row: () => null as unknown as BatchRow, s, handle };
+  if (opts.hangs || opts.started)
+    return { result: null as unknown as BatchResult, row: () => null as unknown as BatchRow, s, handle };
   const result = (await handle.result()) as BatchResult;
   const row = (project: string) => {
     const r = result.rows.find((x) => x.project === project);
@@ -189,7 +199,8 @@ test('cycle: disabled projects skip the gates, gated ones run or skip, one failu
     },
   );
   expect(result.refused).toBeNull();
-  expect(s.gated).toEqual([[ok, fails, nowork]]);
+  // In chunks: the first of `concurrency` (2) projects, then twice as many.
+  expect(s.gated).toEqual([[ok, fails], [nowork]]);
   expect(s.calls.slice(0, 4)).toEqual(['snapshotConfig', 'otherRunningBatch', 'reapStaleSessions', 'evaluateGates']);
   expect(row(ok)).toMatchObject({ decision: 'run', status: 'succeeded', reason: 'Done: it works', costUsd: 0.01 });
   expect(row(ok).workflowId).toBe(`job/${ok}`);
@@ -384,4 +395,130 @@ test('a cycle cancelled while its jobs run ends Cancelled, its outcome cancelled
   expect(table.rows.map((r) => [r.project, r.status])).toEqual([[slow, 'cancelled']]);
   const job = await env.client.workflow.getHandle(`job/${slow}`).describe();
   expect(job.status.name).toBe('CANCELLED');
+});
+
+/** The decisions of a gate stub: every project runs but `skipped`, which has no work. */
+const gatesSkipping =
+  (...skipped: string[]) =>
+  (projects: string[]): GateDecision[] =>
+    projects.map((project) =>
+      skipped.includes(project)
+        ? { project, decision: 'skip', gate: 'command', reason: 'no work (gate command exit 1)' }
+        : { project, decision: 'run', gate: 'all', reason: 'has work' },
+    );
+
+test("cycle: gates in chunks; the first wave starts on its own chunk's decisions; the table ends as if gated first", async () => {
+  // Eight projects at concurrency 2: chunks of 2, 4 and 2. The two later chunks are held until the test lets
+  // them go, so the first jobs must start (and the table show the rest at their gates) before they return.
+  const projects = names('g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7', 'g8');
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const { handle, s } = await runBatch(
+    'cycle',
+    projects.map((name) => ({ name })),
+    {
+      started: true,
+      gates: gatesSkipping(projects[4]),
+      gateHold: (chunk) => (chunk.includes(projects[0]) ? Promise.resolve() : released),
+    },
+  );
+  try {
+    await waitFor('the first wave runs, the later chunks are at their gates', async () =>
+      [0, 1].every((i) => s.calls.includes(`runAgentJob ${projects[i]}`)) && s.gated.length === 3 ? true : null,
+    );
+    expect(s.gated).toEqual([projects.slice(0, 2), projects.slice(2, 6), projects.slice(6)]);
+    const table = await handle.query<BatchResult>(BATCH_PROGRESS_QUERY);
+    expect(table.rows.map((r) => r.project)).toEqual(projects);
+    expect(table.rows.slice(2).map((r) => [r.status, r.reason])).toEqual(
+      Array(6).fill(['pending', 'waiting for its gates']),
+    );
+    expect((await shown(handle)).details).toMatch(/, 6 at their gates/);
+  } finally {
+    release();
+  }
+  const result = (await handle.result()) as BatchResult;
+  expect(result.rows.map((r) => [r.project, r.decision, r.status, r.reason])).toEqual(
+    projects.map((p) =>
+      p === projects[4]
+        ? [p, 'skip', 'skipped', 'no work (gate command exit 1)']
+        : [p, 'run', 'succeeded', `Done: ${p}`],
+    ),
+  );
+  expect(s.calls.filter((c) => c.startsWith('runAgentJob')).length).toBe(7);
+});
+
+test('cycle: a host without a worker skips all its projects after one wait, whatever its number of chunks', async () => {
+  // At concurrency 1, nohost's four projects are three chunks (1, 2, 1): the two first in flight wait host_wait
+  // and time out; the third is not asked for.
+  const [here, ...there] = names('here', 't1', 't2', 't3', 't4');
+  const { result, handle, s } = await runBatch(
+    'cycle',
+    [{ name: here }, ...there.map((name) => ({ name, host: 'nohost' }))],
+    { concurrency: 1 },
+  );
+  expect(s.gated).toEqual([[here]]);
+  expect(result.rows.map((r) => [r.project, r.decision, r.status, r.reason])).toEqual([
+    [here, 'run', 'succeeded', `Done: ${here}`],
+    ...there.map((p) => [
+      p,
+      'error',
+      'skipped',
+      'no worker for host nohost (start `orchestrate worker --host nohost` on it)',
+    ]),
+  ]);
+  const history = await handle.fetchHistory();
+  const gateEvaluations = (history.events ?? []).filter(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'evaluateGates',
+  );
+  expect(gateEvaluations).toHaveLength(3);
+});
+
+test('cycle: past its history limit with gates still in flight, it continues as new once every gate decided', async () => {
+  // Concurrency 1, six projects: chunks of 1, 2 and 3. The last chunk is out for two seconds, past the limit; the
+  // fresh run must carry every decided row (none still at its gates) and gate nothing again.
+  const projects = names('h1', 'h2', 'h3', 'h4', 'h5', 'h6');
+  const { result, handle, s } = await runBatch(
+    'cycle',
+    projects.map((name) => ({ name })),
+    {
+      concurrency: 1,
+      input: { historyEventsLimit: 30 },
+      gates: gatesSkipping(projects[5]),
+      gateHold: (chunk) =>
+        chunk.includes(projects[5]) ? new Promise((resolve) => setTimeout(resolve, 2000)) : Promise.resolve(),
+    },
+  );
+  expect(result.rows.map((r) => [r.project, r.status])).toEqual(
+    projects.map((p) => [p, p === projects[5] ? 'skipped' : 'succeeded']),
+  );
+  expect(s.gated).toEqual([projects.slice(0, 1), projects.slice(1, 3), projects.slice(3)]);
+  expect(s.calls.filter((c) => c === 'otherRunningBatch')).toHaveLength(1);
+  const runs: string[] = [];
+  for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` }))
+    runs.push(wf.runId);
+  expect(runs.length).toBeGreaterThan(1);
+});
+
+test('a cycle cancelled while gates are still out ends Cancelled; the rows still at their gates say cancelled', async () => {
+  // slow's job runs until cancelled; held's gates wait for a worker of its host (none comes within the test).
+  const [slow, held] = names('slow', 'held');
+  const { handle, s } = await runBatch('cycle', [{ name: slow }, { name: held, host: 'later' }], {
+    hangs: [slow],
+    hostWaitMs: 120_000,
+  });
+  await waitFor('the job runs', async () => s.calls.includes(`runAgentJob ${slow}`), 30_000);
+  const gating = await handle.query<BatchResult>(BATCH_PROGRESS_QUERY);
+  expect(gating.rows.map((r) => [r.project, r.status, r.reason])).toEqual([
+    [slow, 'running', 'has work'],
+    [held, 'pending', 'waiting for its gates'],
+  ]);
+  await handle.cancel();
+  await expect(handle.result()).rejects.toThrow();
+  expect(await shown(handle)).toMatchObject({ status: 'CANCELLED', outcome: 'cancelled' });
+  const table = await handle.query<BatchResult>(BATCH_PROGRESS_QUERY);
+  expect(table.rows.map((r) => [r.project, r.status])).toEqual([
+    [slow, 'cancelled'],
+    [held, 'cancelled'],
+  ]);
+  expect(table.rows[1].reason).toBe('batch cancelled before its gates decided');
 });

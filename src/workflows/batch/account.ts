@@ -47,7 +47,7 @@ export class AccountHolds {
 
   /** The project's account, from the config snapshot (none in snapshots of older runs: never held). */
   accountOf(project: string): AccountKey | null {
-    return this.batch.snap.projects.find((p) => p.name === project)?.account ?? null;
+    return this.batch.projectNamed(project)?.account ?? null;
   }
 
   /** Whether the project's job may start now. */

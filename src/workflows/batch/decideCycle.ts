@@ -6,10 +6,13 @@ import type { GateDecision } from '../../temporal/types';
 import type { Batch } from './open';
 import { evaluateGatesOn, noWorkerReason } from './proxies';
 
-export async function decideCycle({ snap, hostWaitMs }: Batch, selected: string[]): Promise<GateDecision[]> {
+export async function decideCycle(
+  { snap, hostWaitMs, projectNamed }: Batch,
+  selected: string[],
+): Promise<GateDecision[]> {
   setCurrentDetails(`gating: evaluating gates for ${selected.length} projects`);
   const at = new Date().toISOString();
-  const hostOf = (name: string) => snap.projects.find((p) => p.name === name)?.host ?? null;
+  const hostOf = (name: string) => projectNamed(name)?.host ?? null;
   // Disabled projects are decided here: no need to reach their host for them.
   const disabled = new Set(snap.projects.filter((p) => !p.enabled).map((p) => p.name));
   const toGate = selected.filter((p) => !disabled.has(p));

@@ -7,15 +7,18 @@ import type { Batch } from './open';
 import { hostReadyOn, isNoWorker, noWorkerReason } from './proxies';
 import { BATCH_HOST_WAIT_PATCH } from '../../temporal/patches';
 
-export async function decideDaily({ kind, snap, hostWaitMs }: Batch, selected: string[]): Promise<GateDecision[]> {
+export async function decideDaily(
+  { kind, snap, hostWaitMs, projectNamed }: Batch,
+  selected: string[],
+): Promise<GateDecision[]> {
   const decisions = selected.map((name): GateDecision => {
-    const p = snap.projects.find((x) => x.name === name);
+    const p = projectNamed(name);
     if (!p) return { project: name, decision: 'error', gate: 'config', reason: `unknown project "${name}"` };
     return p.enabled
       ? { project: name, decision: 'run', gate: 'all', reason: `${kind} for every enabled project` }
       : { project: name, decision: 'skip', gate: 'enabled', reason: 'disabled in config (enabled = false)' };
   });
-  const hostOf = (name: string) => snap.projects.find((p) => p.name === name)?.host ?? null;
+  const hostOf = (name: string) => projectNamed(name)?.host ?? null;
   const hosts = [...new Set(decisions.filter((d) => d.decision === 'run').flatMap((d) => hostOf(d.project) ?? []))];
   // (patched: EODs and rollovers already running when the host check shipped replay unchanged.)
   if (hosts.length === 0 || !patched(BATCH_HOST_WAIT_PATCH)) return decisions;

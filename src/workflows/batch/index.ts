@@ -20,6 +20,7 @@ import {
 import { batchRowFailed } from '../../lib/outcomes';
 import { decideCycle } from './decideCycle';
 import { decideDaily } from './decideDaily';
+import { gateInChunks } from './gateInChunks';
 import { anotherBatchRunning, openBatch, standDownFor, standDownIfAnotherRuns, type Batch } from './open';
 import { finishedHeadline, progressDetails, rowsFor } from './progress';
 import { reapStaleSessions, writeDigest } from './proxies';
@@ -28,6 +29,7 @@ import { verifyWorklog } from './worklog';
 import {
   BATCH_OUTCOME_PATCH,
   BATCH_OVERLAP_ALL_KINDS_PATCH,
+  CYCLE_GATES_IN_CHUNKS_PATCH,
   CYCLE_START_AT_ONCE_PATCH,
   REAP_STALE_SESSIONS_PATCH,
 } from '../../temporal/patches';
@@ -42,6 +44,14 @@ export async function cycle(input: BatchInput = {}): Promise<BatchResult> {
     const [batch, other] = await Promise.all([openBatch('cycle', input), anotherBatchRunning('cycle')]);
     const refused = standDownFor(batch, other);
     if (refused) return refused;
+    if (patched(CYCLE_GATES_IN_CHUNKS_PATCH)) {
+      // Each job starts as soon as its own gates say run, not once every project's gates are in. (patched:
+      // cycles that gated every project first replay so.)
+      const reaped = reapSessionsSafely();
+      const gates = gateInChunks(batch, selectedProjects(batch));
+      await Promise.all([reaped, gates.done, runJobs(batch, gates.jobs)]);
+      return close(batch);
+    }
     const [, decisions] = await Promise.all([reapSessionsSafely(), decideCycle(batch, selectedProjects(batch))]);
     await runJobs(batch, plan(batch, decisions));
     return close(batch);

@@ -39,7 +39,11 @@ export interface Batch {
   date: string;
   hostWaitMs: number;
   state: BatchResult;
+  /** The snapshot's project of that name (a map: a batch asks once per job and per event). */
+  projectNamed: (name: string) => SnapshotProject | undefined;
 }
+
+type SnapshotProject = ConfigSnapshot['projects'][number];
 
 export async function openBatch(kind: BatchKind, input: BatchInput): Promise<Batch> {
   upsertSearchAttributes([{ key: SearchAttr.kind, value: kind }]);
@@ -64,7 +68,17 @@ export async function openBatch(kind: BatchKind, input: BatchInput): Promise<Bat
     refused: null,
   };
   setHandler(batchProgressQuery, () => state);
-  return { kind, input, snap, date, hostWaitMs: snap.hostWaitMs ?? DEFAULT_HOST_WAIT_MS, state };
+  const byName = new Map<string, SnapshotProject>();
+  for (const p of snap.projects) if (!byName.has(p.name)) byName.set(p.name, p);
+  return {
+    kind,
+    input,
+    snap,
+    date,
+    hostWaitMs: snap.hostWaitMs ?? DEFAULT_HOST_WAIT_MS,
+    state,
+    projectNamed: (name) => byName.get(name),
+  };
 }
 
 /**

@@ -24,7 +24,10 @@ export function finishedHeadline(rows: BatchRow[], cancelled = false): string {
   return `${cancelled ? 'cancelled' : 'finished'}: ${succeeded} succeeded, ${failed} failed, ${skipped} skipped`;
 }
 
-/** The batch's current details in the Web UI: a headline and one table row per project (Temporal markdown). */
+/**
+ * The batch's current details in the Web UI: a headline and one table row per project (Temporal markdown);
+ * `gating` projects still wait for their gates.
+ */
 export function progressDetails(
   kind: BatchKind,
   date: string,
@@ -32,12 +35,13 @@ export function progressDetails(
   running: number,
   phases: Map<string, string>,
   headline?: string,
+  gating = 0,
 ): string {
   const done = rows.filter((r) => r.status !== 'pending' && r.status !== 'running').length;
   const cell = (s: string) => clipAtWord(s.replace(/\s+/g, ' ').trim(), 100).replace(/\|/g, '\\|');
   const shown = rows.slice(0, 50);
   const lines = [
-    `**${kind} ${date}** · ${headline ?? `${done}/${rows.length} done, ${running} running`}`,
+    `**${kind} ${date}** · ${headline ?? `${done}/${rows.length} done, ${running} running${gating ? `, ${gating} at their gates` : ''}`}`,
     '',
     '| project | status | detail |',
     '| --- | --- | --- |',

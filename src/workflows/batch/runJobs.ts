@@ -35,8 +35,22 @@ export type SetPhase = (phase: string | null) => void;
 /** A step after a job succeeded (EOD: check its work log); it may turn the row into a failure. */
 export type AfterSuccess = (batch: Batch, row: BatchRow, job: JobResult, setPhase: SetPhase) => Promise<void>;
 
-/** Runs the pending projects' jobs into the batch's rows; returns when every one has finished. */
-export async function runJobs(batch: Batch, pending: string[], afterSuccess?: AfterSuccess): Promise<void> {
+/** A project still at its gates: `runs` is true once they say run, false when its row says why it does not. */
+export interface GatedJob {
+  project: string;
+  runs: Promise<boolean>;
+}
+
+/**
+ * Runs the pending projects' jobs into the batch's rows; returns when every one has finished. A project still at
+ * its gates queues for a slot once they say run: the batch's order, as far as the decisions' arrival allows.
+ * Past the history limit, it continues as new only once every gate has decided (the carry has only decided rows).
+ */
+export async function runJobs(
+  batch: Batch,
+  pending: Array<string | GatedJob>,
+  afterSuccess?: AfterSuccess,
+): Promise<void> {
   const { kind, date, state, input } = batch;
   // A child spends part of its life outside its agent (started, prepared, reporting back): once the first job is
   // done, twice as many children as agents keep the agent slots busy, and each worker's own agent slots
@@ -48,17 +62,41 @@ export async function runJobs(batch: Batch, pending: string[], afterSuccess?: Af
   const slots = new Semaphore(concurrency);
   let widen = patched(CHILD_WINDOW_PATCH) ? () => slots.grow(concurrency) : null;
   let running = 0;
+  let gating = pending.filter((p) => typeof p !== 'string').length;
   let stopStarting = false;
   const left: string[] = [];
   const phases = new Map<string, string>();
-  const showProgress = () => setCurrentDetails(progressDetails(kind, date, state.rows, running, phases));
+  // The table is O(rows): rendered once a microtask later, however many rows changed in the same activation.
+  let renderQueued = false;
+  const showProgress = () => {
+    if (renderQueued) return;
+    renderQueued = true;
+    void Promise.resolve().then(() => {
+      renderQueued = false;
+      setCurrentDetails(progressDetails(kind, date, state.rows, running, phases, undefined, gating));
+    });
+  };
+  const rows = new Map<string, BatchRow>();
+  for (const row of state.rows) if (!rows.has(row.project)) rows.set(row.project, row);
+  const rowOf = (project: string): BatchRow => {
+    const row = rows.get(project);
+    if (!row) throw ApplicationFailure.nonRetryable(`internal: no row for ${project}`);
+    return row;
+  };
+  if (gating > 0) showProgress();
   const accounts = new AccountHolds(batch, (project, note) => {
     phases.set(project, note);
     showProgress();
   });
   await Promise.all(
-    pending.map(async (project) => {
-      const release = await startSlot(slots, accounts, rowOf(state, project), (note) => {
+    pending.map(async (job) => {
+      const project = typeof job === 'string' ? job : job.project;
+      if (typeof job !== 'string') {
+        const runs = await job.runs;
+        gating--;
+        if (!runs) return showProgress();
+      }
+      const release = await startSlot(slots, accounts, rowOf(project), (note) => {
         if (note) phases.set(project, note);
         else phases.delete(project);
         showProgress();
@@ -78,7 +116,7 @@ export async function runJobs(batch: Batch, pending: string[], afterSuccess?: Af
         showProgress();
       };
       try {
-        await runOne(batch, rowOf(state, project), setPhase, afterSuccess, accounts);
+        await runOne(batch, rowOf(project), setPhase, afterSuccess, accounts);
       } finally {
         running--;
         setPhase(null);
@@ -126,12 +164,6 @@ async function startSlot(
   }
 }
 
-function rowOf(state: BatchResult, project: string): BatchRow {
-  const row = state.rows.find((r) => r.project === project);
-  if (!row) throw ApplicationFailure.nonRetryable(`internal: no row for ${project}`);
-  return row;
-}
-
 async function runOne(
   batch: Batch,
   row: BatchRow,
@@ -165,8 +197,8 @@ async function runOne(
  * Starts the project's agentJob as a child and waits for it: its result, failed or not. Null when there is no
  * result to record and the row already says why (a job already running, cancelled, crashed).
  */
-async function runChildJob({ kind, date, snap }: Batch, row: BatchRow): Promise<JobResult | null> {
-  const project = snap.projects.find((p) => p.name === row.project);
+async function runChildJob({ kind, date, snap, projectNamed }: Batch, row: BatchRow): Promise<JobResult | null> {
+  const project = projectNamed(row.project);
   // The job's plan from the snapshot, so it runs no prepareJob of its own (none from snapshots of older runs).
   const plan = project ? jobStartPlan(snap, project, { kind, date }) : null;
   try {
@@ -181,7 +213,12 @@ async function runChildJob({ kind, date, snap }: Batch, row: BatchRow): Promise<
       ],
       staticSummary: `${kind} · ${row.project}`,
       ...(project?.path
-        ? { staticDetails: jobStaticDetails(project.path, jobPromptLine(project, { kind, date })) }
+        ? {
+            staticDetails: jobStaticDetails(
+              project.path,
+              plan?.promptFirstLine ?? jobPromptLine(project, { kind, date }),
+            ),
+          }
         : {}),
       // Cancelling the batch cancels its jobs, and waits until their agents are stopped.
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,

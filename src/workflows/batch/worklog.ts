@@ -7,14 +7,14 @@ import type { AfterSuccess } from './runJobs';
 import { isNoWorker, noWorkerReason, verifyWorklogOf, verifyWorklogOn } from './proxies';
 import { EOD_VERIFY_ON_HOST_PATCH } from '../../temporal/patches';
 
-export const verifyWorklog: AfterSuccess = async ({ snap, date, hostWaitMs }, row, job, setPhase) => {
+export const verifyWorklog: AfterSuccess = async ({ snap, date, hostWaitMs, projectNamed }, row, job, setPhase) => {
   // The job checked its own work log (jobs that did not, started before that, carry no worklogPath).
   if (job.worklogPath !== undefined) {
     row.worklogPath = job.worklogPath;
     return;
   }
   setPhase('verifying work log');
-  const host = snap.projects.find((p) => p.name === row.project)?.host ?? null;
+  const host = projectNamed(row.project)?.host ?? null;
   // (patched: EODs already running when this shipped verify on the shared queue, as they did.)
   const verify = patched(EOD_VERIFY_ON_HOST_PATCH)
     ? verifyWorklogOn(taskQueueFor(snap.taskQueue, host), row.project, host, hostWaitMs)
