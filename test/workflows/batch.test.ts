@@ -447,6 +447,37 @@ test("cycle: gates in chunks; the first wave starts on its own chunk's decisions
   expect(s.calls.filter((c) => c.startsWith('runAgentJob')).length).toBe(7);
 });
 
+test('cycle: a later chunk that answers first waits for the earlier one: jobs start in the batch order', async () => {
+  // Six projects at concurrency 2: chunks of 2 and 4. The first chunk is held; the second is decided meanwhile,
+  // and none of its jobs may start before the first chunk's (they would start an account's jobs out of order).
+  const projects = names('o1', 'o2', 'o3', 'o4', 'o5', 'o6');
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const { handle, s } = await runBatch(
+    'cycle',
+    projects.map((name) => ({ name })),
+    {
+      started: true,
+      gates: gatesSkipping(),
+      gateHold: (chunk) => (chunk.includes(projects[0]) ? released : Promise.resolve()),
+    },
+  );
+  const agents = () => s.calls.filter((c) => c.startsWith('runAgentJob ')).map((c) => c.slice('runAgentJob '.length));
+  try {
+    await waitFor('the later chunk decided', async () => {
+      // (the query handler exists once the cycle's first workflow task ran)
+      const table = await handle.query<BatchResult>(BATCH_PROGRESS_QUERY).catch(() => null);
+      return table?.rows.slice(2).every((r) => r.reason === 'has work') ? true : null;
+    });
+    expect(agents()).toEqual([]);
+  } finally {
+    release();
+  }
+  await handle.result();
+  expect(agents().slice(0, 2).sort()).toEqual(projects.slice(0, 2).sort());
+  expect(agents().sort()).toEqual([...projects].sort());
+});
+
 test('cycle: a host without a worker skips all its projects after one wait, whatever its number of chunks', async () => {
   // At concurrency 1, nohost's four projects are three chunks (1, 2, 1): the two first in flight wait host_wait
   // and time out; the third is not asked for.

@@ -1,5 +1,5 @@
-// A cycle's gates in chunks, per host, so a project's job can start as soon as its own chunk's decisions are
-// back. A host's first chunk is `concurrency` projects (the first wave waits for its own gates only), each next
+// A cycle's gates in chunks, per host, so a project's job can start as soon as its own chunk's decisions (and those
+// of its host's earlier chunks: jobs start in the batch's order) are back. A host's first chunk is `concurrency` projects (the first wave waits for its own gates only), each next
 // one twice the one before, up to GATE_CHUNK_MAX; two chunks per host are in flight at once, so the next
 // decisions are usually in before slots free up, and a host runs at most twice the gate processes one
 // evaluation runs. The table has every selected project's row from the start, in the batch's order: a row
@@ -62,7 +62,12 @@ export function gateInChunks(batch: Batch, selected: string[]): GatedCycle {
     verdicts.set(project, { settle, runs: disabled(project) ? Promise.resolve(false) : runs });
   }
   const undecided = new Set([...rowsOf.keys()].filter((p) => !disabled(p)));
+  const decided = new Map<string, boolean>();
+  const released = new Set<string>();
 
+  // A row shows its decision as soon as it is in; its job is let go in the batch's order within its host (a chunk
+  // that answers before an earlier one waits for it), so that the first jobs of an account still run first and
+  // their usage limit or auth failure is known before the rest of the account starts.
   const decide = (d: GateDecision) => {
     if (!undecided.delete(d.project)) return;
     for (const row of rowsOf.get(d.project) ?? []) {
@@ -72,7 +77,16 @@ export function gateInChunks(batch: Batch, selected: string[]): GatedCycle {
         reason: d.reason,
       });
     }
-    verdicts.get(d.project)?.settle(d.decision === 'run');
+    decided.set(d.project, d.decision === 'run');
+  };
+  const releaseInOrder = (projects: string[]) => {
+    let next = 0;
+    return () => {
+      for (; next < projects.length && decided.has(projects[next]); next++) {
+        released.add(projects[next]);
+        verdicts.get(projects[next])?.settle(decided.get(projects[next]) ?? false);
+      }
+    };
   };
 
   const hosts = new Map<string | null, string[]>();
@@ -82,15 +96,22 @@ export function gateInChunks(batch: Batch, selected: string[]): GatedCycle {
     if (projects) projects.push(project);
     else hosts.set(host, [project]);
   }
-  const done = Promise.all([...hosts].map(([host, projects]) => gateHost(batch, host, projects, at, decide))).then(
+  const done = Promise.all(
+    [...hosts].map(([host, projects]) => gateHost(batch, host, projects, at, decide, releaseInOrder(projects))),
+  ).then(
     () => undefined,
     (err: unknown) => {
       if (!isCancellation(err)) throw err;
-      for (const project of [...undecided]) {
-        undecided.delete(project);
+      // Nothing more starts: undecided rows, and decided ones still waiting for an earlier chunk, end here.
+      for (const project of undecided) decided.set(project, false);
+      undecided.clear();
+      for (const [project, runs] of decided) {
+        if (released.has(project)) continue;
         for (const row of rowsOf.get(project) ?? []) {
-          Object.assign(row, { status: 'cancelled', reason: 'batch cancelled before its gates decided' });
+          if (runs || row.status === 'pending')
+            Object.assign(row, { status: 'cancelled', reason: 'batch cancelled before its gates decided' });
         }
+        released.add(project);
         verdicts.get(project)?.settle(false);
       }
     },
@@ -98,13 +119,17 @@ export function gateInChunks(batch: Batch, selected: string[]): GatedCycle {
   return { jobs: selected.map((project) => ({ project, runs: verdicts.get(project)!.runs })), done };
 }
 
-/** One host's gates, CHUNKS_IN_FLIGHT chunks at a time: each project decided (no worker for the host: skipped). */
+/**
+ * One host's gates, CHUNKS_IN_FLIGHT chunks at a time: each project decided (no worker for the host: skipped), and
+ * `release` called after each chunk to let go the jobs whose earlier projects are all decided.
+ */
 async function gateHost(
   { snap, hostWaitMs }: Batch,
   host: string | null,
   projects: string[],
   at: string,
   decide: (d: GateDecision) => void,
+  release: () => void,
 ): Promise<void> {
   const chunks = chunksOf(projects, snap.concurrency);
   const evaluate = evaluateGatesOn(taskQueueFor(snap.taskQueue, host), host, hostWaitMs);
@@ -132,6 +157,7 @@ async function gateHost(
               : { project, decision: 'error', gate: 'host', reason: noWorkerReason(host ?? '') }),
         );
       }
+      release();
     }
   };
   await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunks.length) }, lane));
