@@ -407,10 +407,12 @@ const gatesSkipping =
         : { project, decision: 'run', gate: 'all', reason: 'has work' },
     );
 
-test("cycle: gates in chunks; the first wave starts on its own chunk's decisions; the table ends as if gated first", async () => {
-  // Eight projects at concurrency 2: chunks of 2, 4 and 2. The two later chunks are held until the test lets
-  // them go, so the first jobs must start (and the table show the rest at their gates) before they return.
-  const projects = names('g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7', 'g8');
+/** A cycle over `projects` whose first gate chunk, or all the later ones, wait until `release` is called. */
+async function cycleHoldingChunks(
+  projects: string[],
+  held: 'first' | 'later',
+  gates: ReturnType<typeof gatesSkipping>,
+) {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   const { handle, s } = await runBatch(
@@ -418,10 +420,18 @@ test("cycle: gates in chunks; the first wave starts on its own chunk's decisions
     projects.map((name) => ({ name })),
     {
       started: true,
-      gates: gatesSkipping(projects[4]),
-      gateHold: (chunk) => (chunk.includes(projects[0]) ? Promise.resolve() : released),
+      gates,
+      gateHold: (chunk) => (chunk.includes(projects[0]) === (held === 'first') ? released : Promise.resolve()),
     },
   );
+  return { handle, s, release };
+}
+
+test("cycle: gates in chunks; the first wave starts on its own chunk's decisions; the table ends as if gated first", async () => {
+  // Eight projects at concurrency 2: chunks of 2, 4 and 2. The two later chunks are held until the test lets
+  // them go, so the first jobs must start (and the table show the rest at their gates) before they return.
+  const projects = names('g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7', 'g8');
+  const { handle, s, release } = await cycleHoldingChunks(projects, 'later', gatesSkipping(projects[4]));
   try {
     await waitFor('the first wave runs, the later chunks are at their gates', async () =>
       [0, 1].every((i) => s.calls.includes(`runAgentJob ${projects[i]}`)) && s.gated.length === 3 ? true : null,
@@ -451,17 +461,7 @@ test('cycle: a later chunk that answers first waits for the earlier one: jobs st
   // Six projects at concurrency 2: chunks of 2 and 4. The first chunk is held; the second is decided meanwhile,
   // and none of its jobs may start before the first chunk's (they would start an account's jobs out of order).
   const projects = names('o1', 'o2', 'o3', 'o4', 'o5', 'o6');
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const { handle, s } = await runBatch(
-    'cycle',
-    projects.map((name) => ({ name })),
-    {
-      started: true,
-      gates: gatesSkipping(),
-      gateHold: (chunk) => (chunk.includes(projects[0]) ? released : Promise.resolve()),
-    },
-  );
+  const { handle, s, release } = await cycleHoldingChunks(projects, 'first', gatesSkipping());
   const agents = () => s.calls.filter((c) => c.startsWith('runAgentJob ')).map((c) => c.slice('runAgentJob '.length));
   try {
     await waitFor('the later chunk decided', async () => {
