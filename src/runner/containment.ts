@@ -21,7 +21,7 @@ export const JOB_CGROUP_VAR = 'ORCHESTRATE_CGROUP';
 const CGROUP_PREFIX = 'orchestrate-job.';
 /** After SIGKILL, how long to wait for the last processes to go before giving up on them. */
 const KILL_WAIT_MS = 5000;
-/** /proc/<pid>/environ files read at once by the marker sweep. */
+/** /proc/<pid>/environ files the marker sweep reads between two turns of the event loop. */
 const SCAN_BATCH = 32;
 
 /** Which containment this worker's jobs get (said at the worker's start and in docs/reliability.md). */
@@ -131,27 +131,27 @@ export async function containmentEnv(job: JobContainment): Promise<Record<string
 export async function markedProcesses(marker: string): Promise<number[]> {
   if (process.platform !== 'linux') return [];
   const needle = Buffer.from(`${JOB_MARKER_VAR}=${marker}\0`);
-  const pids = (await fs.readdir('/proc')).filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid);
+  const pids = readdirSync('/proc').filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid);
   const found: number[] = [];
-  // Read off the event loop and a few at a time: a machine runs hundreds of processes, and a worker scans them all
-  // after every agent (sync reads here held up every workflow task and heartbeat of the worker meanwhile).
+  // A machine runs hundreds of processes and a worker scans them all after every agent. Synchronous reads are the
+  // cheapest (a promise-based read of each costs several times the CPU), so they stay, a few dozen at a time with
+  // the event loop let go in between: a scan never holds up the worker's workflow tasks and heartbeats for long.
   for (let i = 0; i < pids.length; i += SCAN_BATCH) {
-    await Promise.all(
-      pids.slice(i, i + SCAN_BATCH).map(async (entry) => {
-        let environ: Buffer;
-        try {
-          environ = await fs.readFile(`/proc/${entry}/environ`);
-        } catch {
-          return; // exited while we looked, or not ours to read (then not ours to kill either)
-        }
-        // Entries are NUL-separated: the marker counts at the start or right after a NUL, never inside a value.
-        const at = environ.indexOf(needle);
-        if (at < 0 || (at > 0 && environ[at - 1] !== 0) || !isAlive(entry)) return;
-        found.push(Number(entry));
-      }),
-    );
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const entry of pids.slice(i, i + SCAN_BATCH)) {
+      let environ: Buffer;
+      try {
+        environ = readFileSync(`/proc/${entry}/environ`);
+      } catch {
+        continue; // exited while we looked, or not ours to read (then not ours to kill either)
+      }
+      // Entries are NUL-separated: the marker counts at the start or right after a NUL, never inside a value.
+      const at = environ.indexOf(needle);
+      if (at < 0 || (at > 0 && environ[at - 1] !== 0) || !isAlive(entry)) continue;
+      found.push(Number(entry));
+    }
   }
-  return found.sort((a, b) => a - b);
+  return found;
 }
 
 function isAlive(pid: number | string): boolean {
