@@ -29,6 +29,7 @@ import { verifyWorklog } from './worklog';
 import {
   BATCH_OUTCOME_PATCH,
   BATCH_OVERLAP_ALL_KINDS_PATCH,
+  CYCLE_FIRST_CHUNK_FIRST_PATCH,
   CYCLE_GATES_IN_CHUNKS_PATCH,
   CYCLE_START_AT_ONCE_PATCH,
   REAP_STALE_SESSIONS_PATCH,
@@ -47,6 +48,15 @@ export async function cycle(input: BatchInput = {}): Promise<BatchResult> {
     if (patched(CYCLE_GATES_IN_CHUNKS_PATCH)) {
       // Each job starts as soon as its own gates say run, not once every project's gates are in. (patched:
       // cycles that gated every project first replay so.)
+      if (patched(CYCLE_FIRST_CHUNK_FIRST_PATCH)) {
+        // The first wave's gates go alone: the later chunks and the reaper (best effort, and never in a job's
+        // way: it keeps every session a running job uses) start once they are in. (patched: cycles that started
+        // them all at once replay so.)
+        const gates = gateInChunks(batch, selectedProjects(batch), true);
+        const reaped = gates.firstChunks.then(() => reapSessionsSafely({ showing: false }));
+        await Promise.all([reaped, gates.done, runJobs(batch, gates.jobs)]);
+        return close(batch);
+      }
       const reaped = reapSessionsSafely();
       const gates = gateInChunks(batch, selectedProjects(batch));
       await Promise.all([reaped, gates.done, runJobs(batch, gates.jobs)]);
@@ -71,10 +81,12 @@ export async function cycle(input: BatchInput = {}): Promise<BatchResult> {
 
 /**
  * Persistent sessions no longer in orchestrator.persistent and not in use go at a cycle's start. Best effort: a
- * reaper failure never fails the cycle.
+ * reaper failure never fails the cycle; a cycle cancelled before it starts reaps nothing. `showing: false` once
+ * the batch's table is in current details (the reaper must not replace it).
  */
-async function reapSessionsSafely(): Promise<void> {
-  setCurrentDetails('reaping stale tmux sessions');
+async function reapSessionsSafely({ showing = true } = {}): Promise<void> {
+  if (!showing && CancellationScope.current().consideredCancelled) return;
+  if (showing) setCurrentDetails('reaping stale tmux sessions');
   try {
     await reapStaleSessions();
   } catch (err) {
