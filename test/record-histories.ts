@@ -196,7 +196,7 @@ test("cycle: gates in chunks, each job started as soon as its own chunk's gates 
   expect(json.match(/"evaluateGates"/g)).toHaveLength(2);
 });
 
-test("cycle: the first chunk's gates alone; the later chunk and the reaper once they are in", async () => {
+test("cycle: snapshot and overlap check in one activity, the first chunk's gates alone, the rest after", async () => {
   // At concurrency 2: the first chunk is rpc1 and rpc2, the second rpw1 and rpcnowork; rpcoff is not gated.
   const projects = ['rpc1', 'rpc2', 'rpcoff', 'rpw1', 'rpcnowork'];
   const { result, handle } = await batch('cycle', projects);
@@ -207,8 +207,9 @@ test("cycle: the first chunk's gates alone; the later chunk and the reaper once 
     ['rpw1', 'succeeded'],
     ['rpcnowork', 'skipped'],
   ]);
-  const json = await save('cycle-first_chunk_first', handle);
-  expect(json).toContain('cycle-first-chunk-first');
+  const json = await save('cycle-first_wave_sooner', handle);
+  expect(json).toContain('cycle-first-wave-sooner');
+  expect(json).toContain('"openCycle"');
   const events = JSON.parse(json.slice(0, json.indexOf('\n}\n') + 2)).events as Array<{
     eventId: string;
     activityTaskScheduledEventAttributes?: { activityType: { name: string } };

@@ -47,8 +47,11 @@ export const HOLD_READ_IN_ACTIVITY_PATCH = 'hold-read-in-activity';
 export const CHILD_WINDOW_PATCH = 'batch-child-window';
 /** cycle: gates go in chunks per host, and each job starts as soon as its own chunk's gates say run. */
 export const CYCLE_GATES_IN_CHUNKS_PATCH = 'cycle-gates-in-chunks';
-/** cycle: a host's first gate chunk goes alone; its later chunks and the session reaper start once it is in. */
-export const CYCLE_FIRST_CHUNK_FIRST_PATCH = 'cycle-first-chunk-first';
+/**
+ * cycle: one activity reads the config snapshot and checks for another cycle; a host's first gate chunk goes alone,
+ * its later chunks and the session reaper start once it is in.
+ */
+export const CYCLE_FIRST_WAVE_SOONER_PATCH = 'cycle-first-wave-sooner';
 
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
@@ -70,6 +73,6 @@ export const PATCH_IDS = [
   ACCOUNT_HOLD_ACROSS_RUNS_PATCH,
   HOLD_READ_IN_ACTIVITY_PATCH,
   CYCLE_GATES_IN_CHUNKS_PATCH,
-  CYCLE_FIRST_CHUNK_FIRST_PATCH,
+  CYCLE_FIRST_WAVE_SOONER_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];
