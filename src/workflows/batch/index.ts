@@ -48,9 +48,9 @@ export async function cycle(input: BatchInput = {}): Promise<BatchResult> {
   if (!input.carry && patched(CYCLE_START_AT_ONCE_PATCH)) {
     // Nothing here waits for what it does not need: the config snapshot and the "another cycle?" check go
     // together, then the reaper and the gates (two round trips before the first job, not four). A cycle that
-    // stands down reaps nothing. (patched: cycles that ran them one after another replay so.)
-    // (patched: the snapshot and the check in one activity, and the first gate chunk alone; cycles that ran them
-    // apart replay so.)
+    // stands down reaps nothing. (patched: cycles that ran them one after another replay so.) With `sooner`,
+    // the snapshot and the check are one activity (two would often take two workflow tasks to be seen), and
+    // the first gate chunk goes alone. (patched: cycles that ran them as two activities replay so.)
     const sooner = patched(CYCLE_FIRST_WAVE_SOONER_PATCH);
     const [batch, other] = sooner
       ? await openCycleAtOnce(input)

@@ -64,6 +64,7 @@ export async function openCycleAtOnce(input: BatchInput): Promise<[Batch, string
   return [batchOf('cycle', input, snap), otherRunning];
 }
 
+/** The batch of this kind started from `snap`: the day it acts for, its table, the progress query. */
 function batchOf(kind: BatchKind, input: BatchInput, snap: ConfigSnapshot): Batch {
   // A scheduled run's day is the day it was due: an EOD due at 23:00 that runs at 01:00 (catch-up window)
   // is still yesterday's EOD. (patched: runs already going when this shipped keep the day they chose.)
