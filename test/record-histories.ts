@@ -72,6 +72,9 @@ beforeAll(async () => {
       rpxheld: 'prompt = "held elsewhere"\n[projects.rpxheld.agent]\naccount = "rp-x"',
       // a job of an account nothing holds: its agent activity reads the hold and launches
       rpyok: 'prompt = "not held"\n[projects.rpyok.agent]\naccount = "rp-y"',
+      // jobs that record one patch marker for all of agentJob's branches: a success, and a usage-limit wait
+      rpone: 'prompt = "one marker"',
+      rponelimit: 'prompt = "[scenario:usage_limit_once:whenever]"',
     },
     orchestratorExtra: [
       `tmux_socket = "${TMUX_SOCKET}"`,
@@ -324,6 +327,20 @@ test('agentJob: a job of an account reads its hold in the agent activity (none) 
   expect(json).toContain('hold-read-in-activity');
   expect(json).not.toContain('readAccountHold');
 });
+
+test('agentJob: one patch marker for all of its branches (agent-job-one-marker): a success, a usage-limit wait', async () => {
+  const markers = (json: string) => json.match(/"markerName": "core_patch"/g)?.length ?? 0;
+  const ok = await job('rpone');
+  expect(ok.result.outcome).toBe('succeeded');
+  const okJson = await save('agentJob-one_marker', ok.handle);
+  expect(okJson).toContain('agent-job-one-marker');
+  expect(markers(okJson)).toBe(1);
+  const limited = await job('rponelimit');
+  expect(limited.result.outcome).toBe('succeeded');
+  const limitedJson = await save('agentJob-one_marker_usage_limit', limited.handle);
+  expect(limitedJson).toContain('EVENT_TYPE_TIMER_FIRED');
+  expect(markers(limitedJson)).toBe(1);
+}, 120_000);
 
 test('eod: work log verified, a disabled project skipped, digest written', async () => {
   const { result, handle } = await batch('eod', ['rpe1', 'rpeoff']);

@@ -17,6 +17,8 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { buildArgs } from '../src/runner/invocation';
+import { WorkerAccountHolds } from '../src/runner/accountHolds';
+import { Semaphore } from '../src/lib/semaphore';
 import { groupAlive, processStartTicks } from '../src/runner/processGroup';
 import { runAttempt, type AttemptContext, type AttemptOptions } from '../src/runner/attempt';
 import { parseConfig } from '../src/config';
@@ -356,4 +358,40 @@ test('a final outcome that cannot be recorded is still delivered', async () => {
   mkdirSync(path.join(options.baseDir, 'attempt-1', 'reported.json.tmp'), { recursive: true });
   const r = await runAttempt(options, attempt(1));
   expect(r.outcome).toBe('succeeded');
+});
+
+test("a launch's result is learnt before its agent slot is released: the job waiting for the slot starts no agent", async () => {
+  // One slot, two jobs of one account in one batch: the first hits the usage limit; the second waits for the slot.
+  const slots = new Semaphore(1);
+  const holds = new WorkerAccountHolds();
+  const order: string[] = [];
+  const limited = setup('rn-slot-lim', '[scenario:usage_limit]');
+  const waiting = setup('rn-slot-next', 'never runs');
+  const ctxFor = (s: { options: AttemptOptions }, name: string): AttemptContext => {
+    const plan = { ...s.options.plan, account: 'rn-account' };
+    s.options.plan = plan;
+    return {
+      ...attempt(1),
+      acquireSlot: async () => {
+        const release = await slots.acquire();
+        return () => {
+          order.push(`${name} released`);
+          release();
+        };
+      },
+      heldBeforeLaunch: () => holds.heldResult(plan, 'rn-batch', Date.now()),
+      learn: (result) => {
+        order.push(`${name} learnt`);
+        holds.note(plan, 'rn-batch', result, Date.now());
+      },
+    };
+  };
+  const [first, second] = await Promise.all([
+    runAttempt(limited.options, ctxFor(limited, 'first')),
+    runAttempt(waiting.options, ctxFor(waiting, 'second')),
+  ]);
+  expect(first.outcome).toBe('usage_limit');
+  expect(order.slice(0, 2)).toEqual(['first learnt', 'first released']);
+  expect(second).toMatchObject({ outcome: 'usage_limit', notLaunched: true });
+  expect(starts(waiting.stamps)).toBe(0);
 });

@@ -151,6 +151,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     // Every text about the job that leaves the worker is scrubbed of the agent's secrets.
     const scrub = agentScrubber(project);
     const attempt = attemptContext(deps, ctx, plan, !isStartPlan(given));
+    const learn = (result: AgentRunResult) => deps.accountHolds.note(plan, input.batchId, result, Date.now());
     const heartbeat: AgentHeartbeatWriter = (d) => attempt.heartbeat(scrubDeep(d, scrub));
     const attemptCtx: AttemptContext = {
       ...attempt,
@@ -158,11 +159,12 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
       onRedeliver: () => (redelivered = true),
       heldBeforeLaunch: async () =>
         deps.accountHolds.heldResult(plan, input.batchId, Date.now()) ?? stillHeld(await holdRead, Date.now()),
+      learn,
     };
     const execution = ctx.info.workflowExecution;
     // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session.
     const run = project.persistent
-      ? () => runPersistentAttempt(deps, { config, project, plan, baseDir, heartbeat, holdRead })
+      ? () => runPersistentAttempt(deps, { config, project, plan, baseDir, heartbeat, holdRead, learn })
       : async () =>
           runAttempt(
             {
@@ -195,7 +197,6 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     });
     // No agent ran: nothing to record, and the job that hit the account's limit (or login) told the user.
     if (result.notLaunched) return result;
-    deps.accountHolds.note(plan, input.batchId, result, Date.now());
     // A transient API error the workflow will retry is not news yet (job_failed comes when retries run out).
     const retried = result.transient === true && (input.transientRetriesLeft ?? 0) > 0;
     const problem = redelivered
@@ -350,6 +351,8 @@ async function runPersistentAttempt(
     baseDir: string;
     heartbeat: AgentHeartbeatWriter;
     holdRead: Promise<AgentRunResult | null>;
+    /** Told the turn's result while its slot is still held (see AttemptContext.learn). */
+    learn: (result: AgentRunResult) => void;
   },
 ): Promise<AgentRunResult> {
   const ctx = Context.current();
@@ -364,7 +367,16 @@ async function runPersistentAttempt(
   });
   try {
     const { config, project, plan, heartbeat } = o;
-    return await runPersistentAgent({ config, project, plan, runDir, heartbeat, cancelSignal: ctx.cancellationSignal });
+    const result = await runPersistentAgent({
+      config,
+      project,
+      plan,
+      runDir,
+      heartbeat,
+      cancelSignal: ctx.cancellationSignal,
+    });
+    o.learn(result);
+    return result;
   } finally {
     release();
   }

@@ -76,6 +76,11 @@ export interface AttemptContext {
   acquireSlot: () => Promise<() => void>;
   /** Once the slot is free: a result to report instead of launching (the account is held), or null. */
   heldBeforeLaunch?: () => AgentRunResult | null | Promise<AgentRunResult | null>;
+  /**
+   * Told a launch's result while its agent slot is still held, so that what it teaches (its account's usage limit,
+   * an auth failure) is known before the job waiting for that slot asks `heldBeforeLaunch`.
+   */
+  learn?: (result: AgentRunResult) => void;
   log: (msg: string) => void;
   /** What the worker log shows as a warning (default: log). */
   warn?: (msg: string) => void;
@@ -130,7 +135,7 @@ export async function runAttempt(options: AttemptOptions, ctx: AttemptContext): 
     const held = await ctx.heldBeforeLaunch?.();
     if (held) return held;
     fence(o, 'launch the agent');
-    return await launchAgent(await continuingSession(o, ctx, launches), ctx, launches.length + 1);
+    return learnt(ctx, await launchAgent(await continuingSession(o, ctx, launches), ctx, launches.length + 1));
   } finally {
     release();
   }
@@ -197,7 +202,7 @@ async function resumeLastLaunch(
         `reached the server; delivering it again without running the agent`,
     );
     ctx.onRedeliver?.();
-    return redeliver(o, last, reported);
+    return learnt(ctx, redeliver(o, last, reported));
   }
   // Reported, not final: a crash to be launched again, or a vanished agent; either way this one is done with.
   if (existsSync(path.join(last.dir, REPORTED_FILE))) return null;
@@ -207,13 +212,13 @@ async function resumeLastLaunch(
       `${plan.project}: collecting the result of agent pid ${last.pid}, which finished while no worker watched it`,
     );
     await stopJob(containmentOf(o), last.pid, 0);
-    return finish(o, last, launches.length, { kind: 'exited', exit });
+    return learnt(ctx, await finish(o, last, launches.length, { kind: 'exited', exit }));
   }
   if (launchAlive(last)) {
     ctx.log(`${plan.project}: adopting agent pid ${last.pid} started by attempt ${last.attempt}`);
     const release = await acquireSlot(ctx);
     try {
-      return await watch(o, ctx, last, null, launches.length);
+      return learnt(ctx, await watch(o, ctx, last, null, launches.length));
     } finally {
       release();
     }
@@ -388,6 +393,12 @@ function pickEnv(env: NodeJS.ProcessEnv, names: string[]): Record<string, string
   const out: Record<string, string> = {};
   for (const name of names) if (env[name] !== undefined) out[name] = env[name];
   return out;
+}
+
+/** The result, once `ctx.learn` was told it (before the slot is released). */
+function learnt(ctx: AttemptContext, result: AgentRunResult): AgentRunResult {
+  ctx.learn?.(result);
+  return result;
 }
 
 /** Waits for a free agent slot on this worker, heartbeating, and gives up on cancellation. */

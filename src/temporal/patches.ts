@@ -47,6 +47,29 @@ export const HOLD_READ_IN_ACTIVITY_PATCH = 'hold-read-in-activity';
 export const CHILD_WINDOW_PATCH = 'batch-child-window';
 /** cycle: gates go in chunks per host, and each job starts as soon as its own chunk's gates say run. */
 export const CYCLE_GATES_IN_CHUNKS_PATCH = 'cycle-gates-in-chunks';
+
+/**
+ * agentJob: one marker stands for every agentJob patch before it (AGENT_JOB_MARKED_PATCHES). A patch recorded on
+ * its own costs every job a marker and a TemporalChangeVersion upsert (two history events and a visibility
+ * write); a job started on this code records this one alone and takes all their branches.
+ */
+export const AGENT_JOB_ONE_MARKER_PATCH = 'agent-job-one-marker';
+/**
+ * The agentJob patches AGENT_JOB_ONE_MARKER_PATCH stands for. Never add to it: a job that recorded the one marker
+ * before a later patch shipped did not take that patch's branch, so a later patch is asked with patched() alone.
+ */
+export const AGENT_JOB_MARKED_PATCHES = [
+  TRANSIENT_RETRY_PATCH,
+  CANCELLED_WAIT_PATCH,
+  EOD_WORKLOG_IN_JOB_PATCH,
+  JOB_COST_ATTRIBUTE_PATCH,
+  ACCOUNT_LIMIT_SIGNAL_PATCH,
+  RESUME_SESSION_PATCH,
+  LEAN_JOB_PATCH,
+  ACCOUNT_HOLD_ACROSS_RUNS_PATCH,
+  HOLD_READ_IN_ACTIVITY_PATCH,
+] as const;
+export type AgentJobMarkedPatch = (typeof AGENT_JOB_MARKED_PATCHES)[number];
 /**
  * cycle: one activity reads the config snapshot and checks for another cycle; a host's first gate chunk goes alone,
  * its later chunks and the session reaper start once it is in.
@@ -73,6 +96,7 @@ export const PATCH_IDS = [
   ACCOUNT_HOLD_ACROSS_RUNS_PATCH,
   HOLD_READ_IN_ACTIVITY_PATCH,
   CYCLE_GATES_IN_CHUNKS_PATCH,
+  AGENT_JOB_ONE_MARKER_PATCH,
   CYCLE_FIRST_WAVE_SOONER_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];

@@ -7,7 +7,6 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -49,6 +48,7 @@ import {
 } from '../temporal/patches';
 import { holdAccount, releaseAccountHold, waitForAccountHold, waitOutAccountHold } from './accountHold';
 import { withWorklogVerdict } from './jobWorklog';
+import { jobPatched } from './jobPatched';
 
 const prepareJobFor = (project: string) =>
   proxyActivities<AgentJobActivities & NotifyActivities>({
@@ -98,7 +98,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
 
   // A job started with its plan runs no prepareJob: its agent activity renders the prompt and checks the project,
   // and a setup error there ends the job as one here would. (patched: jobs that prepared themselves replay so.)
-  const startedWithPlan = input.plan !== undefined && patched(LEAN_JOB_PATCH);
+  const startedWithPlan = input.plan !== undefined && jobPatched(LEAN_JOB_PATCH);
   let plan: JobPlan | JobStartPlan;
   if (input.plan && startedWithPlan) {
     plan = input.plan;
@@ -164,11 +164,11 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
   let lastSessionId: string | null = null;
   for (let invocation = 0; ; invocation++) {
     const resumeSessionId =
-      invocation > 0 && plan.resume && lastSessionId && patched(RESUME_SESSION_PATCH) ? lastSessionId : undefined;
+      invocation > 0 && plan.resume && lastSessionId && jobPatched(RESUME_SESSION_PATCH) ? lastSessionId : undefined;
     // Another job (not of this batch) hit the account's usage limit: wait for its reset before launching. The
     // agent activity reads the hold itself (off the workflow task); jobs of older runs read it here. (The newer
     // patch first: a new job records no marker of the older one until it hits a limit.)
-    if (!patched(HOLD_READ_IN_ACTIVITY_PATCH) && patched(ACCOUNT_HOLD_ACROSS_RUNS_PATCH))
+    if (!jobPatched(HOLD_READ_IN_ACTIVITY_PATCH) && jobPatched(ACCOUNT_HOLD_ACROSS_RUNS_PATCH))
       await waitOutAccountHold(plan, waitDurably);
     setCurrentDetails(
       `${resumeSessionId ? `resuming session ${resumeSessionId}` : 'running agent'} in ${plan.path}\n\n${plan.promptFirstLine}`,
@@ -198,7 +198,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     }
     if (result.sessionId) lastSessionId = result.sessionId;
     if (result.outcome === 'agent_error' && result.transient) {
-      if (transientRetries < MAX_TRANSIENT_RETRIES && patched(TRANSIENT_RETRY_PATCH)) {
+      if (transientRetries < MAX_TRANSIENT_RETRIES && jobPatched(TRANSIENT_RETRY_PATCH)) {
         // Overloaded, a 5xx, a dropped connection: likely to pass. Wait durably (a timer in Temporal), then
         // run the job again in a new run folder; the back-off doubles each time.
         const delay = (plan.transientBackoffMs ?? DEFAULT_TRANSIENT_BACKOFF_MS) * 2 ** transientRetries;
@@ -237,7 +237,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     // the worker did not start (its account was known to be at the limit) is not news: the job that hit it notified.
     const firstToHold =
       !result.notLaunched &&
-      (!limited.account || !patched(ACCOUNT_HOLD_ACROSS_RUNS_PATCH) || (await holdAccount(limited)));
+      (!limited.account || !jobPatched(ACCOUNT_HOLD_ACROSS_RUNS_PATCH) || (await holdAccount(limited)));
     if (!(await toldTheBatch(limited)) && firstToHold) {
       await notifySafely({
         type: 'usage_limit_wait',
@@ -261,7 +261,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
  */
 async function toldTheBatch(limited: AccountLimited): Promise<boolean> {
   const parent = workflowInfo().parent;
-  if (!parent || !limited.account || !patched(ACCOUNT_LIMIT_SIGNAL_PATCH)) return false;
+  if (!parent || !limited.account || !jobPatched(ACCOUNT_LIMIT_SIGNAL_PATCH)) return false;
   try {
     // The batch's latest run: a batch that continued as new still holds this account's jobs.
     await getExternalWorkflowHandle(parent.workflowId).signal(accountLimitedSignal, limited);
@@ -282,7 +282,7 @@ async function waitDurably(ms: number): Promise<void> {
   try {
     await sleep(ms);
   } catch (err) {
-    if (isCancellation(err) && patched(CANCELLED_WAIT_PATCH)) {
+    if (isCancellation(err) && jobPatched(CANCELLED_WAIT_PATCH)) {
       upsertSearchAttributes([{ key: SearchAttr.outcome, value: 'cancelled' }]);
       setCurrentDetails('cancelled while waiting; no agent was running');
     }
@@ -308,7 +308,7 @@ function finish(
 ): JobResult {
   const job: JobResult = { ...identity, ...result };
   // The cost, for the Web UI's Cost column and views. (patched: jobs before it carry none.)
-  const cost = job.costUsd !== null && patched(JOB_COST_ATTRIBUTE_PATCH) ? job.costUsd : null;
+  const cost = job.costUsd !== null && jobPatched(JOB_COST_ATTRIBUTE_PATCH) ? job.costUsd : null;
   upsertSearchAttributes([
     { key: SearchAttr.outcome, value: job.outcome },
     ...(cost !== null ? [{ key: SearchAttr.costUsd, value: cost }] : []),

@@ -1,11 +1,12 @@
 // An EOD job's last step once its agent succeeded: exit 0 is no proof of work (an unknown slash command exits
 // 0), the day's work log must be there, written by this job. A missing one fails the job itself, so its
 // workflow status, outcome attribute, ledger line, batch row and digest all say the same thing.
-import { isCancellation, patched, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { isCancellation, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { BatchActivities } from '../temporal/activities';
 import type { AgentJobInput, AgentRunResult, JobPlan } from '../temporal/types';
 import { localDate } from '../lib/dates';
 import { EOD_WORKLOG_IN_JOB_PATCH } from '../temporal/patches';
+import { jobPatched } from './jobPatched';
 
 const checkJobWorklogOf = (project: string) =>
   proxyActivities<BatchActivities>({
@@ -26,7 +27,7 @@ export async function withWorklogVerdict(
   startedAt: string,
   result: AgentRunResult,
 ): Promise<AgentRunResult> {
-  if (input.kind !== 'eod' || result.outcome !== 'succeeded' || !patched(EOD_WORKLOG_IN_JOB_PATCH)) return result;
+  if (input.kind !== 'eod' || result.outcome !== 'succeeded' || !jobPatched(EOD_WORKLOG_IN_JOB_PATCH)) return result;
   setCurrentDetails('verifying work log');
   const date = input.date ?? localDate(new Date(), plan.timezone);
   try {
