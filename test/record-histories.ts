@@ -199,6 +199,34 @@ test("cycle: gates in chunks, each job started as soon as its own chunk's gates 
   expect(json.match(/"evaluateGates"/g)).toHaveLength(2);
 });
 
+test("cycle: snapshot and overlap check in one activity, the first chunk's gates alone, the rest after", async () => {
+  // At concurrency 2: the first chunk is rpc1 and rpc2, the second rpw1 and rpcnowork; rpcoff is not gated.
+  const projects = ['rpc1', 'rpc2', 'rpcoff', 'rpw1', 'rpcnowork'];
+  const { result, handle } = await batch('cycle', projects);
+  expect(result.rows.map((r) => [r.project, r.status])).toEqual([
+    ['rpc1', 'succeeded'],
+    ['rpc2', 'succeeded'],
+    ['rpcoff', 'skipped'],
+    ['rpw1', 'succeeded'],
+    ['rpcnowork', 'skipped'],
+  ]);
+  const json = await save('cycle-first_wave_sooner', handle);
+  expect(json).toContain('cycle-first-wave-sooner');
+  expect(json).toContain('"openCycle"');
+  const events = JSON.parse(json.slice(0, json.indexOf('\n}\n') + 2)).events as Array<{
+    eventId: string;
+    activityTaskScheduledEventAttributes?: { activityType: { name: string } };
+    activityTaskCompletedEventAttributes?: { scheduledEventId: string };
+  }>;
+  const scheduled = (name: string) =>
+    events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType.name === name).map((e) => +e.eventId);
+  const [first, second] = scheduled('evaluateGates');
+  const answered = +events.find((e) => +(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? 0) === first)!
+    .eventId;
+  expect(second).toBeGreaterThan(answered);
+  expect(scheduled('reapStaleSessions')[0]).toBeGreaterThan(answered);
+});
+
 test('agentJob: agent_error', async () => {
   const { result, handle } = await job('rpfail');
   expect(result.outcome).toBe('agent_error');

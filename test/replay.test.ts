@@ -32,7 +32,14 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'agentJob-held_in_activity',
   ],
   accountHold: ['accountHold'],
-  cycle: ['cycle', 'cycle-cancelled', 'cycle-child_window', 'cycle-start_at_once', 'cycle-gates_in_chunks'],
+  cycle: [
+    'cycle',
+    'cycle-cancelled',
+    'cycle-child_window',
+    'cycle-start_at_once',
+    'cycle-gates_in_chunks',
+    'cycle-first_wave_sooner',
+  ],
   eod: ['eod', 'eod-scheduled', 'eod-host_wait', 'eod-worklog_missing'],
   rollover: ['rollover'],
 };
@@ -51,6 +58,7 @@ const NEW_WITH_PATCHES = [
   'cycle-start_at_once',
   'cycle-child_window',
   'cycle-gates_in_chunks',
+  'cycle-first_wave_sooner',
   'agentJob-account_hold_across_runs',
   'agentJob-held_across_runs',
   'agentJob-hold_read_in_activity',

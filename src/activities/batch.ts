@@ -11,7 +11,7 @@ import { worklogPathFor } from '../lib/prompts';
 import { type BatchKind, type BatchRow, type ConfigSnapshot, type GateDecision } from '../temporal/types';
 import { configError } from '../temporal/failures';
 import { jobWorkflowId } from '../temporal/ids';
-import type { BatchActivities, JobWorklogInput, WorklogCheck } from '../temporal/activities';
+import type { BatchActivities, JobWorklogInput, OpenedCycle, WorklogCheck } from '../temporal/activities';
 import { loadConfigOrFail } from './agentJob';
 import { decideAll } from '../gates';
 import { configSnapshot, unknownProjectMessage, type Config } from '../config';
@@ -194,7 +194,26 @@ export function createBatchActivities(deps: { configPath?: string }): BatchActiv
     return null;
   }
 
-  return { snapshotConfig, evaluateGates, verifyWorklog, checkJobWorklog, writeDigest, otherRunningBatch, hostReady };
+  /** Both at once: a workflow waiting for two activities may need two workflow tasks to see them both. */
+  async function openCycle(input: {
+    kind: BatchKind;
+    selfWorkflowId: string;
+    selfStartTime: string;
+  }): Promise<OpenedCycle> {
+    const [snap, otherRunning] = await Promise.all([snapshotConfig(), otherRunningBatch(input)]);
+    return { snap, otherRunning };
+  }
+
+  return {
+    snapshotConfig,
+    openCycle,
+    evaluateGates,
+    verifyWorklog,
+    checkJobWorklog,
+    writeDigest,
+    otherRunningBatch,
+    hostReady,
+  };
 }
 
 /** The work log of the project's day: there, written since the job started, not empty. */

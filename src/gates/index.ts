@@ -12,6 +12,7 @@ import { spentUsd } from '../lib/ledger';
 import { type GateDecision } from '../temporal/types';
 import { jobWorkflowId } from '../temporal/ids';
 import { groupAlive, killGroup } from '../runner/processGroup';
+import { Semaphore } from '../lib/semaphore';
 
 /** A file a person can touch in the project folder to pause it without editing config. */
 export const PAUSE_FILE = '.orchestrate-paused';
@@ -27,6 +28,8 @@ export interface GateContext {
   isJobRunning: (project: string) => Promise<boolean>;
   /** Cancellation of the evaluation: running gate commands are killed. */
   signal?: AbortSignal;
+  /** Caps the processes (gate commands, git lookups) that evaluations run at once; none: no cap. */
+  processSlots?: Semaphore;
 }
 
 type Verdict = Omit<GateDecision, 'project'>;
@@ -60,7 +63,7 @@ async function evaluate(project: ProjectConfig, ctx: GateContext): Promise<Verdi
   if (existsSync(path.join(project.path, PAUSE_FILE))) {
     return skip('paused', `paused by ${PAUSE_FILE} in the project folder — delete it to resume`);
   }
-  if (!(await isGitRepo(project.path))) {
+  if (!(await isGitRepo(project.path, ctx))) {
     return gateError('git', `${project.path} is not a git repository — jobs need one (git init, or fix the path)`);
   }
   if (await ctx.isJobRunning(project.name))
@@ -80,16 +83,29 @@ async function evaluate(project: ProjectConfig, ctx: GateContext): Promise<Verdi
       );
     }
   }
-  if (project.gates.command) return commandGate(project, ctx.signal);
+  if (project.gates.command) return withProcessSlot(ctx, () => commandGate(project, ctx.signal));
   return run('all gates passed');
 }
 
-async function isGitRepo(dir: string): Promise<boolean> {
+async function isGitRepo(dir: string, ctx: GateContext): Promise<boolean> {
   // The usual case without a process: the project is a repo's top folder (`.git` is a folder, or a file in a
   // worktree). Only a folder inside a repo asks git.
   if (existsSync(path.join(dir, '.git'))) return true;
-  const r = await execa('git', ['rev-parse', '--is-inside-work-tree'], { cwd: dir, reject: false, timeout: 15_000 });
+  const r = await withProcessSlot(ctx, () =>
+    execa('git', ['rev-parse', '--is-inside-work-tree'], { cwd: dir, reject: false, timeout: 15_000 }),
+  );
   return r.exitCode === 0 && r.stdout.trim() === 'true';
+}
+
+/** Runs `spawn` once a process slot is free (at once without a cap); a cancelled evaluation spawns nothing more. */
+async function withProcessSlot<T>(ctx: GateContext, spawn: () => Promise<T>): Promise<T> {
+  const release = await ctx.processSlots?.acquire();
+  try {
+    if (ctx.signal?.aborted) throw new CancelledFailure('gate evaluation cancelled');
+    return await spawn();
+  } finally {
+    release?.();
+  }
 }
 
 /** The "is there work" gate: a shell command in the project folder; 0 = work, 1 = no work, else error. */
@@ -125,14 +141,23 @@ async function commandGate(project: ProjectConfig, signal?: AbortSignal): Promis
   );
 }
 
-/** Evaluates every project's gates, a few at a time, heartbeating so a hung gate cannot hide. */
-export async function decideAll(projects: ProjectConfig[], ctx: GateContext, parallel = 4): Promise<GateDecision[]> {
+/** Projects whose gates are evaluated at once: their file checks and running-job lookups overlap. */
+const EVALUATIONS_IN_FLIGHT = 32;
+
+/**
+ * Evaluates every project's gates, many at a time (the running-job lookup is a server round trip, which one
+ * project at a time would add up), with at most `processes` gate processes running at once; heartbeating so a
+ * hung gate cannot hide.
+ */
+export async function decideAll(projects: ProjectConfig[], ctx: GateContext, processes = 4): Promise<GateDecision[]> {
   const out: GateDecision[] = new Array(projects.length);
+  const shared: GateContext = { ...ctx, processSlots: ctx.processSlots ?? new Semaphore(processes) };
   let next = 0;
+  let evaluated = 0;
   // On a timer, not per project: a slow gate command must not hide cancellation or look like a dead worker.
   const beat = setInterval(() => {
     try {
-      Context.current().heartbeat({ evaluated: next, of: projects.length });
+      Context.current().heartbeat({ evaluated, of: projects.length });
     } catch {
       // not inside an activity (unit tests)
     }
@@ -140,11 +165,12 @@ export async function decideAll(projects: ProjectConfig[], ctx: GateContext, par
   async function lane() {
     while (next < projects.length && !ctx.signal?.aborted) {
       const i = next++;
-      out[i] = await decide(projects[i], ctx);
+      out[i] = await decide(projects[i], shared);
+      evaluated++;
     }
   }
   try {
-    await Promise.all(Array.from({ length: Math.min(parallel, projects.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(EVALUATIONS_IN_FLIGHT, projects.length) }, lane));
   } finally {
     clearInterval(beat);
   }

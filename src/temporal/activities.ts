@@ -36,6 +36,12 @@ export interface JobWorklogInput {
   result: AgentRunResult;
 }
 
+/** What a cycle starts from: the config snapshot, and the workflow ID of another cycle that goes first (or null). */
+export interface OpenedCycle {
+  snap: ConfigSnapshot;
+  otherRunning: string | null;
+}
+
 /** What the cycle, EOD and rollover workflows ask of the outside world. */
 export interface BatchActivities {
   snapshotConfig(): Promise<ConfigSnapshot>;
@@ -46,6 +52,8 @@ export interface BatchActivities {
   writeDigest(input: { date: string; rows: BatchRow[]; kind: BatchKind }): Promise<string>;
   /** Another batch of this kind running on this task queue that goes first: its workflow ID, else null. */
   otherRunningBatch(input: { kind: BatchKind; selfWorkflowId: string; selfStartTime: string }): Promise<string | null>;
+  /** A cycle's start in one round trip: its config snapshot, and otherRunningBatch's answer. */
+  openCycle(input: { kind: BatchKind; selfWorkflowId: string; selfStartTime: string }): Promise<OpenedCycle>;
   /** Answered by any worker on the queue it is sent to: that it ran is the answer. */
   hostReady(): Promise<string>;
 }

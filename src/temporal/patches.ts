@@ -70,6 +70,11 @@ export const AGENT_JOB_MARKED_PATCHES = [
   HOLD_READ_IN_ACTIVITY_PATCH,
 ] as const;
 export type AgentJobMarkedPatch = (typeof AGENT_JOB_MARKED_PATCHES)[number];
+/**
+ * cycle: one activity reads the config snapshot and checks for another cycle; a host's first gate chunk goes alone,
+ * its later chunks and the session reaper start once it is in.
+ */
+export const CYCLE_FIRST_WAVE_SOONER_PATCH = 'cycle-first-wave-sooner';
 
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
@@ -92,5 +97,6 @@ export const PATCH_IDS = [
   HOLD_READ_IN_ACTIVITY_PATCH,
   CYCLE_GATES_IN_CHUNKS_PATCH,
   AGENT_JOB_ONE_MARKER_PATCH,
+  CYCLE_FIRST_WAVE_SOONER_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];

@@ -36,6 +36,7 @@ const scenario = () => scenarioOf(Context.current().info.workflowExecution?.work
 const activities: Partial<WorkflowActivities> = {
   snapshotConfig: async () => scenario().snap,
   otherRunningBatch: async () => null,
+  openCycle: async () => ({ snap: scenario().snap, otherRunning: null }),
   reapStaleSessions: async () => ({ reaped: [] }),
   evaluateGates: async ({ projects }) =>
     projects.map((project) => ({ project, decision: 'run', gate: 'all', reason: 'has work' })),

@@ -58,6 +58,11 @@ const activities: Partial<WorkflowActivities> = {
     s.calls.push('snapshotConfig');
     return s.snap;
   },
+  openCycle: async () => {
+    const s = scenario();
+    s.calls.push('openCycle');
+    return { snap: s.snap, otherRunning: s.otherRunning ?? null };
+  },
   otherRunningBatch: async () => {
     const s = scenario();
     s.calls.push('otherRunningBatch');
@@ -201,7 +206,9 @@ test('cycle: disabled projects skip the gates, gated ones run or skip, one failu
   expect(result.refused).toBeNull();
   // In chunks: the first of `concurrency` (2) projects, then twice as many.
   expect(s.gated).toEqual([[ok, fails], [nowork]]);
-  expect(s.calls.slice(0, 4)).toEqual(['snapshotConfig', 'otherRunningBatch', 'reapStaleSessions', 'evaluateGates']);
+  // The first chunk alone; the reaper once it is in.
+  expect(s.calls.slice(0, 2)).toEqual(['openCycle', 'evaluateGates']);
+  expect(s.calls.slice(2)).toContain('reapStaleSessions');
   expect(row(ok)).toMatchObject({ decision: 'run', status: 'succeeded', reason: 'Done: it works', costUsd: 0.01 });
   expect(row(ok).workflowId).toBe(`job/${ok}`);
   expect(row(fails)).toMatchObject({ decision: 'run', status: 'agent_error', reason: `${fails}: max turns` });
@@ -270,7 +277,8 @@ test.each(['cycle', 'eod', 'rollover'] as const)(
     expect(result.refused).toBe(`another ${kind} is already running (${kind}-other); this one did nothing`);
     expect(result.rows).toEqual([]);
     expect(result.digestPath).toBeNull();
-    expect(s.calls).toEqual(['snapshotConfig', 'otherRunningBatch']);
+    // A cycle reads its snapshot and checks for another in one activity.
+    expect(s.calls).toEqual(kind === 'cycle' ? ['openCycle'] : ['snapshotConfig', 'otherRunningBatch']);
   },
 );
 
@@ -407,11 +415,12 @@ const gatesSkipping =
         : { project, decision: 'run', gate: 'all', reason: 'has work' },
     );
 
-/** A cycle over `projects` whose first gate chunk, or all the later ones, wait until `release` is called. */
+/** A cycle over `projects` whose gate chunks that `holds` picks wait until `release` is called. */
 async function cycleHoldingChunks(
   projects: string[],
-  held: 'first' | 'later',
+  holds: (chunk: string[]) => boolean,
   gates: ReturnType<typeof gatesSkipping>,
+  concurrency?: number,
 ) {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
@@ -421,7 +430,8 @@ async function cycleHoldingChunks(
     {
       started: true,
       gates,
-      gateHold: (chunk) => (chunk.includes(projects[0]) === (held === 'first') ? released : Promise.resolve()),
+      gateHold: (chunk) => (holds(chunk) ? released : Promise.resolve()),
+      ...(concurrency ? { concurrency } : {}),
     },
   );
   return { handle, s, release };
@@ -431,7 +441,11 @@ test("cycle: gates in chunks; the first wave starts on its own chunk's decisions
   // Eight projects at concurrency 2: chunks of 2, 4 and 2. The two later chunks are held until the test lets
   // them go, so the first jobs must start (and the table show the rest at their gates) before they return.
   const projects = names('g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7', 'g8');
-  const { handle, s, release } = await cycleHoldingChunks(projects, 'later', gatesSkipping(projects[4]));
+  const { handle, s, release } = await cycleHoldingChunks(
+    projects,
+    (chunk) => !chunk.includes(projects[0]),
+    gatesSkipping(projects[4]),
+  );
   try {
     await waitFor('the first wave runs, the later chunks are at their gates', async () =>
       [0, 1].every((i) => s.calls.includes(`runAgentJob ${projects[i]}`)) && s.gated.length === 3 ? true : null,
@@ -455,32 +469,49 @@ test("cycle: gates in chunks; the first wave starts on its own chunk's decisions
     ),
   );
   expect(s.calls.filter((c) => c.startsWith('runAgentJob')).length).toBe(7);
+  // The first chunk went alone: the later chunks and the reaper were asked for once it had answered.
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = (name: string) =>
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name)
+      .map((e) => Number(e.eventId));
+  const [first, ...later] = scheduled('evaluateGates');
+  const firstAnswered = events.find(
+    (e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === first,
+  )?.eventId;
+  expect(later).toHaveLength(2);
+  for (const id of [...later, ...scheduled('reapStaleSessions')]) expect(id).toBeGreaterThan(Number(firstAnswered));
 });
 
 test('cycle: a later chunk that answers first waits for the earlier one: jobs start in the batch order', async () => {
-  // Six projects at concurrency 2: chunks of 2 and 4. The first chunk is held; the second is decided meanwhile,
-  // and none of its jobs may start before the first chunk's (they would start an account's jobs out of order).
+  // Six projects at concurrency 1: chunks of 1, 2 and 3. The second chunk is held; the third is decided meanwhile,
+  // and none of its jobs may start before the second chunk's (they would start an account's jobs out of order).
   const projects = names('o1', 'o2', 'o3', 'o4', 'o5', 'o6');
-  const { handle, s, release } = await cycleHoldingChunks(projects, 'first', gatesSkipping());
+  const { handle, s, release } = await cycleHoldingChunks(
+    projects,
+    (chunk) => chunk.includes(projects[1]),
+    gatesSkipping(),
+    1,
+  );
   const agents = () => s.calls.filter((c) => c.startsWith('runAgentJob ')).map((c) => c.slice('runAgentJob '.length));
   try {
-    await waitFor('the later chunk decided', async () => {
+    await waitFor('the last chunk decided', async () => {
       // (the query handler exists once the cycle's first workflow task ran)
       const table = await handle.query<BatchResult>(BATCH_PROGRESS_QUERY).catch(() => null);
-      return table?.rows.slice(2).every((r) => r.reason === 'has work') ? true : null;
+      return table?.rows.slice(3).every((r) => r.reason === 'has work') ? true : null;
     });
-    expect(agents()).toEqual([]);
+    expect(agents().filter((p) => p !== projects[0])).toEqual([]);
   } finally {
     release();
   }
   await handle.result();
-  expect(agents().slice(0, 2).sort()).toEqual(projects.slice(0, 2).sort());
+  expect(agents().slice(0, 3).sort()).toEqual(projects.slice(0, 3).sort());
   expect(agents().sort()).toEqual([...projects].sort());
 });
 
 test('cycle: a host without a worker skips all its projects after one wait, whatever its number of chunks', async () => {
-  // At concurrency 1, nohost's four projects are three chunks (1, 2, 1): the two first in flight wait host_wait
-  // and time out; the third is not asked for.
+  // At concurrency 1, nohost's four projects are three chunks (1, 2, 1): the first one waits host_wait and times
+  // out; the later ones are not asked for.
   const [here, ...there] = names('here', 't1', 't2', 't3', 't4');
   const { result, handle, s } = await runBatch(
     'cycle',
@@ -501,7 +532,7 @@ test('cycle: a host without a worker skips all its projects after one wait, what
   const gateEvaluations = (history.events ?? []).filter(
     (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'evaluateGates',
   );
-  expect(gateEvaluations).toHaveLength(3);
+  expect(gateEvaluations).toHaveLength(2);
 });
 
 test('cycle: past its history limit with gates still in flight, it continues as new once every gate decided', async () => {
@@ -523,7 +554,7 @@ test('cycle: past its history limit with gates still in flight, it continues as 
     projects.map((p) => [p, p === projects[5] ? 'skipped' : 'succeeded']),
   );
   expect(s.gated).toEqual([projects.slice(0, 1), projects.slice(1, 3), projects.slice(3)]);
-  expect(s.calls.filter((c) => c === 'otherRunningBatch')).toHaveLength(1);
+  expect(s.calls.filter((c) => c === 'openCycle')).toHaveLength(1);
   const runs: string[] = [];
   for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` }))
     runs.push(wf.runId);

@@ -1,10 +1,12 @@
 // A cycle's gates in chunks, per host, so a project's job can start as soon as its own chunk's decisions (and those
-// of its host's earlier chunks: jobs start in the batch's order) are back. A host's first chunk is `concurrency` projects (the first wave waits for its own gates only), each next
-// one twice the one before, up to GATE_CHUNK_MAX; two chunks per host are in flight at once, so the next
-// decisions are usually in before slots free up, and a host runs at most twice the gate processes one
-// evaluation runs. The table has every selected project's row from the start, in the batch's order: a row
-// waits at `pending` until its gates decide, then holds the same decision, status and reason as if all the
-// gates had been evaluated first.
+// of its host's earlier chunks: jobs start in the batch's order) are back. A host's first chunk is `concurrency`
+// projects (the first wave waits for its own gates only), each next one twice the one before, up to GATE_CHUNK_MAX;
+// two chunks per host are in flight at once, so the next decisions are usually in before slots free up, and a host
+// runs at most twice the gate processes one evaluation runs. With `firstChunkFirst`, a host's later chunks wait for
+// its first one: the first wave's gates (their running-job lookups are server round trips) share the server and
+// the worker with nothing else of the cycle. The table has every selected project's row from the start, in the
+// batch's order: a row waits at `pending` until its gates decide, then holds the same decision, status and reason
+// as if all the gates had been evaluated first.
 import { isCancellation } from '@temporalio/workflow';
 import { taskQueueFor } from '../../temporal/ids';
 import type { BatchRow, GateDecision } from '../../temporal/types';
@@ -29,10 +31,15 @@ export interface GatedCycle {
    * start); a failure of the shared queue's gates rejects it, and the cycle fails.
    */
   done: Promise<void>;
+  /** Settles (never rejects) when every host's first chunk has answered or failed. */
+  firstChunks: Promise<void>;
 }
 
-/** Fills in the batch's table (every row pending its gates, disabled ones skipped) and starts the gates. */
-export function gateInChunks(batch: Batch, selected: string[]): GatedCycle {
+/**
+ * Fills in the batch's table (every row pending its gates, disabled ones skipped) and starts the gates; with
+ * `firstChunkFirst`, each host's later chunks once its first chunk has answered.
+ */
+export function gateInChunks(batch: Batch, selected: string[], firstChunkFirst = false): GatedCycle {
   const { state, projectNamed } = batch;
   const at = new Date().toISOString();
   // Disabled projects are decided here: no need to reach their host for them.
@@ -96,8 +103,14 @@ export function gateInChunks(batch: Batch, selected: string[]): GatedCycle {
     if (projects) projects.push(project);
     else hosts.set(host, [project]);
   }
+  const firsts: Array<Promise<void>> = [];
   const done = Promise.all(
-    [...hosts].map(([host, projects]) => gateHost(batch, host, projects, at, decide, releaseInOrder(projects))),
+    [...hosts].map(([host, projects]) => {
+      let firstAnswered: () => void = () => undefined;
+      firsts.push(new Promise<void>((resolve) => (firstAnswered = resolve)));
+      const chunking = { firstChunkFirst, firstAnswered };
+      return gateHost(batch, host, projects, at, decide, releaseInOrder(projects), chunking).finally(firstAnswered);
+    }),
   ).then(
     () => undefined,
     (err: unknown) => {
@@ -116,12 +129,17 @@ export function gateInChunks(batch: Batch, selected: string[]): GatedCycle {
       }
     },
   );
-  return { jobs: selected.map((project) => ({ project, runs: verdicts.get(project)!.runs })), done };
+  return {
+    jobs: selected.map((project) => ({ project, runs: verdicts.get(project)!.runs })),
+    done,
+    firstChunks: Promise.all(firsts).then(() => undefined),
+  };
 }
 
 /**
- * One host's gates, CHUNKS_IN_FLIGHT chunks at a time: each project decided (no worker for the host: skipped), and
- * `release` called after each chunk to let go the jobs whose earlier projects are all decided.
+ * One host's gates, CHUNKS_IN_FLIGHT chunks at a time (with `firstChunkFirst`, once its first chunk is in): each
+ * project decided (no worker for the host: skipped), and `release` called after each chunk to let go the jobs whose
+ * earlier projects are all decided; `firstAnswered` once its first chunk is decided.
  */
 async function gateHost(
   { snap, hostWaitMs }: Batch,
@@ -130,37 +148,42 @@ async function gateHost(
   at: string,
   decide: (d: GateDecision) => void,
   release: () => void,
+  { firstChunkFirst, firstAnswered }: { firstChunkFirst: boolean; firstAnswered: () => void },
 ): Promise<void> {
   const chunks = chunksOf(projects, snap.concurrency);
   const evaluate = evaluateGatesOn(taskQueueFor(snap.taskQueue, host), host, hostWaitMs);
   let next = 0;
   let noWorker = false;
-  const lane = async () => {
-    while (next < chunks.length) {
-      const chunk = chunks[next++];
-      let decisions: GateDecision[] | null = null;
-      if (!noWorker) {
-        try {
-          decisions = await evaluate({ projects: chunk, at });
-        } catch (err) {
-          if (!host || isCancellation(err)) throw err;
-          // A host whose worker is down: the rest of its projects are skipped without waiting again.
-          noWorker = true;
-        }
+  const gateNext = async () => {
+    const first = next === 0;
+    const chunk = chunks[next++];
+    let decisions: GateDecision[] | null = null;
+    if (!noWorker) {
+      try {
+        decisions = await evaluate({ projects: chunk, at });
+      } catch (err) {
+        if (!host || isCancellation(err)) throw err;
+        // A host whose worker is down: the rest of its projects are skipped without waiting again.
+        noWorker = true;
       }
-      const found = new Map((decisions ?? []).map((d) => [d.project, d]));
-      for (const project of chunk) {
-        decide(
-          found.get(project) ??
-            (decisions
-              ? { project, decision: 'error', gate: 'internal', reason: 'no gate decision' }
-              : { project, decision: 'error', gate: 'host', reason: noWorkerReason(host ?? '') }),
-        );
-      }
-      release();
     }
+    const found = new Map((decisions ?? []).map((d) => [d.project, d]));
+    for (const project of chunk) {
+      decide(
+        found.get(project) ??
+          (decisions
+            ? { project, decision: 'error', gate: 'internal', reason: 'no gate decision' }
+            : { project, decision: 'error', gate: 'host', reason: noWorkerReason(host ?? '') }),
+      );
+    }
+    release();
+    if (first) firstAnswered();
   };
-  await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunks.length) }, lane));
+  const lane = async () => {
+    while (next < chunks.length) await gateNext();
+  };
+  if (firstChunkFirst && chunks.length > 0) await gateNext();
+  await Promise.all(Array.from({ length: Math.min(CHUNKS_IN_FLIGHT, chunks.length - next) }, lane));
 }
 
 /** A host's projects in chunks: `first` projects, then each chunk twice the one before, up to GATE_CHUNK_MAX. */

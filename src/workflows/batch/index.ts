@@ -21,7 +21,14 @@ import { batchRowFailed } from '../../lib/outcomes';
 import { decideCycle } from './decideCycle';
 import { decideDaily } from './decideDaily';
 import { gateInChunks } from './gateInChunks';
-import { anotherBatchRunning, openBatch, standDownFor, standDownIfAnotherRuns, type Batch } from './open';
+import {
+  anotherBatchRunning,
+  openBatch,
+  openCycleAtOnce,
+  standDownFor,
+  standDownIfAnotherRuns,
+  type Batch,
+} from './open';
 import { finishedHeadline, progressDetails, rowsFor } from './progress';
 import { reapStaleSessions, writeDigest } from './proxies';
 import { runJobs } from './runJobs';
@@ -29,6 +36,7 @@ import { verifyWorklog } from './worklog';
 import {
   BATCH_OUTCOME_PATCH,
   BATCH_OVERLAP_ALL_KINDS_PATCH,
+  CYCLE_FIRST_WAVE_SOONER_PATCH,
   CYCLE_GATES_IN_CHUNKS_PATCH,
   CYCLE_START_AT_ONCE_PATCH,
   REAP_STALE_SESSIONS_PATCH,
@@ -40,13 +48,26 @@ export async function cycle(input: BatchInput = {}): Promise<BatchResult> {
   if (!input.carry && patched(CYCLE_START_AT_ONCE_PATCH)) {
     // Nothing here waits for what it does not need: the config snapshot and the "another cycle?" check go
     // together, then the reaper and the gates (two round trips before the first job, not four). A cycle that
-    // stands down reaps nothing. (patched: cycles that ran them one after another replay so.)
-    const [batch, other] = await Promise.all([openBatch('cycle', input), anotherBatchRunning('cycle')]);
+    // stands down reaps nothing. (patched: cycles that ran them one after another replay so.) With `sooner`,
+    // the snapshot and the check are one activity (two would often take two workflow tasks to be seen), and
+    // the first gate chunk goes alone. (patched: cycles that ran them as two activities replay so.)
+    const sooner = patched(CYCLE_FIRST_WAVE_SOONER_PATCH);
+    const [batch, other] = sooner
+      ? await openCycleAtOnce(input)
+      : await Promise.all([openBatch('cycle', input), anotherBatchRunning('cycle')]);
     const refused = standDownFor(batch, other);
     if (refused) return refused;
     if (patched(CYCLE_GATES_IN_CHUNKS_PATCH)) {
       // Each job starts as soon as its own gates say run, not once every project's gates are in. (patched:
       // cycles that gated every project first replay so.)
+      if (sooner) {
+        // The first wave's gates go alone: the later chunks and the reaper (best effort, and never in a job's
+        // way: it keeps every session a running job uses) start once they are in.
+        const gates = gateInChunks(batch, selectedProjects(batch), true);
+        const reaped = gates.firstChunks.then(() => reapSessionsSafely({ showing: false }));
+        await Promise.all([reaped, gates.done, runJobs(batch, gates.jobs)]);
+        return close(batch);
+      }
       const reaped = reapSessionsSafely();
       const gates = gateInChunks(batch, selectedProjects(batch));
       await Promise.all([reaped, gates.done, runJobs(batch, gates.jobs)]);
@@ -71,10 +92,12 @@ export async function cycle(input: BatchInput = {}): Promise<BatchResult> {
 
 /**
  * Persistent sessions no longer in orchestrator.persistent and not in use go at a cycle's start. Best effort: a
- * reaper failure never fails the cycle.
+ * reaper failure never fails the cycle; a cycle cancelled before it starts reaps nothing. `showing: false` once
+ * the batch's table is in current details (the reaper must not replace it).
  */
-async function reapSessionsSafely(): Promise<void> {
-  setCurrentDetails('reaping stale tmux sessions');
+async function reapSessionsSafely({ showing = true } = {}): Promise<void> {
+  if (!showing && CancellationScope.current().consideredCancelled) return;
+  if (showing) setCurrentDetails('reaping stale tmux sessions');
   try {
     await reapStaleSessions();
   } catch (err) {

@@ -18,7 +18,7 @@ import {
   type BatchResult,
   type ConfigSnapshot,
 } from '../../temporal/types';
-import { otherRunningBatchOf, otherRunningCycle, snapshotConfig } from './proxies';
+import { openCycle, otherRunningBatchOf, otherRunningCycle, snapshotConfig } from './proxies';
 import { SCHEDULED_DATE_PATCH } from '../../temporal/patches';
 
 /** Live progress of a cycle / EOD / rollover: the result table as it fills in. */
@@ -48,7 +48,24 @@ type SnapshotProject = ConfigSnapshot['projects'][number];
 export async function openBatch(kind: BatchKind, input: BatchInput): Promise<Batch> {
   upsertSearchAttributes([{ key: SearchAttr.kind, value: kind }]);
   setCurrentDetails('reading config');
-  const snap = await snapshotConfig();
+  return batchOf(kind, input, await snapshotConfig());
+}
+
+/** A cycle's openBatch and anotherBatchRunning in one activity: the batch, and the other cycle's ID or null. */
+export async function openCycleAtOnce(input: BatchInput): Promise<[Batch, string | null]> {
+  upsertSearchAttributes([{ key: SearchAttr.kind, value: 'cycle' }]);
+  setCurrentDetails('reading config');
+  const info = workflowInfo();
+  const { snap, otherRunning } = await openCycle({
+    kind: 'cycle',
+    selfWorkflowId: info.workflowId,
+    selfStartTime: info.startTime.toISOString(),
+  });
+  return [batchOf('cycle', input, snap), otherRunning];
+}
+
+/** The batch of this kind started from `snap`: the day it acts for, its table, the progress query. */
+function batchOf(kind: BatchKind, input: BatchInput, snap: ConfigSnapshot): Batch {
   // A scheduled run's day is the day it was due: an EOD due at 23:00 that runs at 01:00 (catch-up window)
   // is still yesterday's EOD. (patched: runs already going when this shipped keep the day they chose.)
   const scheduledAt = input.carry || input.date ? null : scheduledStartTime();

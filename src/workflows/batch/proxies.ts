@@ -13,6 +13,12 @@ export const { otherRunningBatch: otherRunningCycle } = proxyActivities<BatchAct
   summary: 'check that no other cycle is running',
 });
 
+/** The cycle's config snapshot and overlap check in one activity. */
+export const { openCycle } = proxyActivities<BatchActivities>({
+  ...SHORT_ACTIVITY,
+  summary: 'read config and check that no other cycle is running',
+});
+
 /** The same check for EOD and rollover. */
 export const otherRunningBatchOf = (kind: BatchKind) =>
   proxyActivities<BatchActivities>({ ...SHORT_ACTIVITY, summary: `check that no other ${kind} is running` })
