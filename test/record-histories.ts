@@ -183,10 +183,9 @@ test('cycle: start-up steps at once, its jobs started with their plans', async (
   expect(child).toContain('lean-job-plan-in-input');
 });
 
-test("cycle: gates in chunks, each job started as soon as its own chunk's gates said run", async () => {
-  // At concurrency 2: the first chunk is rpc1 and rpc2, the second rpw1 and rpcnowork; rpcoff is not gated.
-  const projects = ['rpc1', 'rpc2', 'rpcoff', 'rpw1', 'rpcnowork'];
-  const { result, handle } = await batch('cycle', projects);
+/** A cycle whose gates go in two chunks at concurrency 2 (rpc1, rpc2; then rpw1, rpcnowork; rpcoff is not gated). */
+async function gatedCycle(): Promise<WorkflowHandle> {
+  const { result, handle } = await batch('cycle', ['rpc1', 'rpc2', 'rpcoff', 'rpw1', 'rpcnowork']);
   expect(result.rows.map((r) => [r.project, r.status])).toEqual([
     ['rpc1', 'succeeded'],
     ['rpc2', 'succeeded'],
@@ -194,22 +193,18 @@ test("cycle: gates in chunks, each job started as soon as its own chunk's gates 
     ['rpw1', 'succeeded'],
     ['rpcnowork', 'skipped'],
   ]);
+  return handle;
+}
+
+test("cycle: gates in chunks, each job started as soon as its own chunk's gates said run", async () => {
+  const handle = await gatedCycle();
   const json = await save('cycle-gates_in_chunks', handle);
   expect(json).toContain('cycle-gates-in-chunks');
   expect(json.match(/"evaluateGates"/g)).toHaveLength(2);
 });
 
 test("cycle: snapshot and overlap check in one activity, the first chunk's gates alone, the rest after", async () => {
-  // At concurrency 2: the first chunk is rpc1 and rpc2, the second rpw1 and rpcnowork; rpcoff is not gated.
-  const projects = ['rpc1', 'rpc2', 'rpcoff', 'rpw1', 'rpcnowork'];
-  const { result, handle } = await batch('cycle', projects);
-  expect(result.rows.map((r) => [r.project, r.status])).toEqual([
-    ['rpc1', 'succeeded'],
-    ['rpc2', 'succeeded'],
-    ['rpcoff', 'skipped'],
-    ['rpw1', 'succeeded'],
-    ['rpcnowork', 'skipped'],
-  ]);
+  const handle = await gatedCycle();
   const json = await save('cycle-first_wave_sooner', handle);
   expect(json).toContain('cycle-first-wave-sooner');
   expect(json).toContain('"openCycle"');
