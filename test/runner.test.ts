@@ -367,6 +367,8 @@ test("a launch's result is learnt before its agent slot is released: the job wai
   const order: string[] = [];
   const limited = setup('rn-slot-lim', '[scenario:usage_limit]');
   const waiting = setup('rn-slot-next', 'never runs');
+  let firstHoldsTheSlot: () => void = () => undefined;
+  const slotTaken = new Promise<void>((resolve) => (firstHoldsTheSlot = resolve));
   const ctxFor = (s: { options: AttemptOptions }, name: string): AttemptContext => {
     const plan = { ...s.options.plan, account: 'rn-account' };
     s.options.plan = plan;
@@ -374,6 +376,7 @@ test("a launch's result is learnt before its agent slot is released: the job wai
       ...attempt(1),
       acquireSlot: async () => {
         const release = await slots.acquire();
+        if (name === 'first') firstHoldsTheSlot();
         return () => {
           order.push(`${name} released`);
           release();
@@ -386,10 +389,10 @@ test("a launch's result is learnt before its agent slot is released: the job wai
       },
     };
   };
-  const [first, second] = await Promise.all([
-    runAttempt(limited.options, ctxFor(limited, 'first')),
-    runAttempt(waiting.options, ctxFor(waiting, 'second')),
-  ]);
+  const firstRun = runAttempt(limited.options, ctxFor(limited, 'first'));
+  // The second asks for the slot only once the first holds it (each attempt does some set-up before it asks).
+  await slotTaken;
+  const [first, second] = await Promise.all([firstRun, runAttempt(waiting.options, ctxFor(waiting, 'second'))]);
   expect(first.outcome).toBe('usage_limit');
   expect(order.slice(0, 2)).toEqual(['first learnt', 'first released']);
   expect(second).toMatchObject({ outcome: 'usage_limit', notLaunched: true });
