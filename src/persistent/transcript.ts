@@ -66,9 +66,11 @@ export async function answerFromTranscript(file: string, prompt: string): Promis
 }
 
 // Claude Code runs its Stop hook as the turn ends, and may append the turn's last entries to the transcript a
-// moment later: an answer not there yet is looked for again for a short while before the pane is used instead.
+// moment later (seconds later on a loaded machine, where the pane may still show the turn's spinner): an answer
+// not there yet is looked for again for a while before the pane is used instead. An answer that is there ends
+// the wait at once.
 /** How long after the Stop hook the transcript may still be catching up. */
-export const TRANSCRIPT_SETTLE_MS = 2000;
+export const TRANSCRIPT_SETTLE_MS = 10_000;
 const POLL_MS = 100;
 
 /** `read()` until it yields an answer or `settleMs` has passed; null when it never did. */
