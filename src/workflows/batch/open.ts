@@ -55,12 +55,7 @@ export async function openBatch(kind: BatchKind, input: BatchInput): Promise<Bat
 export async function openCycleAtOnce(input: BatchInput): Promise<[Batch, string | null]> {
   upsertSearchAttributes([{ key: SearchAttr.kind, value: 'cycle' }]);
   setCurrentDetails('reading config');
-  const info = workflowInfo();
-  const { snap, otherRunning } = await openCycle({
-    kind: 'cycle',
-    selfWorkflowId: info.workflowId,
-    selfStartTime: info.startTime.toISOString(),
-  });
+  const { snap, otherRunning } = await openCycle(overlapQuery('cycle'));
   return [batchOf('cycle', input, snap), otherRunning];
 }
 
@@ -108,9 +103,14 @@ export async function standDownIfAnotherRuns(batch: Batch): Promise<BatchResult 
 
 /** The workflow ID of another batch of this kind running on this task queue that goes first, else null. */
 export function anotherBatchRunning(kind: BatchKind): Promise<string | null> {
-  const info = workflowInfo();
   const check = kind === 'cycle' ? otherRunningCycle : otherRunningBatchOf(kind);
-  return check({ kind, selfWorkflowId: info.workflowId, selfStartTime: info.startTime.toISOString() });
+  return check(overlapQuery(kind));
+}
+
+/** What the "another batch of this kind running?" check asks about: this batch's kind, ID and start. */
+function overlapQuery(kind: BatchKind): { kind: BatchKind; selfWorkflowId: string; selfStartTime: string } {
+  const info = workflowInfo();
+  return { kind, selfWorkflowId: info.workflowId, selfStartTime: info.startTime.toISOString() };
 }
 
 /** With another batch of its kind running (its workflow ID), the result that says this one did nothing. */
