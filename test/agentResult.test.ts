@@ -1,4 +1,5 @@
 import {
+  claudeTurnFailure,
   parseAgentOutput,
   parseUsageLimitReset,
   stripAnsi,
@@ -602,5 +603,36 @@ describe('truncated JSON with exit 0', () => {
     expect(parse('[link](https://example.com) done\n').outcome).toBe('succeeded');
     expect(parse('{braces} in prose\n').outcome).toBe('succeeded');
     expect(parse(whole.slice(0, 50), { format: 'text' }).outcome).toBe('succeeded');
+  });
+});
+
+describe('claudeTurnFailure: an interactive turn an API error ended (StopFailure)', () => {
+  const ctx = { loginHint: 'run `claude /login`' };
+  const fail = (error: string, text: string) => claudeTurnFailure('p', error, text, ctx, NOW);
+
+  test('a usage limit the text names comes first: a subscriber’s limit is a rate_limit too', () => {
+    expect(fail('rate_limit', "You've hit your limit · resets 1pm (Europe/London)")).toMatchObject({
+      outcome: 'usage_limit',
+      usageLimitResetsAt: '2026-01-15T13:00:00.000Z',
+    });
+  });
+
+  test('refused credentials: agent_error with authFailure and the login hint', () => {
+    const r = fail('oauth_org_not_allowed', 'Your organization does not allow OAuth');
+    expect(r).toMatchObject({ outcome: 'agent_error', authFailure: true });
+    expect(r.message).toMatch(/^p: agent is not authenticated .*run `claude \/login`$/);
+  });
+
+  test.each(['rate_limit', 'overloaded', 'server_error'])('%s without a usage limit: transient', (error) => {
+    expect(fail(error, 'API Error: 500 boom')).toMatchObject({ outcome: 'agent_error', transient: true });
+  });
+
+  test('anything else: agent_error naming the category and the text, not run again', () => {
+    const r = fail('max_output_tokens', '');
+    expect(r).toMatchObject({ outcome: 'agent_error' });
+    expect(r.transient).toBeUndefined();
+    expect(r.message).toMatch(
+      /^p: an API error \(max_output_tokens\) ended the agent's turn: "API error max_output_tokens"/,
+    );
   });
 });

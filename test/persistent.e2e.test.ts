@@ -49,6 +49,7 @@ const PROJECTS: Record<string, string> = {
   tmxnocmd: '[projects.tmxnocmd.agent]\ninteractive_command = "definitely-not-an-interactive-agent --flag"',
   tmxuser: tuiProject('tmxuser'),
   tmxdialog: tuiProject('tmxdialog', { FAKE_TUI_DIALOG: '1' }),
+  tmxoldcli: tuiProject('tmxoldcli', { FAKE_TUI_HOOK_EVENTS: 'Stop' }),
   tmxflip: tuiProject(
     'tmxflip',
     {},
@@ -198,7 +199,7 @@ describe('runPersistentAgent', () => {
 
     const meta = sessionJson(runDir);
     expect(meta).toMatchObject({ session: 'orch-tmxa', socket: SOCKET, created: true, completion: 'hook' });
-    expect(meta.resultSource).toMatch(/^transcript /);
+    expect(meta.resultSource).toBe('Stop hook input');
     expect(readFileSync(path.join(runDir, 'pane.log'), 'utf8')).toContain(`Done: ${prompt}`);
     expect(beats.length).toBeGreaterThan(0);
     expect(beats[0]).toMatchObject({ socket: SOCKET });
@@ -214,6 +215,45 @@ describe('runPersistentAgent', () => {
     expect(count('tmxa', 'start')).toBe(1);
     expect(tuiEvents('tmxa').at(-1)!.pid).toBe(pid);
   });
+
+  test('the answer is the Stop hook’s copy of the last message, while the transcript and the pane lag behind', async () => {
+    const prompt = 'answer late [tui:late-transcript]';
+    const { result, runDir } = await direct('tmxa', prompt);
+    expect(result.outcome).toBe('succeeded');
+    expect(result.result).toBe(`Done: ${prompt}`);
+    expect(sessionJson(runDir).resultSource).toBe('Stop hook input');
+  });
+
+  test('a Claude Code whose hook input has no last message: the transcript is waited for until it has the answer', async () => {
+    const prompt = 'answer late, old CLI [tui:late-transcript] [tui:old-hook-input]';
+    const { result, runDir } = await direct('tmxa', prompt);
+    expect(result.outcome).toBe('succeeded');
+    expect(result.result).toBe(`Done: ${prompt}`);
+    expect(sessionJson(runDir).resultSource).toMatch(/^transcript /);
+  });
+
+  test.each([
+    [
+      'authentication_failed',
+      { authFailure: true },
+      /^tmxa: agent is not authenticated .*Please run \/login.*claude \/login/,
+    ],
+    ['overloaded', { transient: true }, /^tmxa: the Claude API failed with a transient error \("API Error: 529/],
+    ['billing_error', {}, /^tmxa: an API error \(billing_error\) ended the agent's turn: "Credit balance is too low"/],
+  ])(
+    'an API error that ends the turn (StopFailure %s) is an agent_error, not a success',
+    async (kind, flags, message) => {
+      const { result, runDir } = await direct('tmxa', `fail [tui:api-error:${kind}]`);
+      expect(result.outcome).toBe('agent_error');
+      expect(result.message).toMatch(message);
+      expect({ authFailure: result.authFailure, transient: result.transient }).toEqual({
+        authFailure: undefined,
+        transient: undefined,
+        ...flags,
+      });
+      expect(sessionJson(runDir).marker).toMatchObject({ hook_event_name: 'StopFailure', error: kind });
+    },
+  );
 
   test('env_allow: the agent in the session gets only the allowed worker variables, its env and ours', async () => {
     // One variable only the worker has, one only the tmux server has (panes inherit the server's environment).
@@ -294,6 +334,16 @@ describe('runPersistentAgent', () => {
     );
     expect(count('tmxdialog', 'dialog-key')).toBe(0);
     expect(count('tmxdialog', 'submit')).toBe(0);
+  });
+
+  test('a Claude Code too old for the StopFailure hook shows "Settings Error": a setup error at once, with the fix', async () => {
+    const failure = await direct('tmxoldcli', 'hello', { timeoutMs: 60_000 }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: SETUP_ERROR, nonRetryable: true });
+    expect((failure as Error).message).toMatch(
+      /^tmxoldcli: Claude Code in tmux session orch-tmxoldcli rejected orchestrate's settings .*needs Claude Code 2\.1\.78 or later/,
+    );
+    expect(count('tmxoldcli', 'typed')).toBe(0);
   });
 
   test('cancel: interrupts the agent, keeps the session, throws CancelledFailure', async () => {

@@ -39,6 +39,12 @@ describe('parseScreen', () => {
     expect(isIdle(s)).toBe(false);
   });
 
+  test('the spinner alone ("✢ Shimmying…") is busy too; the line a turn leaves ("✻ Worked for 3s") is not', () => {
+    expect(parseScreen(screen(['> q'], '', ['✢ Shimmying…', ''])).busy).toBe(true);
+    expect(parseScreen(screen(['> q', '⏺ answer', '', '✻ Worked for 3s'])).busy).toBe(false);
+    expect(parseScreen(screen(['> q', '⏺ Loading… is what it printed'])).busy).toBe(false);
+  });
+
   test('no recognisable prompt (a dialog, a menu marked ❯): not idle, the whole screen is the input view', () => {
     const raw = [
       RULE,
@@ -60,6 +66,11 @@ describe('answerFromPane', () => {
   test('the lines after the prompt echo, without bullets, spinner or the input box', () => {
     const raw = screen(['welcome', '> do the thing', '', '⏺ Done: do the thing', '  second line', '']);
     expect(answerFromPane(raw, 'do the thing')).toBe('Done: do the thing\nsecond line');
+  });
+
+  test('a pane read mid-turn: the spinner is no part of the answer', () => {
+    const raw = screen(['> do the thing', '', '⏺ half of it', '', '✢ Shimmying…']);
+    expect(answerFromPane(raw, 'do the thing')).toBe('half of it');
   });
 
   test('a prompt echoed over several wrapped lines is matched without its whitespace', () => {

@@ -70,6 +70,21 @@ const SKILL_MD = `---\nname: release-notes\ndescription: Writes release notes fo
 const CLAUDE_MD = 'Project rule: every answer ends with the word PINEAPPLE.';
 
 const TUI_HOME = freshHome();
+const TUI_PROMPT = 'What is the answer?';
+const TUI_ANSWER = 'The answer from the TUI is 42.';
+
+/**
+ * Fails the first turn of the agent itself (the call offering it tools: the TUI also sends the prompt to a
+ * small model for the session's title), then answers.
+ */
+function failingTurnOnce(failure: Reply, answer: Reply): Scenario {
+  let failed = false;
+  return ({ body }) => {
+    if (failed || !body.tools?.length) return answer;
+    failed = true;
+    return failure;
+  };
+}
 const TMUX_SOCKET = `orch-real-${randomBytes(4).toString('hex')}`;
 
 const PROJECTS: Record<string, ProjectSpec> = {
@@ -97,7 +112,13 @@ const PROJECTS: Record<string, ProjectSpec> = {
   badtoken: { scenario: () => () => ({ status: 401 }), agent: { oauth: true } },
   maxturns: { scenario: writeOnly, agent: { args: [...EDITING_ARGS, '--max-turns', '1'] } },
   // Persistent: the real interactive TUI in a tmux session (its own HOME, settled as a user would once).
-  tui: { scenario: () => steps({ text: 'The answer from the TUI is 42.' }), agent: { home: TUI_HOME, timeout: '20s' } },
+  tui: { scenario: () => steps({ text: TUI_ANSWER }), agent: { home: TUI_HOME, timeout: '20s' } },
+  tuiauth: { scenario: () => () => ({ status: 401 }), agent: { home: TUI_HOME, timeout: '20s' } },
+  tuilimit: { scenario: () => () => ok, agent: { home: TUI_HOME, timeout: '20s', oauth: true, env: { TZ: 'UTC' } } },
+  tuibusy: {
+    scenario: () => failingTurnOnce({ status: 529 }, { text: TUI_ANSWER }),
+    agent: { home: TUI_HOME, timeout: '20s' },
+  },
 };
 
 let env: TestEnv;
@@ -113,9 +134,19 @@ beforeAll(async () => {
   env = await makeEnv({
     projects: bodies,
     concurrency: 4,
-    orchestratorExtra: ['transient_backoff = "1s"', `tmux_socket = "${TMUX_SOCKET}"`, 'persistent = ["tui"]'],
+    orchestratorExtra: [
+      'transient_backoff = "1s"',
+      `tmux_socket = "${TMUX_SOCKET}"`,
+      'persistent = ["tui", "tuiauth", "tuibusy", "tuilimit"]',
+    ],
   });
-  settleFirstRun(TUI_HOME, env.projectPath('tui'));
+  settleFirstRun(
+    TUI_HOME,
+    env.projectPath('tui'),
+    env.projectPath('tuiauth'),
+    env.projectPath('tuibusy'),
+    env.projectPath('tuilimit'),
+  );
   for (const [name, spec] of Object.entries(PROJECTS)) apis[name].setScenario(spec.scenario(env.projectPath(name)));
   for (const name of ['skills', 'inlined']) {
     const dir = path.join(env.projectPath(name), '.claude', 'skills', 'release-notes');
@@ -145,6 +176,19 @@ async function run(project: string, prompt = 'Write NOTES.md and commit it.'): P
 
 function runFolders(project: string): string[] {
   return readdirSync(path.join(env.stateDir, 'runs', project)).sort();
+}
+
+/** The usage-limit reset a job waits for, as its agent activity returned it into the history. */
+async function waitedFor(handle: Awaited<ReturnType<typeof startJob>>['handle']): Promise<string | null | undefined> {
+  const { events } = await handle.fetchHistory();
+  const results = (events ?? []).flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? []);
+  const parsed = results.map((p) => JSON.parse(Buffer.from(p.data ?? []).toString('utf8')) as Partial<JobResult>);
+  return parsed.find((r) => r.outcome === 'usage_limit')?.usageLimitResetsAt;
+}
+
+/** A persistent job's session.json (its last run's first attempt unless told). */
+function sessionRecord(project: string, run = runFolders(project).at(-1) ?? '') {
+  return JSON.parse(readFileSync(path.join(env.stateDir, 'runs', project, run, 'attempt-1', 'session.json'), 'utf8'));
 }
 
 describe('the real CLI does the work', () => {
@@ -276,12 +320,7 @@ describe('API failures as the real CLI reports them', () => {
       expect(first).toMatch(
         new RegExp(`You've hit your ${words} limit · resets [A-Z][a-z]{2} \\d{1,2}, \\d{1,2}(:\\d\\d)?[ap]m \\(UTC\\)`),
       );
-      // The instant the job waits for, as the agent activity returned it into the history.
-      const { events } = await handle.fetchHistory();
-      const results = (events ?? []).flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? []);
-      const parsed = results.map((p) => JSON.parse(Buffer.from(p.data ?? []).toString('utf8')) as Partial<JobResult>);
-      const limited = parsed.find((r) => r.outcome === 'usage_limit');
-      expect(limited?.usageLimitResetsAt).toBe(resetAt.toISOString());
+      expect(await waitedFor(handle)).toBe(resetAt.toISOString());
       await handle.cancel();
       expect((await jobResult(handle, 'weeklylimit')).outcome).toBe('cancelled');
     },
@@ -319,12 +358,54 @@ test('--max-turns exhausted → agent_error naming max turns (the tool had alrea
   expect(existsSync(path.join(env.projectPath('maxturns'), 'NOTES.md'))).toBe(true);
 });
 
-test('persistent: the real interactive TUI in tmux takes the prompt, its Stop hook fires, the job ends with the answer', async () => {
-  const r = await run('tui', 'What is the answer?');
-  expect(r.message).toMatch(/^tui: /);
-  expect(r.outcome).toBe('succeeded');
-  expect(r.result).toContain('The answer from the TUI is 42.');
-  expect(apis.tui.messageCalls().some((c) => JSON.stringify(c.body?.messages).includes('What is the answer?'))).toBe(
-    true,
-  );
+describe('persistent: the real interactive TUI in tmux', () => {
+  test('takes the prompt, its Stop hook fires, the job ends with the answer the hook was given', async () => {
+    const r = await run('tui', TUI_PROMPT);
+    expect(r.message).toMatch(/^tui: /);
+    expect(r.outcome).toBe('succeeded');
+    expect(r.result).toBe(TUI_ANSWER);
+    expect(apis.tui.messageCalls().some((c) => JSON.stringify(c.body?.messages).includes(TUI_PROMPT))).toBe(true);
+    expect(sessionRecord('tui').resultSource).toBe('Stop hook input');
+  });
+
+  test('a refused key (401) ends the turn with StopFailure: agent_error naming the fix, never retried', async () => {
+    const r = await run('tuiauth', TUI_PROMPT);
+    expect(r.outcome).toBe('agent_error');
+    expect(r.authFailure).toBe(true);
+    expect(r.transient).toBeFalsy();
+    expect(r.message).toMatch(/^tuiauth: agent is not authenticated .*API Error: 401.*claude \/login/);
+    expect(runFolders('tuiauth')).toHaveLength(1);
+    expect(sessionRecord('tuiauth').marker).toMatchObject({
+      hook_event_name: 'StopFailure',
+      error: 'authentication_failed',
+    });
+  });
+
+  test('a subscriber’s weekly limit (429 + unified headers) ends the turn: usage_limit, read to its instant, waited for', async () => {
+    const resetAt = new Date(Math.ceil((Date.now() + 3 * 86_400_000) / 3_600_000) * 3_600_000);
+    apis.tuilimit.setScenario(() => ({ status: 429, headers: unifiedLimitHeaders(resetAt, 'seven_day') }));
+    const { handle } = await startJob(env.client, env.config, { project: 'tuilimit', kind: 'run', prompt: TUI_PROMPT });
+    await waitForDetails(handle, /^waiting for usage limit reset until/);
+    expect(await waitedFor(handle)).toBe(resetAt.toISOString());
+    expect(sessionRecord('tuilimit')).toMatchObject({
+      outcome: 'usage_limit',
+      marker: { hook_event_name: 'StopFailure', error: 'rate_limit' },
+    });
+    await handle.cancel();
+    expect((await jobResult(handle, 'tuilimit')).outcome).toBe('cancelled');
+  });
+
+  test('an overloaded API (529) ends the turn: transient, so the job runs again in the same session, and succeeds', async () => {
+    const r = await run('tuibusy', TUI_PROMPT);
+    expect(r.outcome).toBe('succeeded');
+    expect(r.result).toBe(TUI_ANSWER);
+    const [firstRun, secondRun] = runFolders('tuibusy');
+    expect(secondRun).toBe(`${firstRun}-r1`);
+    expect(sessionRecord('tuibusy', firstRun)).toMatchObject({
+      outcome: 'agent_error',
+      // The CLI files a 529 under server_error (its `overloaded` category is for the overloaded_error body alone).
+      marker: { hook_event_name: 'StopFailure', error: 'server_error' },
+    });
+    expect(sessionRecord('tuibusy', secondRun).created).toBe(false);
+  });
 });

@@ -310,3 +310,52 @@ function explainFailedText(run: Run, stdoutTail: string): Partial<ParsedOutput> 
   }
   return null;
 }
+
+/** The `error` values of Claude Code's StopFailure hook that mean the credentials were refused. */
+const AUTH_TURN_ERRORS = new Set(['authentication_failed', 'oauth_org_not_allowed']);
+/** …and those that may well pass on their own: the job runs again after a back-off. */
+const TRANSIENT_TURN_ERRORS = new Set(['rate_limit', 'overloaded', 'server_error']);
+
+/**
+ * An interactive turn that an API error ended (Claude Code's StopFailure hook: its `error` category and the
+ * message the TUI showed, e.g. "Please run /login · API Error: 401 authentication_error"), as an outcome: a
+ * usage limit the text names first (a subscriber's limit is also a `rate_limit`), then by category.
+ */
+export function claudeTurnFailure(
+  project: string,
+  error: string,
+  text: string,
+  ctx: ParserContext,
+  now: Date,
+): Pick<ParsedOutput, 'outcome' | 'message' | 'usageLimitResetsAt' | 'transient' | 'authFailure'> {
+  const what = text.trim() || `API error ${error}`;
+  const limit = parseUsageLimitReset(what, now);
+  if (limit) {
+    return {
+      outcome: 'usage_limit',
+      usageLimitResetsAt: limit.resetsAt,
+      message: claudeLimitMessage(project, limit),
+    };
+  }
+  if (AUTH_TURN_ERRORS.has(error) || NOT_LOGGED_IN_RE.test(what)) {
+    return {
+      outcome: 'agent_error',
+      usageLimitResetsAt: null,
+      authFailure: true,
+      message: authMessage(project, what, ctx),
+    };
+  }
+  if (TRANSIENT_TURN_ERRORS.has(error)) {
+    return {
+      outcome: 'agent_error',
+      usageLimitResetsAt: null,
+      transient: true,
+      message: transientMessage(project, what),
+    };
+  }
+  return {
+    outcome: 'agent_error',
+    usageLimitResetsAt: null,
+    message: `${project}: an API error (${error}) ended the agent's turn: "${oneLine(what, 200)}" — see the job's pane.log; retry once the cause is fixed`,
+  };
+}

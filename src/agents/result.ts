@@ -47,5 +47,6 @@ export interface ParsedOutput {
 }
 
 export { parseAgentOutput } from './parsers';
+export { claudeTurnFailure } from './claude';
 export { stripAnsi, truncateText } from './text';
 export { parseUsageLimitReset } from './usageLimit';

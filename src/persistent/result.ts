@@ -3,7 +3,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ProjectConfig } from '../config';
-import { parseUsageLimitReset, stripAnsi, truncateText } from '../agents/result';
+import { PROFILES } from '../agents/profiles';
+import { claudeTurnFailure, parseUsageLimitReset, stripAnsi, truncateText } from '../agents/result';
 import type { AgentRunResult } from '../temporal/types';
 import { answerFromPane } from './screen';
 import type { Marker } from './sessionFiles';
@@ -43,6 +44,9 @@ export interface JobEnding {
 /** The agent's answer, and where it was read. */
 async function answerOf(facts: JobFacts, ending: JobEnding): Promise<{ answer: string; source: string }> {
   const { marker } = ending;
+  // The hook's own copy of the last message first: the transcript may get it seconds after the hook ran.
+  if (marker && typeof marker.last_assistant_message === 'string' && marker.last_assistant_message.trim() !== '')
+    return { answer: marker.last_assistant_message.trim(), source: `${String(marker.hook_event_name)} hook input` };
   if (marker && typeof marker.transcript_path === 'string') {
     const transcript = marker.transcript_path;
     const answer = await answerOnceWritten(() => answerFromTranscript(transcript, facts.prompt));
@@ -60,7 +64,15 @@ export async function writeJobResult(facts: JobFacts, ending: JobEnding): Promis
   await fs.writeFile(path.join(runDir, 'result.txt'), answer).catch(() => undefined);
   const { text, truncated } = truncateText(answer);
   let usageLimitResetsAt: string | null = null;
-  if (outcome === 'succeeded') {
+  let failure: Pick<AgentRunResult, 'transient' | 'authFailure'> = {};
+  const marker = ending.marker;
+  if (outcome === 'succeeded' && marker?.hook_event_name === 'StopFailure') {
+    // An API error ended the turn: what the TUI shows is its error, not an answer.
+    const error = typeof marker.error === 'string' ? marker.error : 'unknown';
+    const failed = claudeTurnFailure(project.name, error, answer, PROFILES.claude, new Date());
+    ({ outcome, message, usageLimitResetsAt } = failed);
+    failure = { transient: failed.transient, authFailure: failed.authFailure };
+  } else if (outcome === 'succeeded') {
     const limit = parseUsageLimitReset(answer, new Date());
     if (limit) {
       outcome = 'usage_limit';
@@ -84,6 +96,8 @@ export async function writeJobResult(facts: JobFacts, ending: JobEnding): Promis
     logPath: runDir,
     pid: facts.panePid,
     usageLimitResetsAt,
+    ...(failure.transient ? { transient: true } : {}),
+    ...(failure.authFailure ? { authFailure: true } : {}),
   };
   const record = {
     session,

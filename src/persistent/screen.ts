@@ -10,8 +10,12 @@ const RULE_RE = /^\s*[╭╰]?[─━═]{3,}[╮╯]?\s*$|^\s*-{10,}\s*$/;
 const RULED_PROMPT_RE = /^\s*❯(?:\s|$)/;
 const isPromptLine = (lines: string[], i: number): boolean =>
   PROMPT_RE.test(lines[i]) || (RULED_PROMPT_RE.test(lines[i]) && i > 0 && RULE_RE.test(lines[i - 1]));
-/** What Claude Code shows while it works ("✻ Thinking… (12s · esc to interrupt)"). */
-const BUSY_RE = /esc to interrupt|ctrl\+c to interrupt/i;
+/**
+ * What Claude Code shows while it works: "✻ Thinking… (12s · esc to interrupt)", or its spinner alone ("✢
+ * Shimmying…", a glyph and a word ending in an ellipsis; the line it leaves after a turn, "✻ Worked for 3s",
+ * has none).
+ */
+const BUSY_RE = /esc to interrupt|ctrl\+c to interrupt|^\s*[·✢✳✶✻✽]\s+\p{Lu}[\p{L}-]*…/iu;
 
 export interface Screen {
   text: string;

@@ -1,7 +1,7 @@
 // The files in a session's folder (`<state_dir>/sessions/<socket>/<session>`):
 //   start.sh          run by tmux in the pane: reads env.sh once, runs the interactive agent, saves exit-status
 //   env.sh            the agent's environment (private; deleted by start.sh as soon as it has read it)
-//   settings.json     passed with --settings: a Stop hook that runs hook-stop.sh
+//   settings.json     passed with --settings: the Stop and StopFailure hooks, which run hook-stop.sh
 //   hook-stop.sh      saves the hook's input as stop-<nonce>.json, the nonce read from ./nonce
 //   nonce             the nonce of the job in progress ("idle" between jobs)
 //   stop-<nonce>.json the completion marker of that job (session_id, transcript_path, ...)
@@ -84,7 +84,16 @@ export function interactiveShellCommand(command: string, settingsPath: string): 
     : `${command} ${INTERACTIVE_AGENT.settingsFlag} ${quoted}`;
 }
 
-/** The Stop hook and the settings that install it. */
+/**
+ * The hook events that end a job's turn, both saved as its marker: Stop, and StopFailure, which Claude Code runs
+ * instead when an API error (a refused key, overload, a usage limit) ended the turn. An older Claude Code than
+ * STOP_FAILURE_MIN_VERSION rejects the whole settings file.
+ */
+export const TURN_END_HOOKS = ['Stop', 'StopFailure'] as const;
+/** The first Claude Code that knows every hook in TURN_END_HOOKS. */
+export const STOP_FAILURE_MIN_VERSION = '2.1.78';
+
+/** The Stop hooks and the settings that install them. */
 async function writeStopHook(project: ProjectConfig, session: string, dir: string): Promise<string> {
   const hook = path.join(dir, 'hook-stop.sh');
   const settings = path.join(dir, 'settings.json');
@@ -94,7 +103,7 @@ async function writeStopHook(project: ProjectConfig, session: string, dir: strin
     hook,
     [
       '#!/bin/sh',
-      `# Written by orchestrate: Claude Code's Stop hook for tmux session ${session} (project ${project.name}).`,
+      `# Written by orchestrate: Claude Code's Stop (and StopFailure) hook for tmux session ${session} (project ${project.name}).`,
       '# Saves the hook input as the completion marker of the job in progress (its nonce is in ./nonce).',
       `d=${shQuote(dir)}`,
       'n=$(cat "$d/nonce" 2>/dev/null)',
@@ -106,14 +115,11 @@ async function writeStopHook(project: ProjectConfig, session: string, dir: strin
     ].join('\n'),
     { mode: 0o755 },
   );
+  // `|| true`: a Stop hook exiting 2 would tell Claude Code to keep going; ours must never block a stop.
+  const saveInput = [{ hooks: [{ type: 'command', command: `sh ${shQuote(hook)} || true` }] }];
   await fs.writeFile(
     settings,
-    // `|| true`: a Stop hook exiting 2 would tell Claude Code to keep going; ours must never block a stop.
-    JSON.stringify(
-      { hooks: { Stop: [{ hooks: [{ type: 'command', command: `sh ${shQuote(hook)} || true` }] }] } },
-      null,
-      2,
-    ),
+    JSON.stringify({ hooks: Object.fromEntries(TURN_END_HOOKS.map((event) => [event, saveInput])) }, null, 2),
   );
   return settings;
 }
@@ -171,10 +177,16 @@ export async function writeNonce(dir: string, nonce: string): Promise<void> {
   await fs.writeFile(path.join(dir, 'nonce'), `${nonce}\n`);
 }
 
-/** What the Stop hook saved: the fields read from Claude Code's hook input. */
+/** What the Stop hook saved: the fields read from Claude Code's hook input (unknown: older versions lack some). */
 export interface Marker {
   session_id?: unknown;
   transcript_path?: unknown;
+  /** `Stop`, or `StopFailure` when an API error ended the turn. */
+  hook_event_name?: unknown;
+  /** The text of the turn's last assistant message, given to the hook as the turn ends (never written late). */
+  last_assistant_message?: unknown;
+  /** StopFailure: the error's category (`authentication_failed`, `rate_limit`, `overloaded`, …). */
+  error?: unknown;
 }
 
 export function markerPath(dir: string, nonce: string): string {

@@ -8,7 +8,7 @@ import type { Config, ProjectConfig } from '../config';
 import { formatDuration } from '../lib/duration';
 import { HEARTBEAT_EVERY_MS } from '../runner/attempt';
 import type { AgentHeartbeatWriter, AgentRunResult, JobPlan } from '../temporal/types';
-import { AGENT_CRASHED, WORKER_SHUTDOWN } from '../temporal/failures';
+import { AGENT_CRASHED, WORKER_SHUTDOWN, setupError } from '../temporal/failures';
 import { MAX_SESSION_CRASHES, writeJobState, type ActivityAttempt, type JobState } from './jobState';
 import { PaneWatch, Stop } from './paneWatch';
 import type { JobMachine } from './phase';
@@ -20,6 +20,7 @@ import {
   exitStatusPath,
   markerPath,
   readExitStatus,
+  STOP_FAILURE_MIN_VERSION,
   readMarker,
   removeMarkers,
   writeNonce,
@@ -49,6 +50,8 @@ const TYPED_SETTLE_MS = 200;
 const ENTER_CHECK_MS = 1000;
 const MAX_ENTER_ATTEMPTS = 5;
 const INTERRUPT_WAIT_MS = 3000;
+/** Claude Code's dialog for a settings file it rejects as a whole (it names the file, then the bad keys). */
+const SETTINGS_ERROR_RE = /Settings Error[\s\S]*Invalid key/;
 /** Scrollback read for the pane capture kept in the run folder (and the result, without a transcript). */
 const CAPTURE_HISTORY_LINES = 5000;
 
@@ -163,6 +166,20 @@ export class SessionJob {
     if (await exists(exitStatusPath(this.dir))) throw new Stop('died');
   }
 
+  /**
+   * Idle at its input prompt. A Claude Code that rejected the settings holding orchestrate's hooks shows its
+   * "Settings Error" dialog instead, for good: that fails the job at once rather than at its timeout.
+   */
+  private readyForInput(s: Screen): boolean {
+    if (SETTINGS_ERROR_RE.test(s.text)) {
+      const { project, session, attach } = this.facts;
+      throw setupError(
+        `${project.name}: Claude Code in tmux session ${session} rejected orchestrate's settings ("Settings Error" on screen; look: \`${attach}\`) — its StopFailure hook needs Claude Code ${STOP_FAILURE_MIN_VERSION} or later: upgrade it on this worker host, then end the session (\`tmux -L ${this.facts.socket} kill-session -t ${session}\`) so the next job starts a new one`,
+      );
+    }
+    return isIdle(s);
+  }
+
   /** The prompt still sits in the input line, unsent. */
   private unsent(s: Screen): boolean {
     return !s.busy && this.state.typedView !== null && inputView(s) === this.state.typedView;
@@ -193,7 +210,9 @@ export class SessionJob {
     for (let n = 1; ; n++) {
       // Only at a recognisable input prompt: text typed into anything else (a dialog asking to trust the folder,
       // a menu) would answer it.
-      const before = await watch.waitStable(n === 1 && created ? NEW_SESSION_STABLE_MS : READY_STABLE_MS, isIdle);
+      const before = await watch.waitStable(n === 1 && created ? NEW_SESSION_STABLE_MS : READY_STABLE_MS, (s) =>
+        this.readyForInput(s),
+      );
       if (empty === null) empty = inputView(before);
       else if (inputView(before) !== empty) break; // it arrived late
       if (n === 1) this.machine.to('typing');

@@ -69,12 +69,14 @@ export const TEST_OAUTH_TOKEN = 'sk-ant-oat01-test-token';
  * ~/.claude.json: onboarding done (theme picked), the API key from the environment approved (the CLI
  * remembers its last 20 characters), and the project folder trusted.
  */
-export function settleFirstRun(home: string, projectDir: string): void {
+export function settleFirstRun(home: string, ...projectDirs: string[]): void {
   const state = {
     hasCompletedOnboarding: true,
     theme: 'dark',
     customApiKeyResponses: { approved: [TEST_API_KEY.slice(-20)], rejected: [] },
-    projects: { [projectDir]: { hasTrustDialogAccepted: true, hasCompletedProjectOnboarding: true } },
+    projects: Object.fromEntries(
+      projectDirs.map((dir) => [dir, { hasTrustDialogAccepted: true, hasCompletedProjectOnboarding: true }]),
+    ),
   };
   writeFileSync(path.join(home, '.claude.json'), `${JSON.stringify(state, null, 2)}\n`);
 }
