@@ -255,6 +255,24 @@ describe('runPersistentAgent', () => {
     },
   );
 
+  test('a tool use that asks first is refused while a job runs (nobody would answer): agent_error naming the tool', async () => {
+    const { result, runDir } = await direct('tmxa', 'write notes [tui:needs-permission:Write]');
+    expect(result.outcome).toBe('agent_error');
+    expect(result.message).toMatch(
+      /^tmxa: agent was denied 1 tool use \(Write\) and did not do that work — allow them in \[agent\] interactive_command: "--permission-mode", "acceptEdits"/,
+    );
+    expect(
+      tuiEvents('tmxa')
+        .filter((e) => e.event === 'permission')
+        .at(-1),
+    ).toMatchObject({ decision: 'deny' });
+    expect(sessionJson(runDir).denials).toEqual([expect.objectContaining({ tool_name: 'Write' })]);
+    // Between jobs the hook decides nothing: a person at the session answers the dialog.
+    const hook = path.join(env.stateDir, 'sessions', SOCKET, 'orch-tmxa', 'hook-permission.sh');
+    const idle = await execa('sh', [hook], { input: '{"tool_name":"Write"}' });
+    expect(idle.stdout).toBe('');
+  });
+
   test('env_allow: the agent in the session gets only the allowed worker variables, its env and ours', async () => {
     // One variable only the worker has, one only the tmux server has (panes inherit the server's environment).
     process.env.ORCH_TMUX_WORKER_ONLY = 'from-the-worker';

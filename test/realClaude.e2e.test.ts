@@ -114,6 +114,7 @@ const PROJECTS: Record<string, ProjectSpec> = {
   // Persistent: the real interactive TUI in a tmux session (its own HOME, settled as a user would once).
   tui: { scenario: () => steps({ text: TUI_ANSWER }), agent: { home: TUI_HOME, timeout: '20s' } },
   tuiauth: { scenario: () => () => ({ status: 401 }), agent: { home: TUI_HOME, timeout: '20s' } },
+  tuiperm: { scenario: writeOnly, agent: { home: TUI_HOME, timeout: '20s' } },
   tuilimit: { scenario: () => () => ok, agent: { home: TUI_HOME, timeout: '20s', oauth: true, env: { TZ: 'UTC' } } },
   tuibusy: {
     scenario: () => failingTurnOnce({ status: 529 }, { text: TUI_ANSWER }),
@@ -137,7 +138,7 @@ beforeAll(async () => {
     orchestratorExtra: [
       'transient_backoff = "1s"',
       `tmux_socket = "${TMUX_SOCKET}"`,
-      'persistent = ["tui", "tuiauth", "tuibusy", "tuilimit"]',
+      'persistent = ["tui", "tuiauth", "tuibusy", "tuilimit", "tuiperm"]',
     ],
   });
   settleFirstRun(
@@ -146,6 +147,7 @@ beforeAll(async () => {
     env.projectPath('tuiauth'),
     env.projectPath('tuibusy'),
     env.projectPath('tuilimit'),
+    env.projectPath('tuiperm'),
   );
   for (const [name, spec] of Object.entries(PROJECTS)) apis[name].setScenario(spec.scenario(env.projectPath(name)));
   for (const name of ['skills', 'inlined']) {
@@ -366,6 +368,15 @@ describe('persistent: the real interactive TUI in tmux', () => {
     expect(r.result).toBe(TUI_ANSWER);
     expect(apis.tui.messageCalls().some((c) => JSON.stringify(c.body?.messages).includes(TUI_PROMPT))).toBe(true);
     expect(sessionRecord('tui').resultSource).toBe('Stop hook input');
+  });
+
+  test('a tool use the TUI would ask about is refused by orchestrate’s hook: the model is told, the job is agent_error', async () => {
+    const r = await run('tuiperm', 'Write NOTES.md.');
+    expect(r.outcome).toBe('agent_error');
+    expect(r.message).toMatch(/^tuiperm: agent was denied 1 tool use \(Write\) .*\[agent\] interactive_command/);
+    expect(existsSync(path.join(env.projectPath('tuiperm'), 'NOTES.md'))).toBe(false);
+    const told = apis.tuiperm.messageCalls().map((c) => JSON.stringify(c.body?.messages));
+    expect(told.some((m) => m.includes('orchestrate runs this job unattended'))).toBe(true);
   });
 
   test('a refused key (401) ends the turn with StopFailure: agent_error naming the fix, never retried', async () => {

@@ -27,6 +27,8 @@ export function permissionDenialFailure(
   project: string,
   permissionDenials: unknown,
   allowed: boolean | undefined,
+  /** Where the flags go: `[agent] args` for `claude -p`, `[agent] interactive_command` for a tmux session. */
+  flagsIn = '[agent] args',
 ): Pick<ParsedOutput, 'outcome' | 'message'> | null {
   const tools = deniedTools(permissionDenials);
   if (tools.length === 0 || allowed === true) return null;
@@ -36,7 +38,7 @@ export function permissionDenialFailure(
     outcome: 'agent_error',
     message:
       `${project}: agent was denied ${count} tool use${count === 1 ? '' : 's'} (${tools.join(', ')}) and did not do that work — ` +
-      `allow them in [agent] args: "--permission-mode", "acceptEdits" (file edits) and/or "--allowedTools", "${grant.replace(/"/g, '')}"` +
+      `allow them in ${flagsIn}: "--permission-mode", "acceptEdits" (file edits) and/or "--allowedTools", "${grant.replace(/"/g, '')}"` +
       ' (or set allow_permission_denials = true in [agent] if refusals are expected)',
   };
 }

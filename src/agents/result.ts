@@ -48,5 +48,6 @@ export interface ParsedOutput {
 
 export { parseAgentOutput } from './parsers';
 export { claudeTurnFailure } from './claude';
+export { permissionDenialFailure } from './denials';
 export { stripAnsi, truncateText } from './text';
 export { parseUsageLimitReset } from './usageLimit';

@@ -4,7 +4,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ProjectConfig } from '../config';
 import { PROFILES } from '../agents/profiles';
-import { claudeTurnFailure, parseUsageLimitReset, stripAnsi, truncateText } from '../agents/result';
+import {
+  claudeTurnFailure,
+  parseUsageLimitReset,
+  permissionDenialFailure,
+  stripAnsi,
+  truncateText,
+} from '../agents/result';
 import type { AgentRunResult } from '../temporal/types';
 import { answerFromPane } from './screen';
 import type { Marker } from './sessionFiles';
@@ -36,6 +42,8 @@ export interface JobEnding {
   /** The whole pane with its scrollback (ANSI escapes are stripped here). */
   pane: string;
   marker: Marker | null;
+  /** Tool uses the PermissionRequest hook refused during the job (hook inputs: `tool_name`, …). */
+  denials: unknown[];
   completion: Completion;
   /** The prompt may have reached the agent: without a transcript, the answer is read off the pane. */
   promptMayBeSent: boolean;
@@ -74,10 +82,18 @@ export async function writeJobResult(facts: JobFacts, ending: JobEnding): Promis
     failure = { transient: failed.transient, authFailure: failed.authFailure };
   } else if (outcome === 'succeeded') {
     const limit = parseUsageLimitReset(answer, new Date());
+    const denied = permissionDenialFailure(
+      project.name,
+      ending.denials,
+      project.agent.allowPermissionDenials,
+      '[agent] interactive_command',
+    );
     if (limit) {
       outcome = 'usage_limit';
       usageLimitResetsAt = limit.resetsAt;
       message = `${project.name}: Claude usage limit reached ("${limit.text}"; ${limit.resetsAt ? `resets at ${limit.resetsAt}` : 'reset time not given'}) — wait for the reset or raise the plan's limit`;
+    } else if (denied) {
+      ({ outcome, message } = denied);
     }
   }
   const how = ending.completion === 'hook' ? 'Stop hook' : `quiet at its prompt for ${facts.idleSeconds}s`;
@@ -113,6 +129,7 @@ export async function writeJobResult(facts: JobFacts, ending: JobEnding): Promis
     completion: outcome === 'succeeded' ? ending.completion : null,
     resultSource: source,
     marker: ending.marker,
+    denials: ending.denials,
   };
   await fs.writeFile(path.join(runDir, 'session.json'), JSON.stringify(record, null, 2)).catch(() => undefined);
   return result;

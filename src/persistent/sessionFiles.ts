@@ -1,10 +1,13 @@
 // The files in a session's folder (`<state_dir>/sessions/<socket>/<session>`):
 //   start.sh          run by tmux in the pane: reads env.sh once, runs the interactive agent, saves exit-status
 //   env.sh            the agent's environment (private; deleted by start.sh as soon as it has read it)
-//   settings.json     passed with --settings: the Stop and StopFailure hooks, which run hook-stop.sh
+//   settings.json     passed with --settings: the Stop and StopFailure hooks (hook-stop.sh) and the
+//                     PermissionRequest hook (hook-permission.sh)
 //   hook-stop.sh      saves the hook's input as stop-<nonce>.json, the nonce read from ./nonce
 //   nonce             the nonce of the job in progress ("idle" between jobs)
 //   stop-<nonce>.json the completion marker of that job (session_id, transcript_path, ...)
+//   hook-permission.sh  refuses a tool use that needs approval while a job runs, noting it in
+//   denied-<nonce>.jsonl  the tool uses refused during that job, one hook input per line
 //   exit-status       the agent has exited (with that status): the session is of no use any more
 //   job.json          the job in progress (jobState.ts)
 import { promises as fs } from 'node:fs';
@@ -93,21 +96,26 @@ export const TURN_END_HOOKS = ['Stop', 'StopFailure'] as const;
 /** The first Claude Code that knows every hook in TURN_END_HOOKS. */
 export const STOP_FAILURE_MIN_VERSION = '2.1.78';
 
-/** The Stop hooks and the settings that install them. */
-async function writeStopHook(project: ProjectConfig, session: string, dir: string): Promise<string> {
-  const hook = path.join(dir, 'hook-stop.sh');
+/** What the PermissionRequest hook answers while a job runs: the refusal the model is told. */
+const REFUSAL =
+  'orchestrate runs this job unattended, so nobody can approve this tool use: it is refused, as claude -p refuses it. Go on without it.';
+
+/** The hooks (Stop, StopFailure, PermissionRequest) and the settings that install them. */
+async function writeHooks(project: ProjectConfig, session: string, dir: string): Promise<string> {
+  const stopHook = path.join(dir, 'hook-stop.sh');
+  const permissionHook = path.join(dir, 'hook-permission.sh');
   const settings = path.join(dir, 'settings.json');
+  const about = `for tmux session ${session} (project ${project.name})`;
+  const nonce = [`d=${shQuote(dir)}`, 'n=$(cat "$d/nonce" 2>/dev/null)', '[ -n "$n" ] || n=none'];
   // The Stop hook saves its input (session_id, transcript_path, ...) as the marker of the job whose nonce is
   // current; written to a temporary name first, so a marker is never read half-written.
   await fs.writeFile(
-    hook,
+    stopHook,
     [
       '#!/bin/sh',
-      `# Written by orchestrate: Claude Code's Stop (and StopFailure) hook for tmux session ${session} (project ${project.name}).`,
+      `# Written by orchestrate: Claude Code's Stop (and StopFailure) hook ${about}.`,
       '# Saves the hook input as the completion marker of the job in progress (its nonce is in ./nonce).',
-      `d=${shQuote(dir)}`,
-      'n=$(cat "$d/nonce" 2>/dev/null)',
-      '[ -n "$n" ] || n=none',
+      ...nonce,
       't="$d/.stop-$n.$$"',
       'cat > "$t" && mv -f "$t" "$d/stop-$n.json"',
       'exit 0',
@@ -115,19 +123,37 @@ async function writeStopHook(project: ProjectConfig, session: string, dir: strin
     ].join('\n'),
     { mode: 0o755 },
   );
-  // `|| true`: a Stop hook exiting 2 would tell Claude Code to keep going; ours must never block a stop.
-  const saveInput = [{ hooks: [{ type: 'command', command: `sh ${shQuote(hook)} || true` }] }];
+  // A permission dialog in a job nobody watches would wait for its timeout: while a job runs, the tool use is
+  // refused and noted for the job's outcome. Between jobs (nonce `idle`) a person at the session answers it.
+  const decision = {
+    hookSpecificOutput: { hookEventName: 'PermissionRequest', decision: { behavior: 'deny', message: REFUSAL } },
+  };
   await fs.writeFile(
-    settings,
-    JSON.stringify({ hooks: Object.fromEntries(TURN_END_HOOKS.map((event) => [event, saveInput])) }, null, 2),
+    permissionHook,
+    [
+      '#!/bin/sh',
+      `# Written by orchestrate: Claude Code's PermissionRequest hook ${about}.`,
+      '# While a job runs (its nonce in ./nonce), refuses the tool use and notes it in denied-<nonce>.jsonl.',
+      ...nonce,
+      'if [ "$n" = idle ] || [ "$n" = none ]; then cat > /dev/null; exit 0; fi',
+      '{ tr -d \'\\n\'; echo; } >> "$d/denied-$n.jsonl"',
+      `printf '%s\\n' ${shQuote(JSON.stringify(decision))}`,
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
   );
+  // `|| true`: a Stop hook exiting 2 would tell Claude Code to keep going; ours must never block a stop.
+  const saveInput = [{ hooks: [{ type: 'command', command: `sh ${shQuote(stopHook)} || true` }] }];
+  const hooks: Record<string, unknown> = Object.fromEntries(TURN_END_HOOKS.map((event) => [event, saveInput]));
+  hooks.PermissionRequest = [{ matcher: '*', hooks: [{ type: 'command', command: `sh ${shQuote(permissionHook)}` }] }];
+  await fs.writeFile(settings, JSON.stringify({ hooks }, null, 2));
   return settings;
 }
 
 /** Every file a new session starts with; returns the start script and the environment file it deletes. */
 export async function writeSessionFiles(config: Config, project: ProjectConfig, session: string, dir: string) {
   await fs.mkdir(dir, { recursive: true });
-  const settings = await writeStopHook(project, session, dir);
+  const settings = await writeHooks(project, session, dir);
   const start = path.join(dir, 'start.sh');
   const envFile = path.join(dir, 'env.sh');
   const env = sessionEnv(config, project, session, dir);
@@ -203,8 +229,29 @@ export async function readMarker(file: string): Promise<Marker | null> {
   }
 }
 
-/** Markers of earlier jobs (and half-written ones) are of no use to a new job. */
+/** The tool uses the PermissionRequest hook refused during the job of `nonce`, one hook input per line. */
+export function deniedPath(dir: string, nonce: string): string {
+  return path.join(dir, `denied-${nonce}.jsonl`);
+}
+
+/** The refused tool uses of a job (`tool_name`, `tool_input`, …); [] when there were none. */
+export async function readDenials(file: string): Promise<unknown[]> {
+  const text = await fs.readFile(file, 'utf8').catch(() => '');
+  const denials: unknown[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      denials.push(JSON.parse(line));
+    } catch {
+      denials.push({});
+    }
+  }
+  return denials;
+}
+
+/** Markers and refusals of earlier jobs (and half-written markers) are of no use to a new job. */
 export async function removeMarkers(dir: string): Promise<void> {
   for (const f of await fs.readdir(dir).catch(() => [] as string[]))
-    if (/^stop-[0-9a-z]+\.json$|^\.stop-/.test(f)) await fs.rm(path.join(dir, f), { force: true });
+    if (/^stop-[0-9a-z]+\.json$|^\.stop-|^denied-[0-9a-z]+\.jsonl$/.test(f))
+      await fs.rm(path.join(dir, f), { force: true });
 }

@@ -18,7 +18,9 @@ import { inputView, isIdle, lastLine, parseScreen, type Screen } from './screen'
 import {
   exists,
   exitStatusPath,
+  deniedPath,
   markerPath,
+  readDenials,
   readExitStatus,
   STOP_FAILURE_MIN_VERSION,
   readMarker,
@@ -389,6 +391,7 @@ export class SessionJob {
       message,
       pane,
       marker: this.marker,
+      denials: await readDenials(deniedPath(this.dir, this.state.nonce)),
       completion: this.completion,
       promptMayBeSent: this.machine.rules.promptMayBeSent,
     });
