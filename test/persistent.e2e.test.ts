@@ -30,7 +30,7 @@ const tmux = new Tmux(SOCKET);
 const work = mkdtempSync(path.join(os.tmpdir(), 'orch-tmx-'));
 
 /** A project whose interactive agent is the fake TUI, logging its events to work/<name>.log. */
-function tuiProject(name: string, env: Record<string, string> = {}, extra = ''): string {
+function tuiProject(name: string, env: Record<string, string> = {}, extra = '', agentExtra = ''): string {
   const vars = {
     FAKE_TUI_LOG: path.join(work, `${name}.log`),
     FAKE_TUI_TRANSCRIPT_DIR: path.join(work, 'transcripts'),
@@ -40,7 +40,7 @@ function tuiProject(name: string, env: Record<string, string> = {}, extra = ''):
   const inline = Object.entries(vars)
     .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
     .join(', ');
-  return `${extra}\n[projects.${name}.agent]\ninteractive_command = "node '${FAKE_TUI}'"\nenv = { ${inline} }\ntimeout = "30s"`;
+  return `${extra}\n[projects.${name}.agent]\ninteractive_command = "node '${FAKE_TUI}'"\nenv = { ${inline} }\ntimeout = "30s"\n${agentExtra}`;
 }
 
 const PROJECTS: Record<string, string> = {
@@ -50,6 +50,7 @@ const PROJECTS: Record<string, string> = {
   tmxuser: tuiProject('tmxuser'),
   tmxdialog: tuiProject('tmxdialog', { FAKE_TUI_DIALOG: '1' }),
   tmxoldcli: tuiProject('tmxoldcli', { FAKE_TUI_HOOK_EVENTS: 'Stop' }),
+  tmxstall: tuiProject('tmxstall', {}, '', 'stall_timeout = "2s"'),
   tmxflip: tuiProject(
     'tmxflip',
     {},
@@ -271,6 +272,33 @@ describe('runPersistentAgent', () => {
     const hook = path.join(env.stateDir, 'sessions', SOCKET, 'orch-tmxa', 'hook-permission.sh');
     const idle = await execa('sh', [hook], { input: '{"tool_name":"Write"}' });
     expect(idle.stdout).toBe('');
+  });
+
+  test('progress: the heartbeats carry the pane’s pid and what the transcript says so far (turn, tool, tokens)', async () => {
+    const { result, beats } = await direct('tmxa', 'run the tests [tui:tool:npm test] [tui:slow:2]');
+    expect(result.outcome).toBe('succeeded');
+    const working = (beats as Array<Record<string, unknown>>).filter((b) => b.tool === 'Bash: npm test');
+    expect(working.length).toBeGreaterThan(0);
+    expect(working[0]).toMatchObject({
+      phase: 'working',
+      pid: result.pid,
+      turn: 1,
+      tokens: { input: 1200, output: 80, cacheRead: 0, cacheCreation: 0 },
+      lastEvent: 'tool_use Bash: npm test',
+    });
+    // Only this job's part of the session's transcript counts: the earlier jobs' turns are not in it.
+    expect((beats as Array<{ turn?: number }>).every((b) => (b.turn ?? 0) <= 1)).toBe(true);
+  });
+
+  test('stall_timeout: an agent that does nothing (its spinner aside) is interrupted and the job ends stalled', async () => {
+    const { result } = await direct('tmxstall', 'hang here [tui:hang]');
+    expect(result.outcome).toBe('stalled');
+    expect(result.message).toMatch(
+      /^tmxstall: agent in tmux session orch-tmxstall stalled: nothing new in its transcript or on screen for 2s, last event: .*; it was interrupted \(the session is kept/,
+    );
+    expect(tuiEvents('tmxstall').filter((e) => e.event === 'interrupted')).toHaveLength(1);
+    const next = await direct('tmxstall', 'quick one');
+    expect(next.result.outcome).toBe('succeeded');
   });
 
   test('env_allow: the agent in the session gets only the allowed worker variables, its env and ours', async () => {

@@ -7,7 +7,7 @@ import { MAX_SESSION_CRASHES, startJob, type JobState } from '../src/persistent/
 import { JobMachine, PHASES, type JobPhase } from '../src/persistent/phase';
 import { Stillness, answerFromPane, inputView, isIdle, lastLine, parseScreen } from '../src/persistent/screen';
 import { interactiveShellCommand } from '../src/persistent/sessionFiles';
-import { answerFromTranscript, answerInTranscript } from '../src/persistent/transcript';
+import { answerFromTranscript, answerInTranscript, promptTurnOffset } from '../src/persistent/transcript';
 
 const RULE = '─'.repeat(60);
 /** A screen as the TUI draws it: transcript lines, then the input box and its footer. */
@@ -108,6 +108,28 @@ describe('transcripts', () => {
   const user = (content: unknown, extra = {}) => line({ type: 'user', message: { role: 'user', content }, ...extra });
   const assistant = (content: unknown, extra = {}) =>
     line({ type: 'assistant', message: { role: 'assistant', content }, ...extra });
+
+  test('promptTurnOffset: where this job’s prompt turn starts; the end of the file until it is there', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'orch-transcript-'));
+    const at = (iso: string) => ({ timestamp: iso });
+    try {
+      const file = path.join(dir, 'session.jsonl');
+      const earlier = `${[user('do it', at('2026-01-01T10:00:00Z')), assistant('done once'), user('other')].join('\n')}\n`;
+      const jobStart = Date.parse('2026-01-01T11:00:00Z');
+      writeFileSync(file, earlier);
+      // An earlier job sent the same prompt: not this job's turn, which is still to come.
+      expect(await promptTurnOffset(file, 'do it', jobStart)).toBe(Buffer.byteLength(earlier));
+      const turn = `${user('do  it', at('2026-01-01T11:00:01Z'))}\n${assistant('é done')}\n`;
+      writeFileSync(file, earlier + turn);
+      expect(await promptTurnOffset(file, 'do it', jobStart)).toBe(Buffer.byteLength(earlier));
+      // Without timestamps (an older CLI) the last such turn is taken.
+      writeFileSync(file, `${user('x')}\n${user('do it')}\n`);
+      expect(await promptTurnOffset(file, 'do it', jobStart)).toBe(Buffer.byteLength(`${user('x')}\n`));
+      expect(await promptTurnOffset(path.join(dir, 'none.jsonl'), 'x', jobStart)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test("the assistant text after the prompt's user turn, sidechains, meta turns and torn lines skipped", () => {
     const jsonl = [

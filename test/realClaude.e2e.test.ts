@@ -20,6 +20,7 @@ import {
   type Scenario,
 } from './helpers/messagesApi';
 import { Tmux } from '../src/persistent/tmux';
+import { StreamFollower } from '../src/runner/liveProgress';
 import {
   EDITING_ARGS,
   claudeBinary,
@@ -367,7 +368,16 @@ describe('persistent: the real interactive TUI in tmux', () => {
     expect(r.outcome).toBe('succeeded');
     expect(r.result).toBe(TUI_ANSWER);
     expect(apis.tui.messageCalls().some((c) => JSON.stringify(c.body?.messages).includes(TUI_PROMPT))).toBe(true);
-    expect(sessionRecord('tui').resultSource).toBe('Stop hook input');
+    const record = sessionRecord('tui');
+    expect(record.resultSource).toBe('Stop hook input');
+    // The UserPromptSubmit hook named the transcript the job's progress is read from.
+    const submitted = JSON.parse(
+      readFileSync(path.join(env.stateDir, 'sessions', TMUX_SOCKET, 'orch-tui', `prompt-${record.nonce}.json`), 'utf8'),
+    );
+    expect(submitted).toMatchObject({
+      hook_event_name: 'UserPromptSubmit',
+      transcript_path: record.marker.transcript_path,
+    });
   });
 
   test('a tool use the TUI would ask about is refused by orchestrate’s hook: the model is told, the job is agent_error', async () => {
@@ -377,6 +387,10 @@ describe('persistent: the real interactive TUI in tmux', () => {
     expect(existsSync(path.join(env.projectPath('tuiperm'), 'NOTES.md'))).toBe(false);
     const told = apis.tuiperm.messageCalls().map((c) => JSON.stringify(c.body?.messages));
     expect(told.some((m) => m.includes('orchestrate runs this job unattended'))).toBe(true);
+    // The real transcript folds into progress as a -p stream does: the refused Write was its second turn's tool.
+    const transcript = new StreamFollower(sessionRecord('tuiperm').marker.transcript_path);
+    await transcript.poll();
+    expect(transcript.tracker.snapshot()).toMatchObject({ turn: 2, tokens: expect.objectContaining({ input: 2000 }) });
   });
 
   test('a refused key (401) ends the turn with StopFailure: agent_error naming the fix, never retried', async () => {

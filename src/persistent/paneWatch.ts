@@ -9,7 +9,7 @@ import { sleep } from '../lib/sleep';
 
 /** Why a job stopped waiting early. */
 export class Stop extends Error {
-  constructor(readonly reason: 'timeout' | 'cancel' | 'detach' | 'died') {
+  constructor(readonly reason: 'timeout' | 'stalled' | 'cancel' | 'detach' | 'died') {
     super(reason);
   }
 }

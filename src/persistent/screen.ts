@@ -54,6 +54,11 @@ export function parseScreen(raw: string): Screen {
   return { text, lines, inputAt, input, busy };
 }
 
+/** The screen without the lines that change while the agent merely works (its spinner and timer). */
+export function withoutSpinner(s: Screen): string {
+  return s.lines.filter((l) => !BUSY_RE.test(l)).join('\n');
+}
+
 /** At its input prompt and not working: the only state in which typed text goes where it should. */
 export function isIdle(s: Screen): boolean {
   return s.inputAt !== null && !s.busy;

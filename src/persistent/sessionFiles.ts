@@ -3,7 +3,8 @@
 //   env.sh            the agent's environment (private; deleted by start.sh as soon as it has read it)
 //   settings.json     passed with --settings: the Stop and StopFailure hooks (hook-stop.sh) and the
 //                     PermissionRequest hook (hook-permission.sh)
-//   hook-stop.sh      saves the hook's input as stop-<nonce>.json, the nonce read from ./nonce
+//   hook-stop.sh      saves the hook's input as stop-<nonce>.json (prompt-<nonce>.json once the prompt is
+//                     submitted), the nonce read from ./nonce
 //   nonce             the nonce of the job in progress ("idle" between jobs)
 //   stop-<nonce>.json the completion marker of that job (session_id, transcript_path, ...)
 //   hook-permission.sh  refuses a tool use that needs approval while a job runs, noting it in
@@ -113,11 +114,12 @@ async function writeHooks(project: ProjectConfig, session: string, dir: string):
     stopHook,
     [
       '#!/bin/sh',
-      `# Written by orchestrate: Claude Code's Stop (and StopFailure) hook ${about}.`,
-      '# Saves the hook input as the completion marker of the job in progress (its nonce is in ./nonce).',
+      `# Written by orchestrate: Claude Code's Stop, StopFailure and UserPromptSubmit hook ${about}.`,
+      '# Saves the hook input as the marker ($1: stop, or prompt) of the job in progress (its nonce is in ./nonce).',
       ...nonce,
-      't="$d/.stop-$n.$$"',
-      'cat > "$t" && mv -f "$t" "$d/stop-$n.json"',
+      'k=${1:-stop}',
+      't="$d/.$k-$n.$$"',
+      'cat > "$t" && mv -f "$t" "$d/$k-$n.json"',
       'exit 0',
       '',
     ].join('\n'),
@@ -143,8 +145,12 @@ async function writeHooks(project: ProjectConfig, session: string, dir: string):
     { mode: 0o755 },
   );
   // `|| true`: a Stop hook exiting 2 would tell Claude Code to keep going; ours must never block a stop.
-  const saveInput = [{ hooks: [{ type: 'command', command: `sh ${shQuote(stopHook)} || true` }] }];
-  const hooks: Record<string, unknown> = Object.fromEntries(TURN_END_HOOKS.map((event) => [event, saveInput]));
+  const saveInput = (kind: string) => [
+    { hooks: [{ type: 'command', command: `sh ${shQuote(stopHook)} ${kind} || true` }] },
+  ];
+  const hooks: Record<string, unknown> = Object.fromEntries(TURN_END_HOOKS.map((event) => [event, saveInput('stop')]));
+  // Submitted: its input names the transcript, which the job follows for its progress.
+  hooks.UserPromptSubmit = saveInput('prompt');
   hooks.PermissionRequest = [{ matcher: '*', hooks: [{ type: 'command', command: `sh ${shQuote(permissionHook)}` }] }];
   await fs.writeFile(settings, JSON.stringify({ hooks }, null, 2));
   return settings;
@@ -219,6 +225,11 @@ export function markerPath(dir: string, nonce: string): string {
   return path.join(dir, `stop-${nonce}.json`);
 }
 
+/** The UserPromptSubmit hook's input for the job of `nonce`: its prompt was submitted (and the transcript named). */
+export function promptMarkerPath(dir: string, nonce: string): string {
+  return path.join(dir, `prompt-${nonce}.json`);
+}
+
 /** The job's completion marker; null while there is none, {} when it cannot be parsed. */
 export async function readMarker(file: string): Promise<Marker | null> {
   try {
@@ -252,6 +263,6 @@ export async function readDenials(file: string): Promise<unknown[]> {
 /** Markers and refusals of earlier jobs (and half-written markers) are of no use to a new job. */
 export async function removeMarkers(dir: string): Promise<void> {
   for (const f of await fs.readdir(dir).catch(() => [] as string[]))
-    if (/^stop-[0-9a-z]+\.json$|^\.stop-|^denied-[0-9a-z]+\.jsonl$/.test(f))
+    if (/^(?:stop|prompt)-[0-9a-z]+\.json$|^\.(?:stop|prompt)-|^denied-[0-9a-z]+\.jsonl$/.test(f))
       await fs.rm(path.join(dir, f), { force: true });
 }

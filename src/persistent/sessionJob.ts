@@ -11,6 +11,7 @@ import type { AgentHeartbeatWriter, AgentRunResult, JobPlan } from '../temporal/
 import { AGENT_CRASHED, WORKER_SHUTDOWN, setupError } from '../temporal/failures';
 import { MAX_SESSION_CRASHES, writeJobState, type ActivityAttempt, type JobState } from './jobState';
 import { PaneWatch, Stop } from './paneWatch';
+import { TranscriptProgress } from './progress';
 import type { JobMachine } from './phase';
 import { tmuxFor } from './projectSession';
 import { writeJobResult, type Completion, type JobFacts } from './result';
@@ -20,6 +21,7 @@ import {
   exitStatusPath,
   deniedPath,
   markerPath,
+  promptMarkerPath,
   readDenials,
   readExitStatus,
   STOP_FAILURE_MIN_VERSION,
@@ -63,6 +65,9 @@ export class Heartbeat {
   private readonly timer: NodeJS.Timeout;
   session: string | undefined;
   watch: PaneWatch | null = null;
+  /** The process in the session's pane, once the session is there. */
+  pid: number | null = null;
+  progress: TranscriptProgress | null = null;
 
   constructor(
     private readonly send: AgentHeartbeatWriter,
@@ -82,6 +87,8 @@ export class Heartbeat {
       session: this.session,
       socket: this.socket,
       lastLine: screen ? lastLine(screen) : '',
+      ...(this.pid !== null ? { pid: this.pid } : {}),
+      ...this.progress?.progress,
     });
   }
 
@@ -107,6 +114,9 @@ export class SessionJob {
   private readonly markerFile: string;
   private marker: Marker | null = null;
   private completion: Completion = 'hook';
+  private readonly progress: TranscriptProgress;
+  /** Why the job stopped as stalled. */
+  private stall = '';
   /** Left working for the next worker: the nonce stays, so its Stop hook still marks this job. */
   private detached = false;
 
@@ -131,7 +141,16 @@ export class SessionJob {
       () => this.guard(),
       () => heartbeat.beat(),
     );
+    this.progress = new TranscriptProgress(
+      promptMarkerPath(dir, state.nonce),
+      facts.prompt,
+      opts.project.agent.stallTimeoutMs,
+      facts.startedAt,
+      Date.now(),
+    );
     heartbeat.watch = this.watch;
+    heartbeat.pid = facts.panePid;
+    heartbeat.progress = this.progress;
   }
 
   async run(): Promise<AgentRunResult> {
@@ -166,6 +185,13 @@ export class SessionJob {
     }
     if (Date.now() >= this.deadline) throw new Stop('timeout');
     if (await exists(exitStatusPath(this.dir))) throw new Stop('died');
+    if (this.machine.phase === 'working') {
+      const stalled = await this.progress.look(this.watch.lastScreen, Date.now());
+      if (stalled) {
+        this.stall = stalled;
+        throw new Stop('stalled');
+      }
+    }
   }
 
   /**
@@ -273,6 +299,12 @@ export class SessionJob {
       );
       throw new CancelledFailure(
         `${project.name}: job cancelled; the agent in tmux session ${session} was interrupted (the session is kept)`,
+      );
+    }
+    if (reason === 'stalled') {
+      return await this.finish(
+        'stalled',
+        `${project.name}: agent in tmux session ${session} ${this.stall}; it was interrupted (the session is kept: \`${attach}\`) — raise [agent] stall_timeout (or [projects.${project.name}.agent] stall_timeout) above its longest silent step, or set it to "" to turn it off; screen in ${runDir}/pane.log`,
       );
     }
     const timeout = formatDuration(this.opts.plan.timeoutMs);

@@ -20,6 +20,48 @@ function textOf(content: unknown): string | null {
   return texts.length ? texts.map((b) => (b as { text: string }).text).join('\n') : null;
 }
 
+/** The entry is the (non-meta, main-chain) user turn that holds `target` (a prompt without its whitespace). */
+function isPromptTurn(e: Json, target: string): boolean {
+  if (e.type !== 'user' || e.isMeta || e.isSidechain || !isObject(e.message)) return false;
+  const t = textOf(e.message.content);
+  return t !== null && withoutSpace(t).includes(target);
+}
+
+const promptTarget = (prompt: string) => withoutSpace(prompt).slice(0, 200);
+
+/** When an entry was written (ms since the epoch), from its `timestamp`; null without one. */
+function writtenAt(e: Json): number | null {
+  const t = typeof e.timestamp === 'string' ? Date.parse(e.timestamp) : NaN;
+  return Number.isNaN(t) ? null : t;
+}
+
+/**
+ * The byte offset in the transcript where the user turn holding `prompt` that was written at `notBefore` or
+ * later starts (what comes after it is the answer to that prompt: an earlier job may have sent the same
+ * prompt), looked for in the file's last 8 MiB; the file's size while that turn is not there yet.
+ */
+export async function promptTurnOffset(file: string, prompt: string, notBefore: number): Promise<number> {
+  const tail = await readTail(file, TRANSCRIPT_TAIL_BYTES);
+  const target = promptTarget(prompt);
+  const base = tail.size - tail.data.length;
+  let end = tail.data.length;
+  while (end > 0) {
+    const start = tail.data.lastIndexOf(0x0a, end - 1) + 1;
+    if (start === 0 && tail.headTruncated) break; // a partial first line
+    try {
+      const v: unknown = JSON.parse(tail.data.subarray(start, end).toString('utf8'));
+      if (isObject(v) && isPromptTurn(v, target)) {
+        const at = writtenAt(v);
+        return at === null || at >= notBefore ? base + start : tail.size;
+      }
+    } catch {
+      // a torn or empty line
+    }
+    end = start - 1;
+  }
+  return tail.size;
+}
+
 /**
  * The agent's text after the last user turn holding `prompt`, in transcript text (JSONL; torn lines and
  * sidechain entries skipped), or null when the turn is not found or has no text. Pure.
@@ -35,14 +77,9 @@ export function answerInTranscript(jsonl: string, prompt: string): string | null
       // a torn line: skip
     }
   }
-  const target = withoutSpace(prompt).slice(0, 200);
+  const target = promptTarget(prompt);
   let anchor = -1;
-  for (let i = entries.length - 1; i >= 0 && anchor < 0; i--) {
-    const e = entries[i];
-    if (e.type !== 'user' || e.isMeta || !isObject(e.message)) continue;
-    const t = textOf(e.message.content);
-    if (t !== null && withoutSpace(t).includes(target)) anchor = i;
-  }
+  for (let i = entries.length - 1; i >= 0 && anchor < 0; i--) if (isPromptTurn(entries[i], target)) anchor = i;
   if (anchor < 0) return null;
   const parts = entries
     .slice(anchor + 1)

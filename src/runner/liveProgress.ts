@@ -8,6 +8,7 @@ import { ProgressTracker, type StreamProgress } from '../agents/progress';
 import { lastNonEmptyLine } from '../agents/text';
 import { formatDuration } from '../lib/duration';
 import type { AgentHeartbeat } from '../temporal/types';
+import type { AgentProgress } from '../temporal/heartbeat';
 import { readTail } from './process';
 import { STDERR_FILE, STDOUT_FILE } from './runFolder';
 
@@ -27,7 +28,16 @@ export class StreamFollower {
   private skipping = false;
   readonly tracker = new ProgressTracker();
 
-  constructor(private readonly file: string) {}
+  /** `startAt`: the byte to read from (what is before it is not this job's), else the whole file. */
+  constructor(
+    readonly file: string,
+    startAt?: number,
+  ) {
+    if (startAt !== undefined) {
+      this.offset = startAt;
+      this.first = false;
+    }
+  }
 
   /** Reads what was written since the last call. */
   async poll(): Promise<void> {
@@ -76,6 +86,20 @@ export class StreamFollower {
       this.skipping = true;
     } else if (!this.skipping) this.partial.push(Buffer.from(rest));
   }
+}
+
+/** The heartbeat's progress fields of what an event stream said so far (only those it has). */
+export function progressFields(p: StreamProgress): Omit<AgentProgress, 'lastOutputAt'> {
+  return {
+    ...(p.turn > 0 ? { turn: p.turn } : {}),
+    ...(p.tool ? { tool: p.tool } : {}),
+    ...(p.text ? { text: p.text } : {}),
+    ...(p.tokens ? { tokens: p.tokens } : {}),
+    ...(p.costUsd !== null ? { costUsd: p.costUsd } : {}),
+    ...(p.retry ? { retry: p.retry } : {}),
+    ...(p.rateLimit ? { rateLimit: p.rateLimit } : {}),
+    ...(p.lastEvent ? { lastEvent: p.lastEvent } : {}),
+  };
 }
 
 /** What a launch's event stream says it did so far (the last part of a big stream only): for a stopped launch. */
@@ -130,14 +154,7 @@ export class LaunchMonitor {
       bytes: out.size + err.size,
       lastLine: (lastNonEmptyLine(text) ?? '').slice(0, 200),
       lastOutputAt: new Date(lastAt).toISOString(),
-      ...(p.turn > 0 ? { turn: p.turn } : {}),
-      ...(p.tool ? { tool: p.tool } : {}),
-      ...(p.text ? { text: p.text } : {}),
-      ...(p.tokens ? { tokens: p.tokens } : {}),
-      ...(p.costUsd !== null ? { costUsd: p.costUsd } : {}),
-      ...(p.retry ? { retry: p.retry } : {}),
-      ...(p.rateLimit ? { rateLimit: p.rateLimit } : {}),
-      ...(p.lastEvent ? { lastEvent: p.lastEvent } : {}),
+      ...progressFields(p),
     };
     const silentMs = now - lastAt;
     const stalled =
