@@ -70,6 +70,8 @@ beforeAll(async () => {
       // rpxheld (a run of its own, same account) waits for the reset before it launches
       rpxlim: 'prompt = "[scenario:usage_limit_once:in 1m]"\n[projects.rpxlim.agent]\naccount = "rp-x"',
       rpxheld: 'prompt = "held elsewhere"\n[projects.rpxheld.agent]\naccount = "rp-x"',
+      // an account's job cancelled while it waits for its reset: the hold it started is cancelled with it
+      rpzcancel: 'prompt = "[scenario:usage_limit]"\n[projects.rpzcancel.agent]\naccount = "rp-z"',
       // a job of an account nothing holds: its agent activity reads the hold and launches
       rpyok: 'prompt = "not held"\n[projects.rpyok.agent]\naccount = "rp-y"',
       // jobs that record one patch marker for all of agentJob's branches: a success, and a usage-limit wait
@@ -249,6 +251,20 @@ test('agentJob: cancelled while it waits for the usage limit to reset', async ()
   await expect(handle.result()).rejects.toThrow();
   const json = await save('agentJob-cancelled_wait', handle);
   expect(json).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED');
+});
+
+test('agentJob: an account’s job cancelled while it waits for the reset: the hold it started is cancelled too', async () => {
+  const { handle } = await startJob(env.client, env.config, { project: 'rpzcancel', kind: 'run' });
+  await waitForDetails(handle, /^waiting for usage limit reset/);
+  const hold = env.client.workflow.getHandle(accountHoldWorkflowId('account:rp-z', env.taskQueue));
+  await waitFor('the account hold', async () => (await hold.describe()).status.name === 'RUNNING');
+  await handle.cancel();
+  await expect(handle.result()).rejects.toThrow();
+  await expect(hold.result()).rejects.toThrow();
+  const json = await save('agentJob-cancelled_hold', handle);
+  expect(json).toContain('EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED');
+  expect(json).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED');
+  await save('accountHold-cancelled', hold);
 });
 
 (HAVE_TMUX ? test : test.skip)('agentJob: persistent project (tmux session)', async () => {

@@ -30,8 +30,9 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'agentJob-hold_read_in_activity',
     'agentJob-hold_in_activity_limited',
     'agentJob-held_in_activity',
+    'agentJob-cancelled_hold',
   ],
-  accountHold: ['accountHold'],
+  accountHold: ['accountHold', 'accountHold-cancelled'],
   cycle: [
     'cycle',
     'cycle-cancelled',
@@ -65,6 +66,8 @@ const NEW_WITH_PATCHES = [
   'agentJob-hold_in_activity_limited',
   'agentJob-held_in_activity',
   'accountHold',
+  'agentJob-cancelled_hold',
+  'accountHold-cancelled',
 ];
 /**
  * Histories recorded before the patches listed in docs/deploy.md ("The patches in the code now"): they prove the
