@@ -1,7 +1,6 @@
 // One account, one limit, with stubbed activities: a job's usage limit holds the batch's unstarted jobs of the
 // same agent account until the reset (one notification), its run after the wait resumes the session, and an
 // auth failure skips the account's other jobs while other accounts' jobs run.
-import { Context } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
 import type { WorkflowActivities } from '../../src/temporal/activities';
 import {
@@ -12,7 +11,7 @@ import {
   type RunAgentInput,
 } from '../../src/temporal/types';
 import type { NotifyEvent } from '../../src/lib/notify';
-import { plan, snapshot, stubEnv, succeeded, type StubEnv } from './stubs';
+import { Scenarios, plan, snapshot, stubEnv, succeeded, uniqueNames, type StubEnv } from './stubs';
 import { waitForDetails } from '../helpers/env';
 
 interface Scenario {
@@ -23,15 +22,8 @@ interface Scenario {
   runs: Array<{ project: string; at: number; input: RunAgentInput }>;
   notifications: NotifyEvent[];
 }
-const byBatch = new Map<string, Scenario>();
-const byProject = new Map<string, Scenario>();
-
-function scenarioOf(workflowId: string): Scenario {
-  const s = workflowId.startsWith('job/') ? byProject.get(workflowId.slice('job/'.length)) : byBatch.get(workflowId);
-  if (!s) throw new Error(`no scenario for ${workflowId}`);
-  return s;
-}
-const scenario = () => scenarioOf(Context.current().info.workflowExecution?.workflowId ?? '');
+const scenarios = new Scenarios<Scenario>();
+const scenario = () => scenarios.current();
 
 const activities: Partial<WorkflowActivities> = {
   snapshotConfig: async () => scenario().snap,
@@ -67,11 +59,6 @@ afterAll(async () => {
   await env?.close();
 });
 
-function names(...short: string[]): string[] {
-  const tag = randomUUID().slice(0, 6);
-  return short.map((s) => `${s}-${tag}`);
-}
-
 async function runCycle(
   projects: Array<{ name: string; account: string }>,
   run: Scenario['run'],
@@ -79,8 +66,11 @@ async function runCycle(
 ): Promise<{ result: BatchResult; s: Scenario }> {
   const s: Scenario = { snap: snapshot(env.taskQueue, projects, { concurrency }), run, runs: [], notifications: [] };
   const workflowId = `cycle-${randomUUID()}`;
-  byBatch.set(workflowId, s);
-  for (const p of projects) byProject.set(p.name, s);
+  scenarios.add(
+    workflowId,
+    projects.map((p) => p.name),
+    s,
+  );
   const handle = await env.client.workflow.start('cycle', { taskQueue: env.taskQueue, workflowId, args: [{}] });
   return { result: (await handle.result()) as BatchResult, s };
 }
@@ -88,7 +78,7 @@ async function runCycle(
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("a job's usage limit holds the account's unstarted jobs until the reset; one notification; the job resumes", async () => {
-  const [limited, slow, held1, held2, other] = names('limited', 'slow', 'held1', 'held2', 'other');
+  const [limited, slow, held1, held2, other] = uniqueNames('limited', 'slow', 'held1', 'held2', 'other');
   let resetAt = 0;
   const { result, s } = await runCycle(
     [
@@ -125,7 +115,7 @@ test("a job's usage limit holds the account's unstarted jobs until the reset; on
 });
 
 test("an auth failure skips the account's other jobs with its reason; other accounts' jobs run", async () => {
-  const [first, second, third, other] = names('first', 'second', 'third', 'other');
+  const [first, second, third, other] = uniqueNames('first', 'second', 'third', 'other');
   const { result, s } = await runCycle(
     [
       { name: first, account: 'acct-a' },
@@ -153,7 +143,7 @@ test("an auth failure skips the account's other jobs with its reason; other acco
 });
 
 test('the hold lives in the workflow: a worker restarted during it keeps the held job waiting for the reset', async () => {
-  const [limited, slow, held] = names('limited', 'slow', 'held');
+  const [limited, slow, held] = uniqueNames('limited', 'slow', 'held');
   let resetAt = 0;
   const projects = [
     { name: limited, account: 'acct-a' },
@@ -177,8 +167,11 @@ test('the hold lives in the workflow: a worker restarted during it keeps the hel
     notifications: [],
   };
   const workflowId = `cycle-${randomUUID()}`;
-  byBatch.set(workflowId, s);
-  for (const p of projects) byProject.set(p.name, s);
+  scenarios.add(
+    workflowId,
+    projects.map((p) => p.name),
+    s,
+  );
   const handle = await env.client.workflow.start('cycle', { taskQueue: env.taskQueue, workflowId, args: [{}] });
   await waitForDetails(handle, new RegExp(`${held} \\| waiting for usage-limit reset at`), 30_000);
   await worker.stop();

@@ -15,7 +15,7 @@ import {
   type ConfigSnapshot,
   type GateDecision,
 } from '../../src/temporal/types';
-import { plan, snapshot, stubEnv, succeeded, type StubEnv } from './stubs';
+import { Scenarios, plan, snapshot, stubEnv, succeeded, uniqueNames, type StubEnv } from './stubs';
 import { waitFor } from '../helpers/env';
 
 /** What the stubs do for one batch (and the jobs it starts), and what they were asked. */
@@ -41,16 +41,9 @@ interface Scenario {
   quick?: string[];
   held?: Array<() => void>;
 }
-const byBatch = new Map<string, Scenario>();
-const byProject = new Map<string, Scenario>();
-
+const scenarios = new Scenarios<Scenario>();
 /** The scenario of the workflow this activity runs for: its batch, or the batch of its job. */
-function scenario(): Scenario {
-  const id = Context.current().info.workflowExecution?.workflowId ?? '';
-  const s = id.startsWith('job/') ? byProject.get(id.slice('job/'.length)) : byBatch.get(id);
-  if (!s) throw new Error(`no scenario for ${id}`);
-  return s;
-}
+const scenario = () => scenarios.current();
 
 const activities: Partial<WorkflowActivities> = {
   snapshotConfig: async () => {
@@ -138,12 +131,6 @@ afterAll(async () => {
   await env?.close();
 });
 
-/** Unique project names for one test (jobs have one workflow ID per project). */
-function names(...short: string[]): string[] {
-  const tag = randomUUID().slice(0, 6);
-  return short.map((s) => `${s}-${tag}`);
-}
-
 type ProjectSpec = Partial<ConfigSnapshot['projects'][number]> & { name: string };
 
 async function runBatch(
@@ -170,8 +157,11 @@ async function runBatch(
     peak: 0,
   };
   const workflowId = `${kind}-${randomUUID()}`;
-  byBatch.set(workflowId, s);
-  for (const p of projects) byProject.set(p.name, s);
+  scenarios.add(
+    workflowId,
+    projects.map((p) => p.name),
+    s,
+  );
   const handle = await env.client.workflow.start(kind, {
     taskQueue: env.taskQueue,
     workflowId,
@@ -189,7 +179,7 @@ async function runBatch(
 }
 
 test('cycle: disabled projects skip the gates, gated ones run or skip, one failure never stops the others', async () => {
-  const [ok, fails, nowork, off] = names('ok', 'fails', 'nowork', 'off');
+  const [ok, fails, nowork, off] = uniqueNames('ok', 'fails', 'nowork', 'off');
   const { result, row, s } = await runBatch(
     'cycle',
     [{ name: ok }, { name: fails }, { name: nowork }, { name: off, enabled: false }],
@@ -224,7 +214,7 @@ test('cycle: disabled projects skip the gates, gated ones run or skip, one failu
 });
 
 test("a batch whose snapshot has the jobs' settings starts each job with its plan: no prepareJob", async () => {
-  const [p, old] = names('p', 'old');
+  const [p, old] = uniqueNames('p', 'old');
   const { result, s } = await runBatch('rollover', [
     { name: p, path: `/nowhere/${p}`, timeoutMs: 60_000, resume: true },
     // A project as older snapshots had it (no timeout): its job prepares itself.
@@ -244,7 +234,7 @@ test('a batch starts `concurrency` jobs, then keeps up to 2 × `concurrency` in 
   // Seven jobs at concurrency 2. The first wave is c1 and c2; c1 is quick, and the others wait until four run at
   // once: the batch must widen to four after c1, never beyond. The agents themselves are capped by the
   // worker's agent slots, which these stubs leave out.
-  const projects = names('c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7');
+  const projects = uniqueNames('c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7');
   const { result, s } = await runBatch(
     'rollover',
     projects.map((name) => ({ name })),
@@ -258,7 +248,7 @@ test('a batch starts `concurrency` jobs, then keeps up to 2 × `concurrency` in 
 });
 
 test('cycle: a host without a worker skips its projects, saying why; the others are gated and run', async () => {
-  const [here, there] = names('here', 'there');
+  const [here, there] = uniqueNames('here', 'there');
   const { row, s } = await runBatch('cycle', [{ name: here }, { name: there, host: 'nohost' }]);
   expect(s.gated).toEqual([[here]]);
   expect(row(here).status).toBe('succeeded');
@@ -272,7 +262,7 @@ test('cycle: a host without a worker skips its projects, saying why; the others 
 test.each(['cycle', 'eod', 'rollover'] as const)(
   'a %s stands down when another of its kind runs: nothing decided, run or written',
   async (kind) => {
-    const [p] = names('p');
+    const [p] = uniqueNames('p');
     const { result, s } = await runBatch(kind, [{ name: p }], { otherRunning: `${kind}-other` });
     expect(result.refused).toBe(`another ${kind} is already running (${kind}-other); this one did nothing`);
     expect(result.rows).toEqual([]);
@@ -283,7 +273,7 @@ test.each(['cycle', 'eod', 'rollover'] as const)(
 );
 
 test("EOD: every enabled project runs without gates; a succeeded job's work log is checked; the digest lists all", async () => {
-  const [writer, lazy, fails, off] = names('writer', 'lazy', 'fails', 'off');
+  const [writer, lazy, fails, off] = uniqueNames('writer', 'lazy', 'fails', 'off');
   const { result, row, s } = await runBatch(
     'eod',
     [{ name: writer }, { name: lazy }, { name: fails }, { name: off, enabled: false }],
@@ -323,7 +313,7 @@ test("EOD: every enabled project runs without gates; a succeeded job's work log 
 });
 
 test('EOD: a project pinned to a host without a worker is skipped after host_wait, saying why', async () => {
-  const [here, there] = names('here', 'there');
+  const [here, there] = uniqueNames('here', 'there');
   const { row, s } = await runBatch('eod', [{ name: here }, { name: there, host: 'nohost' }]);
   expect(row(here).status).toBe('succeeded');
   expect(row(there)).toMatchObject({
@@ -335,7 +325,7 @@ test('EOD: a project pinned to a host without a worker is skipped after host_wai
 });
 
 test('rollover: an unknown project is an error row; no work log check, no digest', async () => {
-  const [p] = names('p');
+  const [p] = uniqueNames('p');
   const { row, s, result } = await runBatch('rollover', [{ name: p }], { input: { projects: [p, 'nosuch'] } });
   expect(row(p).status).toBe('succeeded');
   expect(row('nosuch')).toMatchObject({ decision: 'error', status: 'skipped', reason: 'unknown project "nosuch"' });
@@ -345,7 +335,7 @@ test('rollover: an unknown project is an error row; no work log check, no digest
 });
 
 test('past its history limit a batch continues as new and still accounts for every project', async () => {
-  const projects = names('h1', 'h2', 'h3', 'h4', 'h5');
+  const projects = uniqueNames('h1', 'h2', 'h3', 'h4', 'h5');
   const { result, handle, s } = await runBatch(
     'eod',
     projects.map((name) => ({ name })),
@@ -374,7 +364,7 @@ async function shown(handle: Awaited<ReturnType<typeof runBatch>>['handle']) {
 }
 
 test('a batch with a failed row is not green: outcome failed, counts that add up in its final details', async () => {
-  const [a, b, c, gone] = names('a', 'b', 'c', 'gone');
+  const [a, b, c, gone] = uniqueNames('a', 'b', 'c', 'gone');
   const { handle, result } = await runBatch('cycle', [{ name: a }, { name: b }, { name: c }, { name: gone }], {
     gates: (projects) =>
       projects.map((project) =>
@@ -387,12 +377,12 @@ test('a batch with a failed row is not green: outcome failed, counts that add up
   const view = await shown(handle);
   expect(view).toMatchObject({ status: 'COMPLETED', outcome: 'failed' });
   expect(view.details).toContain('finished: 3 succeeded, 1 failed, 0 skipped');
-  const fine = await runBatch('rollover', [{ name: names('fine')[0] }]);
+  const fine = await runBatch('rollover', [{ name: uniqueNames('fine')[0] }]);
   expect((await shown(fine.handle)).outcome).toBe('succeeded');
 });
 
 test('a cycle cancelled while its jobs run ends Cancelled, its outcome cancelled, its jobs cancelled', async () => {
-  const [slow] = names('slow');
+  const [slow] = uniqueNames('slow');
   const { handle, s } = await runBatch('cycle', [{ name: slow }], { hangs: [slow] });
   await waitFor('the job runs', async () => s.calls.includes(`runAgentJob ${slow}`), 30_000);
   await handle.cancel();
@@ -440,7 +430,7 @@ async function cycleHoldingChunks(
 test("cycle: gates in chunks; the first wave starts on its own chunk's decisions; the table ends as if gated first", async () => {
   // Eight projects at concurrency 2: chunks of 2, 4 and 2. The two later chunks are held until the test lets
   // them go, so the first jobs must start (and the table show the rest at their gates) before they return.
-  const projects = names('g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7', 'g8');
+  const projects = uniqueNames('g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7', 'g8');
   const { handle, s, release } = await cycleHoldingChunks(
     projects,
     (chunk) => !chunk.includes(projects[0]),
@@ -486,7 +476,7 @@ test("cycle: gates in chunks; the first wave starts on its own chunk's decisions
 test('cycle: a later chunk that answers first waits for the earlier one: jobs start in the batch order', async () => {
   // Six projects at concurrency 1: chunks of 1, 2 and 3. The second chunk is held; the third is decided meanwhile,
   // and none of its jobs may start before the second chunk's (they would start an account's jobs out of order).
-  const projects = names('o1', 'o2', 'o3', 'o4', 'o5', 'o6');
+  const projects = uniqueNames('o1', 'o2', 'o3', 'o4', 'o5', 'o6');
   const { handle, s, release } = await cycleHoldingChunks(
     projects,
     (chunk) => chunk.includes(projects[1]),
@@ -512,7 +502,7 @@ test('cycle: a later chunk that answers first waits for the earlier one: jobs st
 test('cycle: a host without a worker skips all its projects after one wait, whatever its number of chunks', async () => {
   // At concurrency 1, nohost's four projects are three chunks (1, 2, 1): the first one waits host_wait and times
   // out; the later ones are not asked for.
-  const [here, ...there] = names('here', 't1', 't2', 't3', 't4');
+  const [here, ...there] = uniqueNames('here', 't1', 't2', 't3', 't4');
   const { result, handle, s } = await runBatch(
     'cycle',
     [{ name: here }, ...there.map((name) => ({ name, host: 'nohost' }))],
@@ -538,7 +528,7 @@ test('cycle: a host without a worker skips all its projects after one wait, what
 test('cycle: past its history limit with gates still in flight, it continues as new once every gate decided', async () => {
   // Concurrency 1, six projects: chunks of 1, 2 and 3. The last chunk is out for two seconds, past the limit; the
   // fresh run must carry every decided row (none still at its gates) and gate nothing again.
-  const projects = names('h1', 'h2', 'h3', 'h4', 'h5', 'h6');
+  const projects = uniqueNames('h1', 'h2', 'h3', 'h4', 'h5', 'h6');
   const { result, handle, s } = await runBatch(
     'cycle',
     projects.map((name) => ({ name })),
@@ -563,7 +553,7 @@ test('cycle: past its history limit with gates still in flight, it continues as 
 
 test('a cycle cancelled while gates are still out ends Cancelled; the rows still at their gates say cancelled', async () => {
   // slow's job runs until cancelled; held's gates wait for a worker of its host (none comes within the test).
-  const [slow, held] = names('slow', 'held');
+  const [slow, held] = uniqueNames('slow', 'held');
   const { handle, s } = await runBatch('cycle', [{ name: slow }, { name: held, host: 'later' }], {
     hangs: [slow],
     hostWaitMs: 120_000,

@@ -3,6 +3,7 @@
 // cancelled) is then checked in seconds, from what the stubs were asked and what the workflow returned.
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
 import { randomUUID } from 'node:crypto';
 import type { createActivities } from '../../src/activities';
 import { createAccountHoldActivities } from '../../src/activities/accountHold';
@@ -128,4 +129,33 @@ export async function timersOf(handle: WorkflowHandle): Promise<number[]> {
 export async function outcomeOf(handle: WorkflowHandle): Promise<unknown> {
   const d = await handle.describe();
   return d.typedSearchAttributes.getAll().find((p) => p.key.name === 'OrchestrateOutcome')?.value;
+}
+
+/**
+ * A test file's scenarios (what its stubs do and what they were asked), each found by the workflow its activity
+ * runs for: a batch by its workflow ID, a job by its project (`job/<project>`).
+ */
+export class Scenarios<S> {
+  private readonly byBatch = new Map<string, S>();
+  private readonly byProject = new Map<string, S>();
+
+  /** `s` answers the batch `workflowId` and the jobs of `projects`. */
+  add(workflowId: string, projects: string[], s: S): void {
+    this.byBatch.set(workflowId, s);
+    for (const p of projects) this.byProject.set(p, s);
+  }
+
+  /** The scenario of the workflow the current activity runs for. */
+  current(): S {
+    const id = Context.current().info.workflowExecution?.workflowId ?? '';
+    const s = id.startsWith('job/') ? this.byProject.get(id.slice('job/'.length)) : this.byBatch.get(id);
+    if (!s) throw new Error(`no scenario for ${id}`);
+    return s;
+  }
+}
+
+/** Unique project names for one test (jobs have one workflow ID per project). */
+export function uniqueNames(...short: string[]): string[] {
+  const tag = randomUUID().slice(0, 6);
+  return short.map((s) => `${s}-${tag}`);
 }
