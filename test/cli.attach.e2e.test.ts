@@ -1,21 +1,20 @@
 // A refused second batch says how to follow the running one, and that command works: the built dist/cli.js
 // in a subprocess, no TTY.
-import execa from 'execa';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { makeEnv, REPO_ROOT, type TestEnv } from './helpers/env';
+import { makeEnv, type TestEnv } from './helpers/env';
+import { requireBuiltCli, runCli } from './helpers/cli';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 let env: TestEnv;
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-  env = await makeEnv({ projects: { attslow: '[projects.attslow.agent]\nenv = { FAKE_CLAUDE_SLEEP_MS = "4000" }' } });
+  requireBuiltCli();
+  // The job outlasts the refused start and the attach on a loaded machine (an attach once the cycle is over
+  // would start a new one).
+  env = await makeEnv({ projects: { attslow: '[projects.attslow.agent]\nenv = { FAKE_CLAUDE_SLEEP_MS = "8000" }' } });
 });
 afterAll(async () => env?.stop());
 
 function cli(args: string[]) {
-  return execa('node', [CLI, ...args], { env: env.cliEnv, reject: false, stdin: 'ignore' });
+  return runCli(env.cliEnv, args);
 }
 
 test('cycle while a cycle runs: exit 3 with a hint; the hinted --attach follows it to its result', async () => {

@@ -4,22 +4,22 @@ import { Client, Connection } from '@temporalio/client';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeEnv, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
+import { requireBuiltCli, runCli, spawnCli } from './helpers/cli';
 import { freePorts } from './helpers/server';
 import { localTime } from '../src/lib/dates';
 import { jobWorkflowId, scheduleIds } from '../src/temporal/ids';
 import { processAlive } from './helpers/process';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 let env: TestEnv;
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+  requireBuiltCli();
   env = await makeEnv({ projects: { clia: 'prompt = "say hi"', clib: '' } });
 });
 afterAll(async () => env?.stop());
 
 function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-  return execa('node', [CLI, ...args], { env: { ...env.cliEnv, ...extraEnv }, reject: false, stdin: 'ignore' });
+  return runCli({ ...env.cliEnv, ...extraEnv }, args);
 }
 
 test('run --json prints one object with the documented keys; exit 0', async () => {
@@ -185,15 +185,8 @@ test('scripts/temporal-schedules.sh creates the same schedules with the temporal
   }
 });
 
-/** A long-running CLI command (worker, up) with its output collected as it comes. */
-function spawnCli(args: string[], ownEnv: NodeJS.ProcessEnv = env.cliEnv) {
-  // extendEnv: false, so that ownEnv is the whole environment (e.g. without this process's TEMPORAL_*).
-  const child = execa('node', [CLI, ...args], { env: ownEnv, extendEnv: false, reject: false, stdin: 'ignore' });
-  const out = { stdout: '', stderr: '' };
-  child.stdout?.on('data', (d: Buffer) => (out.stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out.stderr += d.toString()));
-  return { child, out };
-}
+/** A long-running CLI command (worker, up); `ownEnv` is its whole environment. */
+const background = (args: string[], ownEnv: NodeJS.ProcessEnv = env.cliEnv) => spawnCli(ownEnv, args, false);
 
 describe('worker: the host comes from [orchestrator] host unless --host says otherwise', () => {
   let hostedConfig: string;
@@ -210,7 +203,7 @@ describe('worker: the host comes from [orchestrator] host unless --host says oth
   });
 
   test("a worker started via the CLI with host in the config serves that host's queue", async () => {
-    const { child, out } = spawnCli(['--config', hostedConfig, 'worker']);
+    const { child, out } = background(['--config', hostedConfig, 'worker']);
     try {
       await waitFor('the worker to start', () => out.stderr.includes('worker polling'), 60_000);
       expect(out.stderr).toContain(`task queue "${env.taskQueue}@clihost" (host clihost, from [orchestrator] host`);
@@ -240,7 +233,7 @@ describe('worker: the host comes from [orchestrator] host unless --host says oth
         `task queues "${env.taskQueue}" (shared: projects without a host, cycles, EOD, rollover) and "${env.taskQueue}@clihost"`,
       ],
     ] as const) {
-      const { child, out } = spawnCli(['--config', hostedConfig, 'worker', ...flag]);
+      const { child, out } = background(['--config', hostedConfig, 'worker', ...flag]);
       try {
         await waitFor(`the worker (${flag.join(' ')}) to start`, () => out.stderr.includes('worker polling'), 60_000);
         expect(out.stderr).toContain(expected);
@@ -278,10 +271,9 @@ test('up: its own dev server, the schedules, the worker; schedule list|pause|unp
   );
   // No TEMPORAL_* settings: the CLI must reach the server from [server], as a user's would.
   const bare = Object.fromEntries(Object.entries(env.cliEnv).filter(([k]) => !k.startsWith('TEMPORAL_')));
-  const upCli = (args: string[]) =>
-    execa('node', [CLI, '--config', cfg, ...args], { env: bare, extendEnv: false, reject: false, stdin: 'ignore' });
+  const upCli = (args: string[]) => runCli(bare, ['--config', cfg, ...args], false);
 
-  const { child: up, out } = spawnCli(['--config', cfg, 'up'], bare);
+  const { child: up, out } = background(['--config', cfg, 'up'], bare);
   let serverPid: number | undefined;
   const connection = await waitFor(
     'up to be serving',

@@ -1,32 +1,23 @@
 // With the server up and no worker, the CLI says so within seconds and keeps waiting: the job is durable and
 // runs (or is cancelled) once a worker polls its queue. The built dist/cli.js in a subprocess, no TTY.
-import execa from 'execa';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { makeEnv, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
+import { makeEnv, waitFor, type TestEnv } from './helpers/env';
+import { requireBuiltCli, runCli, spawnCli } from './helpers/cli';
 import { createWorker } from '../src/worker';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 let env: TestEnv;
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+  requireBuiltCli();
   env = await makeEnv({ projects: { lonely: 'prompt = "say hi"', stuck: '' }, startWorker: false });
 });
 afterAll(async () => env?.stop());
 
 function cli(args: string[]) {
-  return execa('node', [CLI, ...args], { env: env.cliEnv, reject: false, stdin: 'ignore' });
+  return runCli(env.cliEnv, args);
 }
 
-function spawnCli(args: string[]) {
-  const child = cli(args);
-  const out = { stdout: '', stderr: '' };
-  child.stdout?.on('data', (d: Buffer) => (out.stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out.stderr += d.toString()));
-  return { child, out };
-}
+const background = (args: string[]) => spawnCli(env.cliEnv, args);
 
 /** A worker for the test's queue, started only when the test says so. */
 async function startWorker(): Promise<{ stop: () => Promise<void>; worker: Worker }> {
@@ -52,7 +43,7 @@ const notice = () =>
   `no worker is polling task queue ${env.taskQueue} — start \`orchestrate up\` or \`orchestrate worker\``;
 
 test('run, status and cancel --wait say that no worker polls the queue, and the waits end once one does', async () => {
-  const run = spawnCli(['run', '-p', 'lonely']);
+  const run = background(['run', '-p', 'lonely']);
   await waitFor('run to say no worker polls the queue', () => run.out.stderr.includes(notice()), 60_000);
 
   const text = await cli(['status']);
@@ -62,7 +53,7 @@ test('run, status and cancel --wait say that no worker polls the queue, and the 
 
   // A second job, left to wait with --no-wait, then cancelled with --wait: the cancel waits for a worker too.
   expect((await cli(['run', '-p', 'stuck', '--no-wait'])).exitCode).toBe(0);
-  const cancel = spawnCli(['cancel', 'stuck', '--wait']);
+  const cancel = background(['cancel', 'stuck', '--wait']);
   await waitFor('cancel --wait to say no worker polls the queue', () => cancel.out.stderr.includes(notice()), 60_000);
 
   const worker = await startWorker();

@@ -2,36 +2,30 @@
 // --force, no rebuild of dist/ under a running worker, and `npm start` stops cleanly on a plain `kill`.
 import execa from 'execa';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeEnv, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
+import { requireBuiltCli, runCli, spawnCli } from './helpers/cli';
 import { freePorts } from './helpers/server';
 import { liveProcess, processAlive } from './helpers/process';
 import { workersDir } from '../src/cli/workerLock';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 let env: TestEnv;
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+  requireBuiltCli();
   env = await makeEnv({ projects: { twice: '' }, startWorker: false });
 });
 afterAll(async () => env?.stop());
 
 function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-  return execa('node', [CLI, ...args], { env: { ...env.cliEnv, ...extraEnv }, reject: false, stdin: 'ignore' });
+  return runCli({ ...env.cliEnv, ...extraEnv }, args);
 }
 
-function spawnCli(args: string[]) {
-  const child = cli(args);
-  const out = { stdout: '', stderr: '' };
-  child.stdout?.on('data', (d: Buffer) => (out.stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out.stderr += d.toString()));
-  return { child, out };
-}
+const background = (args: string[]) => spawnCli(env.cliEnv, args);
 
 test('a second up or worker on the same queue is refused unless --force; the build refuses while one runs', async () => {
-  const first = spawnCli(['worker']);
+  const first = background(['worker']);
   try {
     await waitFor('the worker to start', () => first.out.stderr.includes('worker polling'), 60_000);
     const pid = first.child.pid as number;
@@ -48,12 +42,12 @@ test('a second up or worker on the same queue is refused unless --force; the bui
     expect(up.stderr).toContain(`(pid ${pid}`);
     expect(up.stdout).not.toContain('Temporal');
     // Another host's queue is not the same queue.
-    const other = spawnCli(['worker', '--host', 'elsewhere']);
+    const other = background(['worker', '--host', 'elsewhere']);
     await waitFor('the other host worker', () => other.out.stderr.includes('worker polling'), 60_000);
     other.child.kill('SIGINT');
     expect((await other.child).exitCode).toBe(0);
 
-    const forced = spawnCli(['worker', '--force']);
+    const forced = background(['worker', '--force']);
     await waitFor('the forced worker', () => forced.out.stderr.includes('worker polling'), 60_000);
     forced.child.kill('SIGINT');
     expect((await forced.child).exitCode).toBe(0);
@@ -120,11 +114,7 @@ test('npm start stops cleanly on SIGTERM to its pid: the worker and the dev serv
     throw new Error(`${(e as Error).message}\n${output}`);
   }
   const nodePid = Number(/up: pid (\d+)/.exec(output)?.[1]);
-  const status = await execa('node', [CLI, '--config', cfg, 'server', 'status', '--json'], {
-    env: bare,
-    extendEnv: false,
-    reject: false,
-  });
+  const status = await runCli(bare, ['--config', cfg, 'server', 'status', '--json'], false);
   const serverPid = JSON.parse(status.stdout).pid as number;
   expect(processAlive(nodePid)).toBe(true);
   expect(processAlive(serverPid)).toBe(true);

@@ -3,19 +3,18 @@
 // silent agent is stopped at stall_timeout with the reason, run once more like a crash, and ends `stalled` in
 // the result, the ledger and the notification; `logs` renders the conversation. The built dist/cli.js in a
 // subprocess, against the shared dev server.
-import execa from 'execa';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROGRESS_DETAILS_EVERY_MS } from '../src/activities/attemptContext';
 import { jobWorkflowId } from '../src/temporal/ids';
-import { makeEnv, processesIn, REPO_ROOT, waitFor, waitForDetails, type TestEnv } from './helpers/env';
+import { makeEnv, processesIn, waitFor, waitForDetails, type TestEnv } from './helpers/env';
+import { requireBuiltCli, runCli } from './helpers/cli';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 const STREAM_ARGS = '["-p", "{prompt}", "--output-format", "stream-json", "--verbose"]';
 let env: TestEnv;
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+  requireBuiltCli();
   env = await makeEnv({
     projects: {
       // No stall_timeout: the silent tool call waits until the test releases it.
@@ -29,7 +28,7 @@ beforeAll(async () => {
 afterAll(async () => env?.stop());
 
 function cli(args: string[]) {
-  return execa('node', [CLI, ...args], { env: env.cliEnv, reject: false, stdin: 'ignore' });
+  return runCli(env.cliEnv, args);
 }
 
 interface RunningJson {

@@ -1,7 +1,6 @@
 // "See and steer everything" as a user runs it: `orchestrate status`, `logs` (-f while a job runs),
 // `history`, `costs`, `init` and the notification hook — the built dist/cli.js in a subprocess, no TTY,
 // against the shared real dev server with the fake agent.
-import execa from 'execa';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { watchBatch } from '../src/cli/render/watch';
@@ -9,9 +8,9 @@ import { startBatch } from '../src/temporal/client';
 import { loadConfig } from '../src/config';
 import { localDate, localTime } from '../src/lib/dates';
 import { jobWorkflowId } from '../src/temporal/ids';
-import { makeEnv, makeRepo, REPO_ROOT, waitFor, type TestEnv } from './helpers/env';
+import { makeEnv, makeRepo, waitFor, type TestEnv } from './helpers/env';
+import { requireBuiltCli, runCli } from './helpers/cli';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 const ESC = String.fromCharCode(27);
 const STREAM_ARGS = '["-p", "{prompt}", "--output-format", "stream-json", "--verbose"]';
 let env: TestEnv;
@@ -22,7 +21,7 @@ const HOOK =
   'cat >> notify.jsonl; echo "$ORCHESTRATE_EVENT $ORCHESTRATE_PROJECT" >> notify-env.txt; [ "$ORCHESTRATE_PROJECT" != seenotifybad ] || { echo hook broke >&2; exit 7; }';
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+  requireBuiltCli();
   env = await makeEnv({
     projects: {
       seestat: `prompt = "say hi"\n[projects.seestat.agent]\nargs = ${STREAM_ARGS}`,
@@ -41,7 +40,7 @@ beforeAll(async () => {
 afterAll(async () => env?.stop());
 
 function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-  return execa('node', [CLI, ...args], { env: { ...env.cliEnv, ...extraEnv }, reject: false, stdin: 'ignore' });
+  return runCli({ ...env.cliEnv, ...extraEnv }, args);
 }
 
 function noEscapes(r: { stdout: string; stderr: string }) {
