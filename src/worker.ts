@@ -44,7 +44,13 @@ export async function createWorker(
   const bundleOptions = workflowBundleOptions(require.resolve('./workflows'));
   const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> = bundlePath
     ? { workflowBundle: { codePath: bundlePath } }
-    : { workflowsPath: bundleOptions.workflowsPath, bundlerOptions: { preloadModules: bundleOptions.preloadModules } };
+    : {
+        workflowsPath: bundleOptions.workflowsPath,
+        bundlerOptions: {
+          preloadModules: bundleOptions.preloadModules,
+          webpackConfigHook: bundleOptions.webpackConfigHook,
+        },
+      };
   const concurrency = config.orchestrator.concurrency;
   const worker = await Worker.create({
     connection,
