@@ -96,7 +96,7 @@ const WORKFLOW_THREAD_SEMI_SPACE_MB = 4;
 /**
  * Caps the young generation of the workflow thread the SDK starts next (it takes no resourceLimits for it). In a
  * 500-project cycle that thread's heap grew to ~85 MB, 32 MB of it new space; with 4 MB semi-spaces it peaked at
- * ~67 MB, and the process's peak RSS went from 281-317 MB to 254-272 MB, with no CPU or wall-time cost beyond the
+ * ~67 MB, and the process's peak RSS went from 281-317 MB to 251-272 MB, with no CPU or wall-time cost beyond the
  * noise (bench/README.md, "Worker memory"). V8 reads the flag when it creates an isolate, so it reaches the new
  * thread and leaves the main thread's heap (created already) as it is. Not a heap cap: the old generation's limit
  * is unchanged, so a burst of allocations is promoted sooner, never refused. An explicit --max-semi-space-size
