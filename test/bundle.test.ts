@@ -13,6 +13,20 @@ test('npm run build leaves a fresh bundle in dist/ holding the workflows', () =>
   for (const name of ['agentJob', 'cycle', 'eod', 'rollover']) expect(code).toContain(name);
 });
 
+test("the bundle's source map points at the TypeScript sources without holding their text", () => {
+  const code = fs.readFileSync(path.join(REPO_ROOT, 'dist', WORKFLOW_BUNDLE_FILE), 'utf8');
+  const inline = /\/\/# sourceMappingURL=data:application\/json;(?:charset=utf-8;)?base64,(\S+)\s*$/.exec(code);
+  expect(inline).not.toBeNull();
+  const map = JSON.parse(Buffer.from((inline as RegExpExecArray)[1], 'base64').toString()) as {
+    sources: string[];
+    sourcesContent?: unknown;
+    mappings: string;
+  };
+  expect(map.sources).toContain(path.join(REPO_ROOT, 'src', 'workflows', 'agentJob.ts'));
+  expect(map.mappings.length).toBeGreaterThan(0);
+  expect(map.sourcesContent).toBeUndefined();
+});
+
 test('none, fresh, stale', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orch-bundle-'));
   try {
