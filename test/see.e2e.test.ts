@@ -157,7 +157,8 @@ test('status with the server down says so and how to start it (exit 1)', async (
 });
 
 test('logs -f follows a running job until it ends; logs prints a finished job by project or workflow ID', async () => {
-  const started = await cli(['run', '-p', 'seelog', '--prompt', '[scenario:slow:3] follow me', '--no-wait']);
+  // 8 s: still running once `logs -f` is up on a loaded machine (two CLI start-ups and a job start before it).
+  const started = await cli(['run', '-p', 'seelog', '--prompt', '[scenario:slow:8] follow me', '--no-wait']);
   expect(started.exitCode).toBe(0);
   const t0 = Date.now();
   // --raw: the files as written (without it, an event stream is rendered as a conversation).
@@ -165,10 +166,10 @@ test('logs -f follows a running job until it ends; logs prints a finished job by
   const tookMs = Date.now() - t0;
   expect(follow.exitCode).toBe(0);
   noEscapes(follow);
-  // The whole agent output: the init line printed at once, then the result printed 3 s later.
+  // The whole agent output: the init line printed at once, then the result printed 8 s later.
   expect(follow.stdout).toContain('"subtype":"init"');
   expect(follow.stdout).toContain('"type":"result"');
-  expect(follow.stdout).toContain('Done: [scenario:slow:3] follow me');
+  expect(follow.stdout).toContain('Done: [scenario:slow:8] follow me');
   expect(follow.stderr).toMatch(/==> .*runs\/seelog\/.*\/attempt-1 \(job\/seelog, running\) <==/);
   expect(follow.stderr).toContain('job/seelog finished: succeeded');
   expect(tookMs).toBeGreaterThan(2000); // it waited for the job instead of printing what was there
