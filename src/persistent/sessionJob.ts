@@ -230,8 +230,6 @@ export class SessionJob {
   private async typePrompt(): Promise<void> {
     const { tmux, watch, state, dir } = this;
     const { session, prompt, created } = this.facts;
-    await removeMarkers(dir);
-    await writeNonce(dir, state.nonce);
     // An earlier attempt may have left part of the prompt in the input line.
     if (this.sameJob && !created) await tmux.sendKeys(session, 'C-u');
     let empty: string | null = null;
@@ -243,7 +241,13 @@ export class SessionJob {
       );
       if (empty === null) empty = inputView(before);
       else if (inputView(before) !== empty) break; // it arrived late
-      if (n === 1) this.machine.to('typing');
+      if (n === 1) {
+        // Only now is the job's the next turn: a turn still running before it (a person's, or one an interrupt
+        // did not stop) would mark this job done with its own Stop hook, and have its tool uses refused.
+        await removeMarkers(dir);
+        await writeNonce(dir, state.nonce);
+        this.machine.to('typing');
+      }
       await tmux.sendLiteral(session, prompt);
       const arrived = await watch.pollFor(TYPE_ECHO_MS, (s) => (inputView(s) !== empty ? s : null));
       if (arrived) break;
