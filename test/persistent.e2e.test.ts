@@ -425,6 +425,13 @@ describe('runPersistentAgent', () => {
     expect(count('tmxoldcli', 'typed')).toBe(0);
   });
 
+  test('an answer that quotes a "Settings Error" is no Settings Error dialog: the next job runs', async () => {
+    const quoted = await direct('tmxa', 'What does "Settings Error … Invalid key in record" mean?');
+    expect(quoted.result.outcome).toBe('succeeded');
+    const next = await direct('tmxa', 'and the next question');
+    expect(next.result).toMatchObject({ outcome: 'succeeded', result: 'Done: and the next question' });
+  });
+
   test('cancel: interrupts the agent, keeps the session, throws CancelledFailure', async () => {
     await warm('tmxa');
     const ac = new AbortController();

@@ -196,10 +196,11 @@ export class SessionJob {
 
   /**
    * Idle at its input prompt. A Claude Code that rejected the settings holding orchestrate's hooks shows its
-   * "Settings Error" dialog instead, for good: that fails the job at once rather than at its timeout.
+   * "Settings Error" dialog instead, for good: that fails the job at once rather than at its timeout. Only a
+   * screen without an input prompt is that dialog: an answer on screen may well quote its words.
    */
   private readyForInput(s: Screen): boolean {
-    if (SETTINGS_ERROR_RE.test(s.text)) {
+    if (s.inputAt === null && SETTINGS_ERROR_RE.test(s.text)) {
       const { project, session, attach } = this.facts;
       throw setupError(
         `${project.name}: Claude Code in tmux session ${session} rejected orchestrate's settings ("Settings Error" on screen; look: \`${attach}\`) — its StopFailure hook needs Claude Code ${STOP_FAILURE_MIN_VERSION} or later: upgrade it on this worker host, then end the session (\`tmux -L ${this.facts.socket} kill-session -t ${session}\`) so the next job starts a new one`,
