@@ -274,6 +274,39 @@ describe('runPersistentAgent', () => {
     expect(idle.stdout).toBe('');
   });
 
+  test('a turn a person started before the job is theirs: its Stop hook is not the job’s end, its answer not the job’s', async () => {
+    await warm('tmxa');
+    const submits = count('tmxa', 'submit');
+    await tmux.sendLiteral('orch-tmxa', 'a person asks [tui:slow:2]');
+    await tmux.sendKeys('orch-tmxa', 'Enter');
+    await waitFor('the person’s prompt to be submitted', () => count('tmxa', 'submit') > submits);
+    const { result } = await direct('tmxa', 'the job asks');
+    expect(result).toMatchObject({ outcome: 'succeeded', result: 'Done: the job asks' });
+  });
+
+  test('a tool use of a person’s turn still running when a job arrives is theirs to answer, not refused for the job', async () => {
+    await warm('tmxa');
+    const seen = tuiEvents('tmxa').length;
+    await tmux.sendLiteral('orch-tmxa', 'a person writes [tui:needs-permission:Write] [tui:slow:1]');
+    await tmux.sendKeys('orch-tmxa', 'Enter');
+    await waitFor('the person’s prompt to be submitted', () =>
+      tuiEvents('tmxa')
+        .slice(seen)
+        .some((e) => e.event === 'submit'),
+    );
+    const running = direct('tmxa', 'the job after the person');
+    const asked = await waitFor('the person’s permission request', () =>
+      tuiEvents('tmxa')
+        .slice(seen)
+        .find((e) => e.event === 'permission'),
+    );
+    // The person answers the dialog (yes); then the job's own prompt goes in.
+    if (asked.decision === 'dialog') await tmux.sendKeys('orch-tmxa', 'Enter');
+    const { result } = await running;
+    expect(asked).toMatchObject({ decision: 'dialog' });
+    expect(result).toMatchObject({ outcome: 'succeeded', result: 'Done: the job after the person' });
+  });
+
   test('progress: the heartbeats carry the pane’s pid and what the transcript says so far (turn, tool, tokens)', async () => {
     const { result, beats } = await direct('tmxa', 'run the tests [tui:tool:npm test] [tui:slow:2]');
     expect(result.outcome).toBe('succeeded');
@@ -390,6 +423,13 @@ describe('runPersistentAgent', () => {
       /^tmxoldcli: Claude Code in tmux session orch-tmxoldcli rejected orchestrate's settings .*needs Claude Code 2\.1\.78 or later/,
     );
     expect(count('tmxoldcli', 'typed')).toBe(0);
+  });
+
+  test('an answer that quotes a "Settings Error" is no Settings Error dialog: the next job runs', async () => {
+    const quoted = await direct('tmxa', 'What does "Settings Error … Invalid key in record" mean?');
+    expect(quoted.result.outcome).toBe('succeeded');
+    const next = await direct('tmxa', 'and the next question');
+    expect(next.result).toMatchObject({ outcome: 'succeeded', result: 'Done: and the next question' });
   });
 
   test('cancel: interrupts the agent, keeps the session, throws CancelledFailure', async () => {

@@ -196,10 +196,11 @@ export class SessionJob {
 
   /**
    * Idle at its input prompt. A Claude Code that rejected the settings holding orchestrate's hooks shows its
-   * "Settings Error" dialog instead, for good: that fails the job at once rather than at its timeout.
+   * "Settings Error" dialog instead, for good: that fails the job at once rather than at its timeout. Only a
+   * screen without an input prompt is that dialog: an answer on screen may well quote its words.
    */
   private readyForInput(s: Screen): boolean {
-    if (SETTINGS_ERROR_RE.test(s.text)) {
+    if (s.inputAt === null && SETTINGS_ERROR_RE.test(s.text)) {
       const { project, session, attach } = this.facts;
       throw setupError(
         `${project.name}: Claude Code in tmux session ${session} rejected orchestrate's settings ("Settings Error" on screen; look: \`${attach}\`) — its StopFailure hook needs Claude Code ${STOP_FAILURE_MIN_VERSION} or later: upgrade it on this worker host, then end the session (\`tmux -L ${this.facts.socket} kill-session -t ${session}\`) so the next job starts a new one`,
@@ -230,8 +231,6 @@ export class SessionJob {
   private async typePrompt(): Promise<void> {
     const { tmux, watch, state, dir } = this;
     const { session, prompt, created } = this.facts;
-    await removeMarkers(dir);
-    await writeNonce(dir, state.nonce);
     // An earlier attempt may have left part of the prompt in the input line.
     if (this.sameJob && !created) await tmux.sendKeys(session, 'C-u');
     let empty: string | null = null;
@@ -243,7 +242,13 @@ export class SessionJob {
       );
       if (empty === null) empty = inputView(before);
       else if (inputView(before) !== empty) break; // it arrived late
-      if (n === 1) this.machine.to('typing');
+      if (n === 1) {
+        // Only now is the job's the next turn: a turn still running before it (a person's, or one an interrupt
+        // did not stop) would mark this job done with its own Stop hook, and have its tool uses refused.
+        await removeMarkers(dir);
+        await writeNonce(dir, state.nonce);
+        this.machine.to('typing');
+      }
       await tmux.sendLiteral(session, prompt);
       const arrived = await watch.pollFor(TYPE_ECHO_MS, (s) => (inputView(s) !== empty ? s : null));
       if (arrived) break;
