@@ -376,6 +376,19 @@ describe('runPersistentAgent', () => {
     expect(result.sessionId).toBeNull();
   });
 
+  test('a turn interrupted at the session (Escape, no Stop hook) is no success: agent_error saying so', async () => {
+    const job = direct('tmxa', 'long work [tui:hang]');
+    await waitFor('the agent to work', () =>
+      tuiEvents('tmxa').some((e) => e.event === 'submit' && e.prompt === 'long work [tui:hang]'),
+    );
+    await tmux.sendKeys('orch-tmxa', 'Escape');
+    const { result } = await job;
+    expect(result.outcome).toBe('agent_error');
+    expect(result.message).toMatch(
+      /^tmxa: the agent in tmux session orch-tmxa went back to its idle prompt without running its Stop hook/,
+    );
+  });
+
   test('a long answer is truncated for history; the whole of it stays in the run folder', async () => {
     const { result, runDir } = await direct('tmxa', '[tui:lines:400] long one');
     expect(result.outcome).toBe('succeeded');

@@ -206,7 +206,10 @@ export async function readExitStatus(dir: string): Promise<string | null> {
 
 /** Tells the Stop hook whose turn ends (`idle` between jobs). */
 export async function writeNonce(dir: string, nonce: string): Promise<void> {
-  await fs.writeFile(path.join(dir, 'nonce'), `${nonce}\n`);
+  // Renamed into place: a hook reading it mid-write would see no nonce and mark nobody's job.
+  const tmp = path.join(dir, `.nonce.${process.pid}`);
+  await fs.writeFile(tmp, `${nonce}\n`);
+  await fs.rename(tmp, path.join(dir, 'nonce'));
 }
 
 /** What the Stop hook saved: the fields read from Claude Code's hook input (unknown: older versions lack some). */

@@ -166,6 +166,13 @@ export class SessionJob {
         );
       }
       await this.awaitCompletion();
+      if (this.completion === 'idle' && (await exists(promptMarkerPath(this.dir, this.state.nonce)))) {
+        // Its hooks ran when the prompt went in, so a turn that ended would have run Stop (or StopFailure).
+        return await this.finish(
+          'agent_error',
+          `${project.name}: the agent in tmux session ${session} went back to its idle prompt without running its Stop hook, so its turn did not finish (interrupted at the session with Escape?) — attach to look (\`${attach}\`); screen in ${this.facts.runDir}/pane.log`,
+        );
+      }
       return await this.finish('succeeded');
     } catch (e) {
       if (!(e instanceof Stop)) throw e;
