@@ -30,7 +30,8 @@ import { MAX_SESSION_CRASHES, activityAttempt, readJobState, startJob, writeJobS
 import { JobMachine } from './phase';
 import { attachCommand, ensureSession, type EnsuredSession } from './projectSession';
 import type { JobFacts } from './result';
-import { Heartbeat, SessionJob, eventLog, type PersistentRunOptions } from './sessionJob';
+import { Heartbeat } from './jobHeartbeat';
+import { SessionJob, eventLog, type PersistentRunOptions } from './sessionJob';
 
 export type { PersistentRunOptions } from './sessionJob';
 

@@ -6,16 +6,16 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Config, ProjectConfig } from '../config';
 import { formatDuration } from '../lib/duration';
-import { HEARTBEAT_EVERY_MS } from '../runner/attempt';
 import type { AgentHeartbeatWriter, AgentRunResult, JobPlan } from '../temporal/types';
 import { AGENT_CRASHED, WORKER_SHUTDOWN, setupError } from '../temporal/failures';
 import { MAX_SESSION_CRASHES, writeJobState, type ActivityAttempt, type JobState } from './jobState';
+import type { Heartbeat } from './jobHeartbeat';
 import { PaneWatch, Stop } from './paneWatch';
 import { TranscriptProgress } from './progress';
 import type { JobMachine } from './phase';
 import { tmuxFor } from './projectSession';
 import { writeJobResult, type Completion, type JobFacts } from './result';
-import { inputView, isIdle, lastLine, parseScreen, type Screen } from './screen';
+import { inputView, isIdle, parseScreen, type Screen } from './screen';
 import {
   exists,
   exitStatusPath,
@@ -58,44 +58,6 @@ const INTERRUPT_WAIT_MS = 3000;
 const SETTINGS_ERROR_RE = /Settings Error[\s\S]*Invalid key/;
 /** Scrollback read for the pane capture kept in the run folder (and the result, without a transcript). */
 const CAPTURE_HISTORY_LINES = 5000;
-
-/** The job's heartbeats: at once, then every HEARTBEAT_EVERY_MS and on polls that are due one. */
-export class Heartbeat {
-  private last = 0;
-  private readonly timer: NodeJS.Timeout;
-  session: string | undefined;
-  watch: PaneWatch | null = null;
-  /** The process in the session's pane, once the session is there. */
-  pid: number | null = null;
-  progress: TranscriptProgress | null = null;
-
-  constructor(
-    private readonly send: AgentHeartbeatWriter,
-    private readonly socket: string,
-    private readonly machine: JobMachine,
-  ) {
-    this.beat(true);
-    this.timer = setInterval(() => this.beat(), HEARTBEAT_EVERY_MS);
-  }
-
-  beat(force = false): void {
-    if (!force && Date.now() - this.last < HEARTBEAT_EVERY_MS) return;
-    this.last = Date.now();
-    const screen = this.watch?.lastScreen;
-    this.send({
-      phase: this.machine.phase,
-      session: this.session,
-      socket: this.socket,
-      lastLine: screen ? lastLine(screen) : '',
-      ...(this.pid !== null ? { pid: this.pid } : {}),
-      ...this.progress?.progress,
-    });
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-}
 
 export type EventLog = (what: string) => Promise<void>;
 
