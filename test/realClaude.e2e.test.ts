@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import path from 'node:path';
 import { jobResult, startJob } from '../src/temporal/client';
 import type { JobResult } from '../src/temporal/types';
-import { makeEnv, processesIn, waitForDetails, type TestEnv } from './helpers/env';
+import { makeEnv, processesIn, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 import {
   failing,
   startMessagesApi,
@@ -387,10 +387,15 @@ describe('persistent: the real interactive TUI in tmux', () => {
     expect(existsSync(path.join(env.projectPath('tuiperm'), 'NOTES.md'))).toBe(false);
     const told = apis.tuiperm.messageCalls().map((c) => JSON.stringify(c.body?.messages));
     expect(told.some((m) => m.includes('orchestrate runs this job unattended'))).toBe(true);
-    // The real transcript folds into progress as a -p stream does: the refused Write was its second turn's tool.
+    // The real transcript folds into progress as a -p stream does: two turns (the refused Write, then the answer).
+    // The CLI may write the last one a moment after the job ended (its Stop hook runs first): waited for.
     const transcript = new StreamFollower(sessionRecord('tuiperm').marker.transcript_path);
-    await transcript.poll();
-    expect(transcript.tracker.snapshot()).toMatchObject({ turn: 2, tokens: expect.objectContaining({ input: 2000 }) });
+    const folded = await waitFor('the transcript’s second turn', async () => {
+      await transcript.poll();
+      const p = transcript.tracker.snapshot();
+      return p.turn >= 2 ? p : null;
+    });
+    expect(folded).toMatchObject({ turn: 2, tokens: expect.objectContaining({ input: 2000 }) });
   });
 
   test('a refused key (401) ends the turn with StopFailure: agent_error naming the fix, never retried', async () => {
