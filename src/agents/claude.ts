@@ -311,6 +311,17 @@ function explainFailedText(run: Run, stdoutTail: string): Partial<ParsedOutput> 
   return null;
 }
 
+/** The usage limit `text` names (Claude Code's words for it), as an outcome; null when it names none. */
+export function claudeUsageLimit(
+  project: string,
+  text: string,
+  now: Date,
+): Pick<ParsedOutput, 'outcome' | 'message' | 'usageLimitResetsAt'> | null {
+  const limit = parseUsageLimitReset(text, now);
+  if (!limit) return null;
+  return { outcome: 'usage_limit', usageLimitResetsAt: limit.resetsAt, message: claudeLimitMessage(project, limit) };
+}
+
 /** The `error` values of Claude Code's StopFailure hook that mean the credentials were refused. */
 const AUTH_TURN_ERRORS = new Set(['authentication_failed', 'oauth_org_not_allowed']);
 /** …and those that may well pass on their own: the job runs again after a back-off. */
@@ -329,14 +340,8 @@ export function claudeTurnFailure(
   now: Date,
 ): Pick<ParsedOutput, 'outcome' | 'message' | 'usageLimitResetsAt' | 'transient' | 'authFailure'> {
   const what = text.trim() || `API error ${error}`;
-  const limit = parseUsageLimitReset(what, now);
-  if (limit) {
-    return {
-      outcome: 'usage_limit',
-      usageLimitResetsAt: limit.resetsAt,
-      message: claudeLimitMessage(project, limit),
-    };
-  }
+  const limited = claudeUsageLimit(project, what, now);
+  if (limited) return limited;
   if (AUTH_TURN_ERRORS.has(error) || NOT_LOGGED_IN_RE.test(what)) {
     return {
       outcome: 'agent_error',

@@ -47,7 +47,7 @@ export interface ParsedOutput {
 }
 
 export { parseAgentOutput } from './parsers';
-export { claudeTurnFailure } from './claude';
+export { claudeTurnFailure, claudeUsageLimit } from './claude';
 export { permissionDenialFailure } from './denials';
 export { stripAnsi, truncateText } from './text';
 export { parseUsageLimitReset } from './usageLimit';

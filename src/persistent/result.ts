@@ -6,7 +6,7 @@ import type { ProjectConfig } from '../config';
 import { PROFILES } from '../agents/profiles';
 import {
   claudeTurnFailure,
-  parseUsageLimitReset,
+  claudeUsageLimit,
   permissionDenialFailure,
   stripAnsi,
   truncateText,
@@ -81,17 +81,15 @@ export async function writeJobResult(facts: JobFacts, ending: JobEnding): Promis
     ({ outcome, message, usageLimitResetsAt } = failed);
     failure = { transient: failed.transient, authFailure: failed.authFailure };
   } else if (outcome === 'succeeded') {
-    const limit = parseUsageLimitReset(answer, new Date());
+    const limited = claudeUsageLimit(project.name, answer, new Date());
     const denied = permissionDenialFailure(
       project.name,
       ending.denials,
       project.agent.allowPermissionDenials,
       '[agent] interactive_command',
     );
-    if (limit) {
-      outcome = 'usage_limit';
-      usageLimitResetsAt = limit.resetsAt;
-      message = `${project.name}: Claude usage limit reached ("${limit.text}"; ${limit.resetsAt ? `resets at ${limit.resetsAt}` : 'reset time not given'}) — wait for the reset or raise the plan's limit`;
+    if (limited) {
+      ({ outcome, message, usageLimitResetsAt } = limited);
     } else if (denied) {
       ({ outcome, message } = denied);
     }

@@ -1,8 +1,8 @@
 // The files in a session's folder (`<state_dir>/sessions/<socket>/<session>`):
 //   start.sh          run by tmux in the pane: reads env.sh once, runs the interactive agent, saves exit-status
 //   env.sh            the agent's environment (private; deleted by start.sh as soon as it has read it)
-//   settings.json     passed with --settings: the Stop and StopFailure hooks (hook-stop.sh) and the
-//                     PermissionRequest hook (hook-permission.sh)
+//   settings.json     passed with --settings: the Stop, StopFailure and UserPromptSubmit hooks (hook-stop.sh)
+//                     and the PermissionRequest hook (hook-permission.sh)
 //   hook-stop.sh      saves the hook's input as stop-<nonce>.json (prompt-<nonce>.json once the prompt is
 //                     submitted), the nonce read from ./nonce
 //   nonce             the nonce of the job in progress ("idle" between jobs)
@@ -101,7 +101,7 @@ export const STOP_FAILURE_MIN_VERSION = '2.1.78';
 const REFUSAL =
   'orchestrate runs this job unattended, so nobody can approve this tool use: it is refused, as claude -p refuses it. Go on without it.';
 
-/** The hooks (Stop, StopFailure, PermissionRequest) and the settings that install them. */
+/** The hooks (Stop, StopFailure, UserPromptSubmit, PermissionRequest) and the settings that install them. */
 async function writeHooks(project: ProjectConfig, session: string, dir: string): Promise<string> {
   const stopHook = path.join(dir, 'hook-stop.sh');
   const permissionHook = path.join(dir, 'hook-permission.sh');
