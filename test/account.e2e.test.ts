@@ -82,20 +82,24 @@ describe('usage limit', () => {
   test("the first job's usage limit holds the account's rest until the reset; one notification; the job resumes", async () => {
     const handle = await startBatch(env.client, env.config, 'cycle', {});
     const waiting = /^waiting for usage-limit reset at \d\d:\d\d \(Europe\/London\)$/;
-    // The held rows say why they wait, in the batch's table (progress query, `status`) and its Web UI details.
+    // The held rows say why they wait, in the batch's table (progress query, `status`) and its Web UI details;
+    // so does the row of the job that hit the limit, which waits in its own workflow.
     await waitFor(
-      'the held rows to say they wait for the reset',
+      'the waiting rows to say they wait for the reset',
       async () => {
         const p = await batchProgress(handle);
         const rows = p.result?.rows ?? [];
-        return ['held1', 'held2'].every((r) => waiting.test(rows.find((x) => x.project === r)?.reason ?? ''));
+        return ['lim', 'held1', 'held2'].every((r) => waiting.test(rows.find((x) => x.project === r)?.reason ?? ''));
       },
       90_000,
     );
     expect(await waitForDetails(handle, /held1 \| waiting for usage-limit reset at/)).toBeTruthy();
-    // `orchestrate status` says it on the batch's line.
+    // `orchestrate status` says it on the batch's line (held1 and held2 wait in their own workflows once the batch
+    // started them: their worker launched no agent), and does not call them running.
     const [line] = await runningBatches(env.client, env.client.connection as Connection, env.taskQueue);
-    expect(line.progress).toMatch(/2 waiting for usage-limit reset at \d\d:\d\d \(Europe\/London\)/);
+    expect(line.progress).toMatch(/3 waiting for usage-limit reset at \d\d:\d\d \(Europe\/London\)/);
+    const runningPart = /, running (.*), \d+ waiting/.exec(line.progress)?.[1] ?? '';
+    expect(runningPart.split(', ').filter((p) => ['lim', 'held1', 'held2'].includes(p))).toEqual([]);
     const result = await waitFor(
       'the cycle to finish',
       async () => {

@@ -308,6 +308,15 @@ test('cycle: concurrency children, then up to 2 × concurrency in flight once on
   expect(readable).toContain('batch-child-window');
 });
 
+test("cycle: the window opens once the first wave's agents have worker slots (batch-window-at-first-wave-slots)", async () => {
+  const projects = ['rpc1', 'rpc2', 'rpw1', 'rpw2', 'rpw3'];
+  const { result, handle } = await batch('cycle', projects);
+  expect(result.rows.map((r) => [r.project, r.status])).toEqual(projects.map((p) => [p, 'succeeded']));
+  const readable = await save('cycle-window_at_first_wave_slots', handle);
+  expect(readable).toContain('batch-window-at-first-wave-slots');
+  expect(readable).toContain('firstWaveAgentSlot');
+});
+
 test('agentJob: a usage limit holds the account in Temporal; a separate run of the account waits for it', async () => {
   const limited = await startJob(env.client, env.config, { project: 'rpxlim', kind: 'run' });
   await waitForDetails(limited.handle, /^waiting for usage limit reset/);

@@ -40,6 +40,7 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'cycle-start_at_once',
     'cycle-gates_in_chunks',
     'cycle-first_wave_sooner',
+    'cycle-window_at_first_wave_slots',
   ],
   eod: ['eod', 'eod-scheduled', 'eod-host_wait', 'eod-worklog_missing'],
   rollover: ['rollover'],
@@ -68,6 +69,7 @@ const NEW_WITH_PATCHES = [
   'accountHold',
   'agentJob-cancelled_hold',
   'accountHold-cancelled',
+  'cycle-window_at_first_wave_slots',
 ];
 /**
  * Histories recorded before the patches listed in docs/deploy.md ("The patches in the code now"): they prove the

@@ -150,7 +150,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     let redelivered = false;
     // Every text about the job that leaves the worker is scrubbed of the agent's secrets.
     const scrub = agentScrubber(project);
-    const attempt = attemptContext(deps, ctx, plan, !isStartPlan(given));
+    const attempt = attemptContext(deps, ctx, plan, jobOf(given));
     const learn = (result: AgentRunResult) => deps.accountHolds.note(plan, input.batchId, result, Date.now());
     const heartbeat: AgentHeartbeatWriter = (d) => attempt.heartbeat(scrubDeep(d, scrub));
     const attemptCtx: AttemptContext = {
@@ -164,7 +164,17 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     const execution = ctx.info.workflowExecution;
     // The kill switch: projects listed in orchestrator.persistent run in their long-lived tmux session.
     const run = project.persistent
-      ? () => runPersistentAttempt(deps, { config, project, plan, baseDir, heartbeat, holdRead, learn })
+      ? () =>
+          runPersistentAttempt({
+            config,
+            project,
+            plan,
+            baseDir,
+            heartbeat,
+            holdRead,
+            learn,
+            acquireSlot: attempt.acquireSlot,
+          })
       : async () =>
           runAttempt(
             {
@@ -223,7 +233,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     );
     let redelivered = false;
     const attemptCtx = {
-      ...attemptContext(deps, ctx, plan, !isStartPlan(input.plan)),
+      ...attemptContext(deps, ctx, plan, jobOf(input.plan)),
       onRedeliver: () => (redelivered = true),
     };
     const record_ = async (result: Parameters<typeof recordJobOutcome>[2], final?: boolean) => {
@@ -247,7 +257,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
 
   /** A starter's plan as the agent runs with it: the project checked and the prompt rendered, on its worker. */
   async function renderedPlan(config: Config, project: ProjectConfig, given: JobStartPlan): Promise<JobPlan> {
-    const { date, promptOverride, ...settings } = given;
+    const { date, promptOverride, firstWaveOf: _firstWave, ...settings } = given;
     // The folder is this worker's: a project pinned to a host has its checkout where that host's config says, not
     // where the starter's config (the CLI's, or the shared worker's snapshot) says.
     const { prompt } = await checkedPrompt(config, project, project.path, {
@@ -280,6 +290,11 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
  */
 function planAccount(project: ProjectConfig, given: JobPlan | JobStartPlan): JobPlan['account'] {
   return isStartPlan(given) ? agentAccountKey(project, process.env) : given.account;
+}
+
+/** What the attempt tells others of the job: its pid (a job that ran prepareJob), its slot (a first-wave job). */
+function jobOf(given: JobPlan | JobStartPlan): Parameters<typeof attemptContext>[3] {
+  return isStartPlan(given) ? { announceStart: false, firstWaveOf: given.firstWaveOf } : { announceStart: true };
 }
 
 /** A result of the account's hold that still holds at `nowMs` (it was read before a wait for an agent slot). */
@@ -342,19 +357,18 @@ async function checkedPrompt(
  * A persistent project's job: one turn in its long-lived tmux session, in this attempt's run folder. Its first
  * attempt is a new turn, which the account's hold holds (`holdRead`); a later one may find its turn running.
  */
-async function runPersistentAttempt(
-  deps: AgentJobDeps,
-  o: {
-    config: Config;
-    project: ProjectConfig;
-    plan: JobPlan;
-    baseDir: string;
-    heartbeat: AgentHeartbeatWriter;
-    holdRead: Promise<AgentRunResult | null>;
-    /** Told the turn's result while its slot is still held (see AttemptContext.learn). */
-    learn: (result: AgentRunResult) => void;
-  },
-): Promise<AgentRunResult> {
+async function runPersistentAttempt(o: {
+  config: Config;
+  project: ProjectConfig;
+  plan: JobPlan;
+  baseDir: string;
+  heartbeat: AgentHeartbeatWriter;
+  holdRead: Promise<AgentRunResult | null>;
+  /** Told the turn's result while its slot is still held (see AttemptContext.learn). */
+  learn: (result: AgentRunResult) => void;
+  /** One of the worker's agent slots (the attempt's: a first-wave job tells its batch it has one). */
+  acquireSlot: () => Promise<() => void>;
+}): Promise<AgentRunResult> {
   const ctx = Context.current();
   const held = ctx.info.attempt === 1 ? stillHeld(await o.holdRead, Date.now()) : null;
   if (held) return held;
@@ -363,7 +377,7 @@ async function runPersistentAttempt(
   const release = await acquireSlot({
     heartbeat: (d) => ctx.heartbeat(d),
     cancelSignal: ctx.cancellationSignal,
-    acquireSlot: () => deps.agentSlots.acquire(),
+    acquireSlot: o.acquireSlot,
   });
   try {
     const { config, project, plan, heartbeat } = o;

@@ -5,10 +5,13 @@ import type { Context } from '@temporalio/activity';
 import {
   AGENT_PROGRESS_SIGNAL,
   AGENT_STARTED_SIGNAL,
+  FIRST_WAVE_SLOT_SIGNAL,
   agentProgressOf,
   type AgentHeartbeatWriter,
   type AgentProgressed,
   type AgentStarted,
+  type BatchRun,
+  type FirstWaveSlot,
   type JobPlan,
 } from '../temporal/types';
 import type { Semaphore } from '../lib/semaphore';
@@ -26,13 +29,13 @@ export function attemptContext(
   deps: { agentSlots: Semaphore },
   ctx: Context,
   plan: Pick<JobPlan, 'project'>,
-  announceStart: boolean,
+  job: { announceStart: boolean; firstWaveOf?: BatchRun },
 ): AttemptContext {
   const execution = ctx.info.workflowExecution;
   return {
     attempt: ctx.info.attempt,
     leaseToken: leaseToken(ctx.info.currentAttemptScheduledTimestampMs, ctx.info.attempt),
-    heartbeat: announcingHeartbeat(ctx, plan, announceStart),
+    heartbeat: announcingHeartbeat(ctx, plan, job.announceStart),
     cancelSignal: ctx.cancellationSignal,
     isWorkerShutdown: () => ctx.cancellationDetails?.workerShutdown ?? false,
     isLeaseLost: () => {
@@ -41,10 +44,38 @@ export function attemptContext(
     },
     jobClosed: () =>
       execution ? jobClosed(ctx.client, execution.workflowId, execution.runId) : Promise.resolve(false),
-    acquireSlot: () => deps.agentSlots.acquire(),
+    acquireSlot: agentSlotOf(deps, ctx, plan.project, job.firstWaveOf),
     log: (m) => ctx.log.info(m),
     warn: (m) => ctx.log.warn(m),
   };
+}
+
+/**
+ * Waits for one of the worker's agent slots. A job of a batch's first wave then tells the batch run it has one
+ * (best effort: without it the batch starts its next children once a first-wave job is done, as it always did).
+ */
+export function agentSlotOf(
+  deps: { agentSlots: Semaphore },
+  ctx: Pick<Context, 'client' | 'log'>,
+  project: string,
+  firstWaveOf: BatchRun | undefined,
+): () => Promise<() => void> {
+  return async () => {
+    const release = await deps.agentSlots.acquire();
+    if (firstWaveOf) tellFirstWaveSlot(ctx, project, firstWaveOf);
+    return release;
+  };
+}
+
+/** Tells a batch run that its first-wave job for `project` has its agent slot. Never waits, never throws. */
+export function tellFirstWaveSlot(ctx: Pick<Context, 'client' | 'log'>, project: string, batch: BatchRun): void {
+  const slot: FirstWaveSlot = { project };
+  ctx.client.workflow
+    .getHandle(batch.workflowId, batch.runId)
+    .signal(FIRST_WAVE_SLOT_SIGNAL, slot)
+    .catch((e: unknown) =>
+      ctx.log.debug(`${project}: could not tell batch ${batch.workflowId} its agent has a slot: ${String(e)}`),
+    );
 }
 
 /** How often at most a running agent's progress is told to its job's workflow (its Web UI details). */

@@ -6,6 +6,7 @@ import {
   BATCH_PROGRESS_QUERY,
   SearchAttr,
   accountWaitSummary,
+  waitsForReset,
   agentProgressOf,
   type AgentProgress,
   type BatchResult,
@@ -202,7 +203,7 @@ export async function runningBatches(
         client.workflow.getHandle(wf.workflowId, wf.runId).query<BatchResult>(BATCH_PROGRESS_QUERY),
       );
       const done = r.rows.filter((x) => x.status !== 'pending' && x.status !== 'running').length;
-      const running = r.rows.filter((x) => x.status === 'running').map((x) => x.project);
+      const running = r.rows.filter((x) => x.status === 'running' && !waitsForReset(x)).map((x) => x.project);
       progress = `${r.date}: ${done}/${r.rows.length} done${running.length ? `, running ${running.join(', ')}` : ''}${accountWaitSummary(r.rows) ? `, ${accountWaitSummary(r.rows)}` : ''}`;
     } catch {
       // not past its first workflow task, or no worker answering

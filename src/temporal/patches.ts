@@ -75,6 +75,11 @@ export type AgentJobMarkedPatch = (typeof AGENT_JOB_MARKED_PATCHES)[number];
  * its later chunks and the session reaper start once it is in.
  */
 export const CYCLE_FIRST_WAVE_SOONER_PATCH = 'cycle-first-wave-sooner';
+/**
+ * batch: the 2 × concurrency window opens once every first-wave job's agent has a worker slot (each tells the
+ * batch run), not once the first of them is done.
+ */
+export const WINDOW_AT_FIRST_WAVE_SLOTS_PATCH = 'batch-window-at-first-wave-slots';
 
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
@@ -98,5 +103,6 @@ export const PATCH_IDS = [
   CYCLE_GATES_IN_CHUNKS_PATCH,
   AGENT_JOB_ONE_MARKER_PATCH,
   CYCLE_FIRST_WAVE_SOONER_PATCH,
+  WINDOW_AT_FIRST_WAVE_SLOTS_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];

@@ -105,6 +105,17 @@ export interface JobStartPlan extends Omit<JobPlan, 'prompt'> {
   date: string;
   /** The prompt given for this job alone (`orchestrate run --prompt`), rendered instead of the project's. */
   promptOverride?: string;
+  /**
+   * The batch run whose first wave this job is in: its agent activity tells that run once the agent has a
+   * worker slot (FIRST_WAVE_SLOT_SIGNAL). Absent for every other job.
+   */
+  firstWaveOf?: BatchRun;
+}
+
+/** One run of a workflow: a signal to it reaches that run alone, never the run it continued as. */
+export interface BatchRun {
+  workflowId: string;
+  runId: string;
 }
 
 /** True for a plan the agent activity still renders (a starter's), false for one prepareJob rendered. */
@@ -276,9 +287,17 @@ export interface BatchInput {
 /** How a batch row held for its account's usage-limit reset begins its reason. */
 export const USAGE_LIMIT_WAIT_NOTE = 'waiting for usage-limit reset';
 
+/**
+ * A row waiting for its account's usage-limit reset: not started (the batch holds it), or started and waiting in
+ * its own job (it hit the limit, or its worker knew the account to be held and launched no agent).
+ */
+export function waitsForReset(row: BatchRow): boolean {
+  return (row.status === 'pending' || row.status === 'running') && row.reason.startsWith(USAGE_LIMIT_WAIT_NOTE);
+}
+
 /** For `status`: "2 waiting for usage-limit reset at 14:00 (Europe/London)", or null when no row waits. */
 export function accountWaitSummary(rows: BatchRow[]): string | null {
-  const held = rows.filter((r) => r.status === 'pending' && r.reason.startsWith(USAGE_LIMIT_WAIT_NOTE));
+  const held = rows.filter(waitsForReset);
   return held.length ? `${held.length} ${held[0].reason}` : null;
 }
 
@@ -311,6 +330,16 @@ export interface AgentStarted {
 }
 
 /**
+ * Signal from the agent activity of a job in a batch's first wave to that batch run, once its agent has a worker
+ * slot. When every first-wave job has one (or is done), the first jobs are sure to run first, and the batch
+ * starts more children (up to 2 × concurrency in flight) without waiting for the first of them to finish.
+ */
+export const FIRST_WAVE_SLOT_SIGNAL = 'firstWaveAgentSlot';
+export interface FirstWaveSlot {
+  project: string;
+}
+
+/**
  * Signal from the agent activity to its job while the agent runs: its progress, for the Web UI's current
  * details. Throttled by the activity (a signal costs the workflow a task, a heartbeat does not); the job's
  * handler only sets its details, so it adds no command to the history.
@@ -335,6 +364,11 @@ export interface AccountLimited {
   resetKnown: boolean;
   message: string;
   workflowId: string;
+  /**
+   * The job launched no agent (its worker knew the account to be held): it waits, and the batch holds the
+   * account, but the notification is the job's that hit the limit. Absent in signals of older runs.
+   */
+  notLaunched?: boolean;
 }
 
 /**

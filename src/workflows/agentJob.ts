@@ -231,6 +231,7 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
       resetKnown,
       message: result.message,
       workflowId: info.workflowId,
+      ...(result.notLaunched ? { notLaunched: true } : {}),
     };
     // The account's hold in Temporal holds its jobs outside this batch; in a batch, the batch holds the
     // account's other jobs and notifies once for all of them; either notifies once per account and reset. A job

@@ -114,6 +114,34 @@ test("a job's usage limit holds the account's unstarted jobs until the reset; on
   expect(again[1].input.resumeSessionId).toBe('session-of-limited');
 });
 
+test('the usage_limit_wait names the job that hit the limit, not one its worker launched no agent for', async () => {
+  // Both start at once (concurrency 2). The worker knew the account held when held's turn came, so held's job
+  // reports first, launched nothing, and waits; the job that hit the limit reports after it.
+  const [limited, held] = uniqueNames('limited', 'held');
+  const resetAt = Date.now() + 3000;
+  const limit = (project: string, extra: Partial<AgentRunResult>) =>
+    bareRunResult('usage_limit', `${project}: usage limit reached`, {
+      usageLimitResetsAt: new Date(resetAt).toISOString(),
+      ...extra,
+    });
+  const { result, s } = await runCycle(
+    [
+      { name: limited, account: 'acct-n' },
+      { name: held, account: 'acct-n' },
+    ],
+    async (project, n) => {
+      if (n > 0) return succeeded(`Done: ${project}`);
+      if (project === held) return limit(project, { notLaunched: true });
+      await sleep(500);
+      return limit(project, {});
+    },
+    2,
+  );
+  expect(result.rows.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+  const waits = s.notifications.filter((e) => e.type === 'usage_limit_wait');
+  expect(waits.map((e) => e.project)).toEqual([limited]);
+});
+
 test("an auth failure skips the account's other jobs with its reason; other accounts' jobs run", async () => {
   const [first, second, third, other] = uniqueNames('first', 'second', 'third', 'other');
   const { result, s } = await runCycle(

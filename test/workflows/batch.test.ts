@@ -7,6 +7,7 @@ import {
   BATCH_PROGRESS_QUERY,
   SearchAttr,
   bareRunResult,
+  isStartPlan,
   type AgentRunResult,
   type BatchInput,
   type BatchKind,
@@ -15,6 +16,7 @@ import {
   type ConfigSnapshot,
   type GateDecision,
 } from '../../src/temporal/types';
+import { tellFirstWaveSlot } from '../../src/activities/attemptContext';
 import { Scenarios, plan, snapshot, stubEnv, succeeded, uniqueNames, type StubEnv } from './stubs';
 import { waitFor } from '../helpers/env';
 
@@ -40,6 +42,10 @@ interface Scenario {
   /** Projects whose job returns at once, outside holdUntil's wait. */
   quick?: string[];
   held?: Array<() => void>;
+  /** The job activities tell their batch run they have an agent slot (as a worker's do), when in its first wave. */
+  tellsSlot?: boolean;
+  /** The projects whose plan said they are in their batch run's first wave. */
+  firstWave?: string[];
 }
 const scenarios = new Scenarios<Scenario>();
 /** The scenario of the workflow this activity runs for: its batch, or the batch of its job. */
@@ -95,6 +101,10 @@ const activities: Partial<WorkflowActivities> = {
   runAgentJob: async ({ plan: p }) => {
     const s = scenario();
     s.calls.push(`runAgentJob ${p.project}`);
+    if (isStartPlan(p) && p.firstWaveOf) {
+      (s.firstWave ??= []).push(p.project);
+      if (s.tellsSlot) tellFirstWaveSlot(Context.current(), p.project, p.firstWaveOf);
+    }
     s.running++;
     s.peak = Math.max(s.peak, s.running);
     try {
@@ -244,6 +254,30 @@ test('a batch starts `concurrency` jobs, then keeps up to 2 × `concurrency` in 
   const agentRuns = s.calls.filter((c) => c.startsWith('runAgentJob'));
   expect(agentRuns).toHaveLength(7);
   expect(agentRuns.slice(0, 2).sort()).toEqual([`runAgentJob ${projects[0]}`, `runAgentJob ${projects[1]}`].sort());
+  expect(s.peak).toBe(4);
+});
+
+test("a batch widens to 2 × `concurrency` once its first wave's agents have their slots, before any is done", async () => {
+  // Six jobs at concurrency 2, none quick: every agent waits until four run at once. Only the first wave's word
+  // that their agents have slots can widen the batch (no job is done before four run).
+  const projects = uniqueNames('w1', 'w2', 'w3', 'w4', 'w5', 'w6');
+  const { result, s } = await runBatch(
+    'rollover',
+    // A folder and a timeout: the batch passes each job its plan (first-wave jobs are told so there).
+    projects.map((name) => ({ name, path: `/work/${name}`, timeoutMs: 60_000 })),
+    { concurrency: 2, holdUntil: 4, tellsSlot: true },
+  );
+  expect(result.rows.map((r) => r.status)).toEqual(Array(6).fill('succeeded'));
+  expect(s.firstWave?.sort()).toEqual(projects.slice(0, 2).sort());
+  // Each agent activity ran once: none timed out waiting (a batch that had not widened would leave two waiting).
+  const agentRuns = s.calls.filter((c) => c.startsWith('runAgentJob'));
+  expect(agentRuns).toHaveLength(6);
+  expect(agentRuns.slice(0, 2).sort()).toEqual(
+    projects
+      .slice(0, 2)
+      .map((p) => `runAgentJob ${p}`)
+      .sort(),
+  );
   expect(s.peak).toBe(4);
 });
 

@@ -33,14 +33,19 @@ export type AccountVerdict =
 export class AccountHolds {
   private readonly limits = new Map<AccountKey, AccountLimited>();
   private readonly authFailures = new Map<AccountKey, string>();
+  /** Per account, the reset its last usage_limit_wait named (ms). */
+  private readonly notified = new Map<AccountKey, number>();
 
   constructor(
     private readonly batch: Batch,
-    /** Shows a running job's wait in the batch's table. */
-    private readonly onLimited: (project: string, note: string) => void,
+    /** Shows a running job's wait in the batch's table, until `until` (ms). */
+    private readonly onLimited: (project: string, note: string, until: number) => void,
   ) {
     const carried = batch.input.carry?.accounts;
-    for (const l of carried?.limits ?? []) this.limits.set(l.account, l);
+    for (const l of carried?.limits ?? []) {
+      this.limits.set(l.account, l);
+      this.notified.set(l.account, Date.parse(l.until));
+    }
     for (const [account, reason] of carried?.authFailures ?? []) this.authFailures.set(account, reason);
     setHandler(accountLimitedSignal, (limited) => this.limited(limited));
   }
@@ -91,13 +96,16 @@ export class AccountHolds {
   }
 
   private async limited(limited: AccountLimited): Promise<void> {
+    const until = Date.parse(limited.until);
     const known = this.limits.get(limited.account);
-    const knownUntil = known ? Date.parse(known.until) : NaN;
-    // Several running jobs of the account may hit the same limit: the first one's signal notifies.
-    const fresh = !(knownUntil > Date.now());
-    if (!(knownUntil >= Date.parse(limited.until))) this.limits.set(limited.account, limited);
-    this.onLimited(limited.project, this.waitNote(limited));
-    if (!fresh) return;
+    if (!(Date.parse(known?.until ?? '') >= until)) this.limits.set(limited.account, limited);
+    this.onLimited(limited.project, this.waitNote(limited), until);
+    // A job its worker launched no agent for waits too; the job that hit the limit notifies (its signal may come
+    // after). Several running jobs of the account may hit the same limit: the first one's signal notifies.
+    if (limited.notLaunched) return;
+    const notifiedUntil = this.notified.get(limited.account) ?? NaN;
+    if (!(notifiedUntil >= until)) this.notified.set(limited.account, until);
+    if (notifiedUntil > Date.now()) return;
     try {
       await sendNotification({
         type: 'usage_limit_wait',

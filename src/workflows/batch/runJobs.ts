@@ -8,16 +8,27 @@ import {
   ParentClosePolicy,
   continueAsNew,
   isCancellation,
+  defineSignal,
   patched,
   setCurrentDetails,
+  setHandler,
+  sleep,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { Semaphore } from '../../lib/semaphore';
-import { SearchAttr, type BatchInput, type BatchResult, type BatchRow, type JobResult } from '../../temporal/types';
+import {
+  FIRST_WAVE_SLOT_SIGNAL,
+  SearchAttr,
+  type BatchInput,
+  type BatchResult,
+  type BatchRow,
+  type FirstWaveSlot,
+  type JobResult,
+} from '../../temporal/types';
 import { failedJobResult } from '../../temporal/failures';
-import { CHILD_WINDOW_PATCH } from '../../temporal/patches';
+import { CHILD_WINDOW_PATCH, WINDOW_AT_FIRST_WAVE_SLOTS_PATCH } from '../../temporal/patches';
 import { jobWorkflowId, taskQueueFor } from '../../temporal/ids';
 import { jobPromptLine, jobStartPlan } from '../../temporal/jobPlan';
 import { jobStaticDetails } from '../../temporal/ui';
@@ -28,6 +39,30 @@ import { firstLineOf, progressDetails } from './progress';
 
 /** Past this many history events, finish the running children and continue as new. */
 const HISTORY_EVENTS_LIMIT = 8000;
+
+const firstWaveSlotSignal = defineSignal<[FirstWaveSlot]>(FIRST_WAVE_SLOT_SIGNAL);
+
+/** A batch run's first `size` jobs, until each has its agent's worker slot or is done; then `onSettled`. */
+class FirstWave {
+  private readonly unsettled = new Set<string>();
+  private joined = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly onSettled: () => void,
+  ) {}
+
+  join(project: string): boolean {
+    if (this.joined >= this.size) return false;
+    this.joined++;
+    this.unsettled.add(project);
+    return true;
+  }
+
+  settled(project: string): void {
+    if (this.unsettled.delete(project) && this.joined === this.size && this.unsettled.size === 0) this.onSettled();
+  }
+}
 
 /** Shows what a job is doing in the batch's current details (null: it is done). */
 export type SetPhase = (phase: string | null) => void;
@@ -52,15 +87,22 @@ export async function runJobs(
   afterSuccess?: AfterSuccess,
 ): Promise<void> {
   const { kind, date, state, input } = batch;
-  // A child spends part of its life outside its agent (started, prepared, reporting back): once the first job is
-  // done, twice as many children as agents keep the agent slots busy, and each worker's own agent slots
-  // (orchestrator.concurrency) cap the agents. The first wave is exactly `concurrency` children in the batch's
-  // order, so the first jobs' usage limit or auth failure is known before more of their account start; a
-  // worker starts no agent for a job in flight whose account it knows to be held (runner/accountHolds.ts).
-  // The semaphore is FIFO and deterministic.
+  // A child spends part of its life outside its agent (started, prepared, reporting back): twice as many children
+  // as agents keep the agent slots busy, and each worker's own agent slots (orchestrator.concurrency) cap the
+  // agents. The first wave is exactly `concurrency` children in the batch's order, alone until each of their
+  // agents has a worker slot (the agent activity tells this run) or is done: the first jobs run first, and a
+  // later job of their account waits for a slot behind them, so their usage limit or auth failure is known
+  // before it launches (a worker starts no agent for an account it knows to be held: runner/accountHolds.ts).
+  // Runs before that patch widen once the first job is done. The semaphore is FIFO and deterministic.
   const concurrency = batch.snap.concurrency;
   const slots = new Semaphore(concurrency);
   let widen = patched(CHILD_WINDOW_PATCH) ? () => slots.grow(concurrency) : null;
+  const widenOnce = () => {
+    widen?.();
+    widen = null;
+  };
+  const firstWave = widen && patched(WINDOW_AT_FIRST_WAVE_SLOTS_PATCH) ? new FirstWave(concurrency, widenOnce) : null;
+  setHandler(firstWaveSlotSignal, ({ project }) => firstWave?.settled(project));
   let running = 0;
   let gating = pending.filter((p) => typeof p !== 'string').length;
   let stopStarting = false;
@@ -84,8 +126,23 @@ export async function runJobs(
     return row;
   };
   if (gating > 0) showProgress();
-  const accounts = new AccountHolds(batch, (project, note) => {
+  const accounts = new AccountHolds(batch, (project, note, until) => {
     phases.set(project, note);
+    // With the early window, a started job of a held account often waits in its own workflow: its row says so
+    // (the table, `status`) until the reset, when its agent runs again.
+    const row = rows.get(project);
+    if (firstWave && row?.status === 'running') {
+      row.reason = note;
+      sleep(Math.max(0, until - Date.now())).then(
+        () => {
+          if (row.status !== 'running' || row.reason !== note) return;
+          row.reason = '';
+          phases.set(project, 'running agent');
+          showProgress();
+        },
+        () => undefined, // the batch was cancelled
+      );
+    }
     showProgress();
   });
   await Promise.all(
@@ -108,6 +165,8 @@ export async function runJobs(
         release();
         return;
       }
+      // Joined before widening: this job is in the first wave.
+      const first = widen !== null && (firstWave?.join(project) ?? false);
       running++;
       showProgress();
       const setPhase: SetPhase = (phase) => {
@@ -116,13 +175,12 @@ export async function runJobs(
         showProgress();
       };
       try {
-        await runOne(batch, rowOf(project), setPhase, afterSuccess, accounts);
+        await runOne(batch, rowOf(project), setPhase, afterSuccess, accounts, first);
       } finally {
         running--;
         setPhase(null);
         release();
-        widen?.();
-        widen = null;
+        widenOnce();
       }
     }),
   );
@@ -170,10 +228,11 @@ async function runOne(
   setPhase: SetPhase,
   afterSuccess: AfterSuccess | undefined,
   accounts: AccountHolds,
+  firstWave: boolean,
 ): Promise<void> {
   row.status = 'running';
   setPhase('running agent');
-  const job = await runChildJob(batch, row);
+  const job = await runChildJob(batch, row, firstWave);
   if (!job) return;
   if (job.notLaunched && job.authFailure) {
     // Started in the window before this batch learnt its account is not logged in; its worker started no agent.
@@ -197,10 +256,16 @@ async function runOne(
  * Starts the project's agentJob as a child and waits for it: its result, failed or not. Null when there is no
  * result to record and the row already says why (a job already running, cancelled, crashed).
  */
-async function runChildJob({ kind, date, snap, projectNamed }: Batch, row: BatchRow): Promise<JobResult | null> {
+async function runChildJob(
+  { kind, date, snap, projectNamed }: Batch,
+  row: BatchRow,
+  firstWave: boolean,
+): Promise<JobResult | null> {
   const project = projectNamed(row.project);
   // The job's plan from the snapshot, so it runs no prepareJob of its own (none from snapshots of older runs).
-  const plan = project ? jobStartPlan(snap, project, { kind, date }) : null;
+  const snapPlan = project ? jobStartPlan(snap, project, { kind, date }) : null;
+  const { workflowId, runId } = workflowInfo();
+  const plan = snapPlan && firstWave ? { ...snapPlan, firstWaveOf: { workflowId, runId } } : snapPlan;
   try {
     const child = await startChild(agentJob, {
       taskQueue: taskQueueFor(snap.taskQueue, project?.host),
