@@ -300,19 +300,20 @@ test("cycle: a usage limit holds the account's next job until the reset (resumed
   expect(child).toContain('resume-agent-session');
 }, 180_000);
 
-test('cycle: concurrency children, then up to 2 × concurrency in flight once one is done (batch-child-window)', async () => {
+/** A cycle of five jobs at concurrency 2, all succeeded, saved as `name`: what its window did is in the history. */
+async function windowCycle(name: string): Promise<string> {
   const projects = ['rpc1', 'rpc2', 'rpw1', 'rpw2', 'rpw3'];
   const { result, handle } = await batch('cycle', projects);
   expect(result.rows.map((r) => [r.project, r.status])).toEqual(projects.map((p) => [p, 'succeeded']));
-  const readable = await save('cycle-child_window', handle);
-  expect(readable).toContain('batch-child-window');
+  return save(name, handle);
+}
+
+test('cycle: concurrency children, then up to 2 × concurrency in flight once one is done (batch-child-window)', async () => {
+  expect(await windowCycle('cycle-child_window')).toContain('batch-child-window');
 });
 
 test("cycle: the window opens once the first wave's agents have worker slots (batch-window-at-first-wave-slots)", async () => {
-  const projects = ['rpc1', 'rpc2', 'rpw1', 'rpw2', 'rpw3'];
-  const { result, handle } = await batch('cycle', projects);
-  expect(result.rows.map((r) => [r.project, r.status])).toEqual(projects.map((p) => [p, 'succeeded']));
-  const readable = await save('cycle-window_at_first_wave_slots', handle);
+  const readable = await windowCycle('cycle-window_at_first_wave_slots');
   expect(readable).toContain('batch-window-at-first-wave-slots');
   expect(readable).toContain('firstWaveAgentSlot');
 });
