@@ -150,7 +150,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     let redelivered = false;
     // Every text about the job that leaves the worker is scrubbed of the agent's secrets.
     const scrub = agentScrubber(project);
-    const attempt = attemptContext(deps, ctx, plan, jobOf(given));
+    const attempt = attemptContext(deps, ctx, plan, attemptAnnounces(given));
     const learn = (result: AgentRunResult) => deps.accountHolds.note(plan, input.batchId, result, Date.now());
     const heartbeat: AgentHeartbeatWriter = (d) => attempt.heartbeat(scrubDeep(d, scrub));
     const attemptCtx: AttemptContext = {
@@ -174,6 +174,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
             holdRead,
             learn,
             acquireSlot: attempt.acquireSlot,
+            heldBeforeLaunch: async () => (await attemptCtx.heldBeforeLaunch?.()) ?? null,
           })
       : async () =>
           runAttempt(
@@ -233,7 +234,7 @@ export function createAgentJobActivities(deps: AgentJobDeps) {
     );
     let redelivered = false;
     const attemptCtx = {
-      ...attemptContext(deps, ctx, plan, jobOf(input.plan)),
+      ...attemptContext(deps, ctx, plan, attemptAnnounces(input.plan)),
       onRedeliver: () => (redelivered = true),
     };
     const record_ = async (result: Parameters<typeof recordJobOutcome>[2], final?: boolean) => {
@@ -293,7 +294,7 @@ function planAccount(project: ProjectConfig, given: JobPlan | JobStartPlan): Job
 }
 
 /** What the attempt tells others of the job: its pid (a job that ran prepareJob), its slot (a first-wave job). */
-function jobOf(given: JobPlan | JobStartPlan): Parameters<typeof attemptContext>[3] {
+function attemptAnnounces(given: JobPlan | JobStartPlan): Parameters<typeof attemptContext>[3] {
   return isStartPlan(given) ? { announceStart: false, firstWaveOf: given.firstWaveOf } : { announceStart: true };
 }
 
@@ -368,6 +369,8 @@ async function runPersistentAttempt(o: {
   learn: (result: AgentRunResult) => void;
   /** One of the worker's agent slots (the attempt's: a first-wave job tells its batch it has one). */
   acquireSlot: () => Promise<() => void>;
+  /** The account's hold as known once the slot is held (see AttemptContext.heldBeforeLaunch). */
+  heldBeforeLaunch: () => Promise<AgentRunResult | null>;
 }): Promise<AgentRunResult> {
   const ctx = Context.current();
   const held = ctx.info.attempt === 1 ? stillHeld(await o.holdRead, Date.now()) : null;
@@ -380,6 +383,9 @@ async function runPersistentAttempt(o: {
     acquireSlot: o.acquireSlot,
   });
   try {
+    // The job that freed this slot may have just hit the account's limit or failed to log in: no new turn then.
+    const heldNow = ctx.info.attempt === 1 ? await o.heldBeforeLaunch() : null;
+    if (heldNow) return heldNow;
     const { config, project, plan, heartbeat } = o;
     const result = await runPersistentAgent({
       config,

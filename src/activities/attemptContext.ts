@@ -56,13 +56,14 @@ export function attemptContext(
  */
 export function agentSlotOf(
   deps: { agentSlots: Semaphore },
-  ctx: Pick<Context, 'client' | 'log'>,
+  ctx: Pick<Context, 'client' | 'log' | 'cancellationSignal'>,
   project: string,
   firstWaveOf: BatchRun | undefined,
 ): () => Promise<() => void> {
   return async () => {
     const release = await deps.agentSlots.acquire();
-    if (firstWaveOf) tellFirstWaveSlot(ctx, project, firstWaveOf);
+    // A wait that gave up releases its slot at once: it never held it, so it tells nobody.
+    if (firstWaveOf && !ctx.cancellationSignal.aborted) tellFirstWaveSlot(ctx, project, firstWaveOf);
     return release;
   };
 }
@@ -74,7 +75,9 @@ export function tellFirstWaveSlot(ctx: Pick<Context, 'client' | 'log'>, project:
     .getHandle(batch.workflowId, batch.runId)
     .signal(FIRST_WAVE_SLOT_SIGNAL, slot)
     .catch((e: unknown) =>
-      ctx.log.debug(`${project}: could not tell batch ${batch.workflowId} its agent has a slot: ${String(e)}`),
+      ctx.log.warn(
+        `${project}: could not tell batch ${batch.workflowId} its agent has a slot (it starts its next jobs once one is done): ${String(e)}`,
+      ),
     );
 }
 

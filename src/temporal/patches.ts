@@ -80,6 +80,8 @@ export const CYCLE_FIRST_WAVE_SOONER_PATCH = 'cycle-first-wave-sooner';
  * batch run), not once the first of them is done.
  */
 export const WINDOW_AT_FIRST_WAVE_SLOTS_PATCH = 'batch-window-at-first-wave-slots';
+/** batch: a job that launched no agent (its worker knew the account held) sends no usage_limit_wait; the one that hit the limit does. */
+export const LIMIT_NOTICE_FROM_LAUNCHED_JOB_PATCH = 'usage-limit-wait-from-launched-job';
 
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
@@ -104,5 +106,6 @@ export const PATCH_IDS = [
   AGENT_JOB_ONE_MARKER_PATCH,
   CYCLE_FIRST_WAVE_SOONER_PATCH,
   WINDOW_AT_FIRST_WAVE_SLOTS_PATCH,
+  LIMIT_NOTICE_FROM_LAUNCHED_JOB_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];

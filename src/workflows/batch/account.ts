@@ -6,7 +6,7 @@
 // continue-as-new in the carry.
 import { defineSignal, isCancellation, log, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { NotifyActivities } from '../../temporal/activities';
-import { ACCOUNT_HOLD_PATCH } from '../../temporal/patches';
+import { ACCOUNT_HOLD_PATCH, LIMIT_NOTICE_FROM_LAUNCHED_JOB_PATCH } from '../../temporal/patches';
 import {
   ACCOUNT_LIMITED_SIGNAL,
   USAGE_LIMIT_WAIT_NOTE,
@@ -102,7 +102,8 @@ export class AccountHolds {
     this.onLimited(limited.project, this.waitNote(limited), until);
     // A job its worker launched no agent for waits too; the job that hit the limit notifies (its signal may come
     // after). Several running jobs of the account may hit the same limit: the first one's signal notifies.
-    if (limited.notLaunched) return;
+    // (Patched: a host worker may run a newer job than the batch's worker; its runs before notified for any.)
+    if (limited.notLaunched && patched(LIMIT_NOTICE_FROM_LAUNCHED_JOB_PATCH)) return;
     const notifiedUntil = this.notified.get(limited.account) ?? NaN;
     if (!(notifiedUntil >= until)) this.notified.set(limited.account, until);
     if (notifiedUntil > Date.now()) return;

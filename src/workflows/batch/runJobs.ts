@@ -64,6 +64,9 @@ class FirstWave {
   }
 }
 
+/** A started job's phase in the batch's table. */
+const RUNNING_AGENT = 'running agent';
+
 /** Shows what a job is doing in the batch's current details (null: it is done). */
 export type SetPhase = (phase: string | null) => void;
 
@@ -126,18 +129,23 @@ export async function runJobs(
     return row;
   };
   if (gating > 0) showProgress();
+  // With the early window, a started job of a held account often waits in its own workflow: its row says so (the
+  // table, `status`) until the reset, when its agent runs again; then its row says what it said before.
+  const waits = new Map<string, { reason: string }>();
   const accounts = new AccountHolds(batch, (project, note, until) => {
     phases.set(project, note);
-    // With the early window, a started job of a held account often waits in its own workflow: its row says so
-    // (the table, `status`) until the reset, when its agent runs again.
     const row = rows.get(project);
     if (firstWave && row?.status === 'running') {
+      const wait = { reason: waits.get(project)?.reason ?? row.reason };
+      waits.set(project, wait);
       row.reason = note;
       sleep(Math.max(0, until - Date.now())).then(
         () => {
-          if (row.status !== 'running' || row.reason !== note) return;
-          row.reason = '';
-          phases.set(project, 'running agent');
+          if (waits.get(project) !== wait) return; // a later signal's timer ends that wait
+          waits.delete(project);
+          if (row.status !== 'running') return;
+          row.reason = wait.reason;
+          phases.set(project, RUNNING_AGENT);
           showProgress();
         },
         () => undefined, // the batch was cancelled
@@ -215,9 +223,12 @@ async function startSlot(
       show(null);
       return null;
     }
+    const reason = row.reason;
     row.reason = verdict.note;
     show(verdict.note);
     await accounts.waitFor(verdict.waitUntil);
+    // Past the reset the row says what it said before (its gate's reason), not a wait that is over.
+    row.reason = reason;
     show(null);
   }
 }
@@ -231,7 +242,7 @@ async function runOne(
   firstWave: boolean,
 ): Promise<void> {
   row.status = 'running';
-  setPhase('running agent');
+  setPhase(RUNNING_AGENT);
   const job = await runChildJob(batch, row, firstWave);
   if (!job) return;
   if (job.notLaunched && job.authFailure) {
