@@ -66,6 +66,11 @@ beforeAll(async () => {
         'prompt = "[scenario:not_logged_in]"\n[projects.rpanologin.agent]\naccount = "rp-b"\nenv = { FAKE_CLAUDE_SLEEP_MS = "3000" }',
       rpaskip: 'prompt = "never runs"\n[projects.rpaskip.agent]\naccount = "rp-b"',
       rpaheld: 'prompt = "held job"\n[projects.rpaheld.agent]\naccount = "rp-a"',
+      // the early window: rpbheld (rpblim's account) starts while rpblim runs, its worker launches no agent once
+      // rpblim hit the limit, and it waits in its own workflow (its row says so); rpbother is another account
+      rpblim: 'prompt = "[scenario:usage_limit_once:in 1m]"\n[projects.rpblim.agent]\naccount = "rp-c"',
+      rpbother: 'prompt = "[scenario:slow:3]"\n[projects.rpbother.agent]\naccount = "rp-d"',
+      rpbheld: 'prompt = "held in its job"\n[projects.rpbheld.agent]\naccount = "rp-c"',
       // one account, one limit across separate runs: rpxlim's usage limit holds the account in Temporal, and
       // rpxheld (a run of its own, same account) waits for the reset before it launches
       rpxlim: 'prompt = "[scenario:usage_limit_once:in 1m]"\n[projects.rpxlim.agent]\naccount = "rp-x"',
@@ -307,6 +312,20 @@ async function windowCycle(name: string): Promise<string> {
   expect(result.rows.map((r) => [r.project, r.status])).toEqual(projects.map((p) => [p, 'succeeded']));
   return save(name, handle);
 }
+
+test('cycle: with the early window, a job of a limited account waits in its own workflow (a notLaunched signal, the row timer)', async () => {
+  const { result, handle } = await batch('cycle', ['rpblim', 'rpbother', 'rpbheld']);
+  expect(result.rows.map((r) => [r.project, r.status])).toEqual([
+    ['rpblim', 'succeeded'],
+    ['rpbother', 'succeeded'],
+    ['rpbheld', 'succeeded'],
+  ]);
+  const readable = await save('cycle-limit_early_window', handle);
+  expect(readable).toContain('batch-window-at-first-wave-slots');
+  expect(readable).toContain('usage-limit-wait-from-launched-job');
+  expect(readable).toContain('"notLaunched":true');
+  expect(readable).toContain('EVENT_TYPE_TIMER_STARTED');
+}, 180_000);
 
 test('cycle: concurrency children, then up to 2 × concurrency in flight once one is done (batch-child-window)', async () => {
   expect(await windowCycle('cycle-child_window')).toContain('batch-child-window');

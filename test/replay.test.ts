@@ -41,6 +41,7 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'cycle-gates_in_chunks',
     'cycle-first_wave_sooner',
     'cycle-window_at_first_wave_slots',
+    'cycle-limit_early_window',
   ],
   eod: ['eod', 'eod-scheduled', 'eod-host_wait', 'eod-worklog_missing'],
   rollover: ['rollover'],
@@ -70,6 +71,7 @@ const NEW_WITH_PATCHES = [
   'agentJob-cancelled_hold',
   'accountHold-cancelled',
   'cycle-window_at_first_wave_slots',
+  'cycle-limit_early_window',
 ];
 /**
  * Histories recorded before the patches listed in docs/deploy.md ("The patches in the code now"): they prove the
