@@ -12,7 +12,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { jobResult, startBatch, startJob } from '../src/temporal/client';
-import type { BatchResult, JobResult } from '../src/temporal/types';
+import { ACCOUNT_HOLD_MEMO, type AccountLimited, type BatchResult, type JobResult } from '../src/temporal/types';
 import { Tmux } from '../src/persistent/tmux';
 import { accountHoldWorkflowId } from '../src/temporal/ids';
 import { makeEnv, waitFor, waitForDetails, type TestEnv } from './helpers/env';
@@ -71,6 +71,8 @@ beforeAll(async () => {
       rpblim: 'prompt = "[scenario:usage_limit_once:in 1m]"\n[projects.rpblim.agent]\naccount = "rp-c"',
       rpbother: 'prompt = "[scenario:slow:3]"\n[projects.rpbother.agent]\naccount = "rp-d"',
       rpbheld: 'prompt = "held in its job"\n[projects.rpbheld.agent]\naccount = "rp-c"',
+      // a batch's job held by another run's hold of its account (started by hand here): it tells its batch
+      rpqheld: 'prompt = "held by another run"\n[projects.rpqheld.agent]\naccount = "rp-q"',
       // one account, one limit across separate runs: rpxlim's usage limit holds the account in Temporal, and
       // rpxheld (a run of its own, same account) waits for the reset before it launches
       rpxlim: 'prompt = "[scenario:usage_limit_once:in 1m]"\n[projects.rpxlim.agent]\naccount = "rp-x"',
@@ -326,6 +328,29 @@ test('cycle: with the early window, a job of a limited account waits in its own 
   expect(readable).toContain('"notLaunched":true');
   expect(readable).toContain('EVENT_TYPE_TIMER_STARTED');
 }, 180_000);
+
+test("agentJob: a batch's job held by another run's account hold tells its batch, then waits", async () => {
+  const limited: AccountLimited = {
+    account: 'account:rp-q',
+    project: 'elsewhere',
+    until: new Date(Date.now() + 3_000).toISOString(),
+    resetKnown: true,
+    message: 'usage limit reached',
+    workflowId: 'job/elsewhere',
+  };
+  const hold = await env.client.workflow.start('accountHold', {
+    taskQueue: env.taskQueue,
+    workflowId: accountHoldWorkflowId(limited.account, env.taskQueue),
+    args: [limited],
+    memo: { [ACCOUNT_HOLD_MEMO]: limited },
+  });
+  const { result } = await batch('cycle', ['rpqheld']);
+  expect(result.rows.map((r) => [r.project, r.status])).toEqual([['rpqheld', 'succeeded']]);
+  await hold.result();
+  const readable = await save('agentJob-held_across_runs_tells_batch', env.client.workflow.getHandle('job/rpqheld'));
+  expect(readable).toContain('held-across-runs-tells-batch');
+  expect(readable).toContain('EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED');
+});
 
 test('cycle: concurrency children, then up to 2 × concurrency in flight once one is done (batch-child-window)', async () => {
   expect(await windowCycle('cycle-child_window')).toContain('batch-child-window');

@@ -31,6 +31,7 @@ const COVERAGE: Record<keyof typeof Workflows, string[]> = {
     'agentJob-hold_in_activity_limited',
     'agentJob-held_in_activity',
     'agentJob-cancelled_hold',
+    'agentJob-held_across_runs_tells_batch',
   ],
   accountHold: ['accountHold', 'accountHold-cancelled'],
   cycle: [
@@ -72,6 +73,7 @@ const NEW_WITH_PATCHES = [
   'accountHold-cancelled',
   'cycle-window_at_first_wave_slots',
   'cycle-limit_early_window',
+  'agentJob-held_across_runs_tells_batch',
 ];
 /**
  * Histories recorded before the patches listed in docs/deploy.md ("The patches in the code now"): they prove the

@@ -82,6 +82,8 @@ export const CYCLE_FIRST_WAVE_SOONER_PATCH = 'cycle-first-wave-sooner';
 export const WINDOW_AT_FIRST_WAVE_SLOTS_PATCH = 'batch-window-at-first-wave-slots';
 /** batch: a job that launched no agent (its worker knew the account held) sends no usage_limit_wait; the one that hit the limit does. */
 export const LIMIT_NOTICE_FROM_LAUNCHED_JOB_PATCH = 'usage-limit-wait-from-launched-job';
+/** agentJob: a batch's job held by another run's account hold tells its batch (its row shows the wait). */
+export const HELD_ACROSS_RUNS_TELLS_BATCH_PATCH = 'held-across-runs-tells-batch';
 
 export const PATCH_IDS = [
   REAP_STALE_SESSIONS_PATCH,
@@ -107,5 +109,6 @@ export const PATCH_IDS = [
   CYCLE_FIRST_WAVE_SOONER_PATCH,
   WINDOW_AT_FIRST_WAVE_SLOTS_PATCH,
   LIMIT_NOTICE_FROM_LAUNCHED_JOB_PATCH,
+  HELD_ACROSS_RUNS_TELLS_BATCH_PATCH,
 ] as const;
 export type PatchId = (typeof PATCH_IDS)[number];

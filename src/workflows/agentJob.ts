@@ -7,6 +7,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -40,6 +41,7 @@ import {
   ACCOUNT_HOLD_ACROSS_RUNS_PATCH,
   ACCOUNT_LIMIT_SIGNAL_PATCH,
   CANCELLED_WAIT_PATCH,
+  HELD_ACROSS_RUNS_TELLS_BATCH_PATCH,
   HOLD_READ_IN_ACTIVITY_PATCH,
   JOB_COST_ATTRIBUTE_PATCH,
   LEAN_JOB_PATCH,
@@ -217,6 +219,18 @@ export async function agentJob(input: AgentJobInput): Promise<JobResult> {
     usageLimitWaits++;
     // Not launched: the account's hold holds it. The job that hit the limit holds the account and notified.
     if (result.heldAcrossRuns) {
+      // Its batch shows the wait on its row and holds the account's jobs it has not started; the hold notified.
+      if (workflowInfo().parent && patched(HELD_ACROSS_RUNS_TELLS_BATCH_PATCH)) {
+        await toldTheBatch({
+          account: plan.account ?? '',
+          project: plan.project,
+          until: result.heldAcrossRuns.until,
+          resetKnown: true,
+          message: result.message,
+          workflowId: info.workflowId,
+          notLaunched: true,
+        });
+      }
       await waitForAccountHold(result.heldAcrossRuns, plan, waitDurably);
       continue;
     }

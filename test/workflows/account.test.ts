@@ -4,6 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowActivities } from '../../src/temporal/activities';
 import {
+  BATCH_PROGRESS_QUERY,
+  USAGE_LIMIT_WAIT_NOTE,
   bareRunResult,
   type AgentRunResult,
   type BatchResult,
@@ -12,7 +14,7 @@ import {
 } from '../../src/temporal/types';
 import type { NotifyEvent } from '../../src/lib/notify';
 import { Scenarios, plan, snapshot, stubEnv, succeeded, uniqueNames, type StubEnv } from './stubs';
-import { waitForDetails } from '../helpers/env';
+import { waitFor, waitForDetails } from '../helpers/env';
 
 interface Scenario {
   snap: ConfigSnapshot;
@@ -167,6 +169,50 @@ test("an auth failure skips the account's other jobs with its reason; other acco
   }
   expect(row(other)).toMatchObject({ status: 'succeeded' });
   expect(s.runs.map((r) => r.project)).toEqual([first, other]);
+  expect(s.notifications).toEqual([]);
+});
+
+test("a job held by another run's hold: its row says it waits; the batch holds the account's next job; no notice", async () => {
+  const [held, other, next] = uniqueNames('held', 'other', 'next');
+  const until = Date.now() + 2500;
+  const projects = [
+    { name: held, account: 'acct-h' },
+    { name: other, account: 'acct-o' },
+    { name: next, account: 'acct-h' },
+  ];
+  const s: Scenario = {
+    snap: snapshot(env.taskQueue, projects, { concurrency: 2 }),
+    run: async (project, n) => {
+      // The worker's agent activity found the account held by a job of another run: it launched nothing.
+      if (project === held && n === 0)
+        return bareRunResult('usage_limit', `${project}: not started: its account is held`, {
+          notLaunched: true,
+          heldAcrossRuns: { project: 'elsewhere', until: new Date(until).toISOString() },
+        });
+      if (project === other) await sleep(1000);
+      return succeeded();
+    },
+    runs: [],
+    notifications: [],
+  };
+  const workflowId = `cycle-${randomUUID()}`;
+  scenarios.add(
+    workflowId,
+    projects.map((p) => p.name),
+    s,
+  );
+  const handle = await env.client.workflow.start('cycle', { taskQueue: env.taskQueue, workflowId, args: [{}] });
+  await waitFor('the held row to say it waits for the reset', async () => {
+    // (No answer before the batch's first workflow task has registered its query.)
+    const p = await handle.query<BatchResult>(BATCH_PROGRESS_QUERY).catch(() => null);
+    const row = p?.rows.find((r) => r.project === held);
+    return row?.status === 'running' && row.reason.startsWith(USAGE_LIMIT_WAIT_NOTE);
+  });
+  const result = (await handle.result()) as BatchResult;
+  expect(result.rows.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  // The account's next job started no agent before the hold's end; nobody was notified twice (the hold did).
+  const nextRun = s.runs.find((r) => r.project === next);
+  expect(nextRun && nextRun.at).toBeGreaterThanOrEqual(until);
   expect(s.notifications).toEqual([]);
 });
 
