@@ -58,6 +58,12 @@ const PROJECTS: Record<string, string> = {
   ),
   tmxcyc1: tuiProject('tmxcyc1', {}, 'prompt = "cycle persistent"'),
   tmxcyc2: 'prompt = "cycle ephemeral"',
+  // One account: tmxauth's turn fails to log in while tmxheld (started behind it) waits for the worker's slot.
+  tmxauth: tuiProject('tmxauth', {}, 'prompt = "fail [tui:api-error:authentication_failed]"', 'account = "tmx-acct"'),
+  tmxheld: tuiProject('tmxheld', {}, 'prompt = "never typed"', 'account = "tmx-acct"'),
+  tmxbusy1: 'prompt = "[scenario:slow:6]"',
+  tmxbusy2: 'prompt = "[scenario:slow:6]"',
+  tmxbusy3: 'prompt = "[scenario:slow:6]"',
   tmxstale: tuiProject('tmxstale'),
   tmxadopt: tuiProject('tmxadopt'),
   tmxcrash: tuiProject('tmxcrash'),
@@ -580,6 +586,20 @@ describe('through the agentJob and cycle workflows', () => {
     const history = JSON.stringify(await handle.fetchHistory());
     expect(history).toContain('reapStaleSessions');
   });
+
+  test("a persistent job behind an auth failure of its account types no prompt: its worker's hold skips it", async () => {
+    const config = await setPersistent(['tmxflip', 'tmxcyc1', 'tmxadopt', 'tmxcrash', 'tmxauth', 'tmxheld']);
+    // The first wave (concurrency 4) fills the worker's slots; tmxheld starts once their agents have them, and
+    // gets tmxauth's slot after its turn failed to log in.
+    const projects = ['tmxauth', 'tmxbusy1', 'tmxbusy2', 'tmxbusy3', 'tmxheld'];
+    const handle = await startBatch(env.client, config, 'cycle', { projects });
+    const result = (await handle.result()) as BatchResult;
+    const row = (p: string) => result.rows.find((r) => r.project === p)!;
+    expect(row('tmxauth')).toMatchObject({ status: 'agent_error', reason: expect.stringMatching(/not authenticated/) });
+    expect(row('tmxheld')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/not logged in/) });
+    expect(row('tmxheld').workflowId).toBe('job/tmxheld');
+    expect(tuiEvents('tmxheld')).toEqual([]);
+  }, 90_000);
 
   test('a worker deployed mid-job leaves the agent working; the next worker adopts it (no second prompt)', async () => {
     const { handle } = await startJob(env.client, env.config, {
