@@ -4,10 +4,10 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { batchProgress, jobResult, startBatch, startJob } from '../src/temporal/client';
-import { accountHoldWorkflowId } from '../src/temporal/ids';
 import type { Connection } from '@temporalio/client';
 import { runningBatches } from '../src/cli/inspect';
-import { ACCOUNT_HOLD_MEMO, type AccountLimited, type BatchResult, type BatchRow } from '../src/temporal/types';
+import { ACCOUNT_HOLD_MEMO, type BatchResult, type BatchRow } from '../src/temporal/types';
+import { startAccountHold } from './helpers/accountHold';
 import { makeEnv, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 
 const HOOK = 'cat >> notify.jsonl; echo >> notify.jsonl';
@@ -219,20 +219,7 @@ describe("a job of another run while its account's hold holds it", () => {
   test('its agent activity launches no agent until the hold ends; no second hold, no notification', async () => {
     // The hold a job of another run started when it hit the account's limit, a few seconds from its end.
     const until = new Date(Date.now() + 5_000).toISOString();
-    const limited: AccountLimited = {
-      account: 'account:held-x',
-      project: 'elsewhere',
-      until,
-      resetKnown: true,
-      message: 'usage limit reached',
-      workflowId: 'job/elsewhere',
-    };
-    const hold = await env.client.workflow.start('accountHold', {
-      taskQueue: env.taskQueue,
-      workflowId: accountHoldWorkflowId(limited.account, env.taskQueue),
-      args: [limited],
-      memo: { [ACCOUNT_HOLD_MEMO]: limited },
-    });
+    const { hold, limited } = await startAccountHold(env.client, env.taskQueue, 'account:held-x', until);
     const { handle } = await startJob(env.client, env.config, { project: 'heldx', kind: 'run' });
     const details = await waitForDetails(handle, /^waiting for usage-limit reset at /);
     expect(details).toContain("elsewhere's job hit the usage limit of this agent account");

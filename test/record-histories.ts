@@ -12,9 +12,10 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { jobResult, startBatch, startJob } from '../src/temporal/client';
-import { ACCOUNT_HOLD_MEMO, type AccountLimited, type BatchResult, type JobResult } from '../src/temporal/types';
+import type { BatchResult, JobResult } from '../src/temporal/types';
 import { Tmux } from '../src/persistent/tmux';
 import { accountHoldWorkflowId } from '../src/temporal/ids';
+import { startAccountHold } from './helpers/accountHold';
 import { makeEnv, waitFor, waitForDetails, type TestEnv } from './helpers/env';
 
 const HISTORIES_DIR = path.join(__dirname, 'histories');
@@ -330,20 +331,8 @@ test('cycle: with the early window, a job of a limited account waits in its own 
 }, 180_000);
 
 test("agentJob: a batch's job held by another run's account hold tells its batch, then waits", async () => {
-  const limited: AccountLimited = {
-    account: 'account:rp-q',
-    project: 'elsewhere',
-    until: new Date(Date.now() + 3_000).toISOString(),
-    resetKnown: true,
-    message: 'usage limit reached',
-    workflowId: 'job/elsewhere',
-  };
-  const hold = await env.client.workflow.start('accountHold', {
-    taskQueue: env.taskQueue,
-    workflowId: accountHoldWorkflowId(limited.account, env.taskQueue),
-    args: [limited],
-    memo: { [ACCOUNT_HOLD_MEMO]: limited },
-  });
+  const until = new Date(Date.now() + 3_000).toISOString();
+  const { hold } = await startAccountHold(env.client, env.taskQueue, 'account:rp-q', until);
   const { result } = await batch('cycle', ['rpqheld']);
   expect(result.rows.map((r) => [r.project, r.status])).toEqual([['rpqheld', 'succeeded']]);
   await hold.result();

@@ -61,11 +61,12 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function runCycle(
+/** Starts a cycle over `projects` whose agent runs `run` answers. */
+async function startCycle(
   projects: Array<{ name: string; account: string }>,
   run: Scenario['run'],
   concurrency: number,
-): Promise<{ result: BatchResult; s: Scenario }> {
+) {
   const s: Scenario = { snap: snapshot(env.taskQueue, projects, { concurrency }), run, runs: [], notifications: [] };
   const workflowId = `cycle-${randomUUID()}`;
   scenarios.add(
@@ -74,6 +75,15 @@ async function runCycle(
     s,
   );
   const handle = await env.client.workflow.start('cycle', { taskQueue: env.taskQueue, workflowId, args: [{}] });
+  return { handle, s };
+}
+
+async function runCycle(
+  projects: Array<{ name: string; account: string }>,
+  run: Scenario['run'],
+  concurrency: number,
+): Promise<{ result: BatchResult; s: Scenario }> {
+  const { handle, s } = await startCycle(projects, run, concurrency);
   return { result: (await handle.result()) as BatchResult, s };
 }
 
@@ -180,9 +190,9 @@ test("a job held by another run's hold: its row says it waits; the batch holds t
     { name: other, account: 'acct-o' },
     { name: next, account: 'acct-h' },
   ];
-  const s: Scenario = {
-    snap: snapshot(env.taskQueue, projects, { concurrency: 2 }),
-    run: async (project, n) => {
+  const { handle, s } = await startCycle(
+    projects,
+    async (project, n) => {
       // The worker's agent activity found the account held by a job of another run: it launched nothing.
       if (project === held && n === 0)
         return bareRunResult('usage_limit', `${project}: not started: its account is held`, {
@@ -192,16 +202,8 @@ test("a job held by another run's hold: its row says it waits; the batch holds t
       if (project === other) await sleep(1000);
       return succeeded();
     },
-    runs: [],
-    notifications: [],
-  };
-  const workflowId = `cycle-${randomUUID()}`;
-  scenarios.add(
-    workflowId,
-    projects.map((p) => p.name),
-    s,
+    2,
   );
-  const handle = await env.client.workflow.start('cycle', { taskQueue: env.taskQueue, workflowId, args: [{}] });
   await waitFor('the held row to say it waits for the reset', async () => {
     // (No answer before the batch's first workflow task has registered its query.)
     const p = await handle.query<BatchResult>(BATCH_PROGRESS_QUERY).catch(() => null);
@@ -224,9 +226,9 @@ test('the hold lives in the workflow: a worker restarted during it keeps the hel
     { name: slow, account: 'acct-b' },
     { name: held, account: 'acct-a' },
   ];
-  const s: Scenario = {
-    snap: snapshot(env.taskQueue, projects, { concurrency: 2 }),
-    run: async (project, n) => {
+  const { handle, s } = await startCycle(
+    projects,
+    async (project, n) => {
       if (project === limited && n === 0) {
         resetAt = Date.now() + 6000;
         return bareRunResult('usage_limit', `${project}: usage limit reached`, {
@@ -237,16 +239,8 @@ test('the hold lives in the workflow: a worker restarted during it keeps the hel
       if (project === slow) await sleep(1500);
       return succeeded();
     },
-    runs: [],
-    notifications: [],
-  };
-  const workflowId = `cycle-${randomUUID()}`;
-  scenarios.add(
-    workflowId,
-    projects.map((p) => p.name),
-    s,
+    2,
   );
-  const handle = await env.client.workflow.start('cycle', { taskQueue: env.taskQueue, workflowId, args: [{}] });
   await waitForDetails(handle, new RegExp(`${held} \\| waiting for usage-limit reset at`), 30_000);
   await worker.stop();
   worker = await env.worker(activities);
