@@ -9,6 +9,7 @@ import path from 'node:path';
 import { jobResult, startJob } from '../src/temporal/client';
 import type { JobResult } from '../src/temporal/types';
 import { makeEnv, processesIn, waitFor, waitForDetails, type TestEnv } from './helpers/env';
+import { killIfAlive } from './helpers/process';
 import {
   failing,
   startMessagesApi,
@@ -164,7 +165,8 @@ afterAll(async () => {
   // it is stopped by pid), then no other agent may be left.
   await new Tmux(TMUX_SOCKET).killServer();
   const all = env ? processesIn(path.join(env.dir, 'projects')) : [];
-  for (const p of all.filter((x) => x.cmd.includes(`/sessions/${TMUX_SOCKET}/`))) process.kill(p.pid, 'SIGKILL');
+  // (Killing the tmux server may end some of them between the scan and the kill.)
+  for (const p of all.filter((x) => x.cmd.includes(`/sessions/${TMUX_SOCKET}/`))) killIfAlive(p.pid);
   const left = all.filter((x) => !x.cmd.includes(`/sessions/${TMUX_SOCKET}/`));
   await env?.stop();
   await Promise.all(Object.values(apis).map((a) => a.close()));

@@ -16,6 +16,15 @@ export function liveProcess(pid: number): { state: string; pgid: number } | null
   return { state: fields[0], pgid: Number(fields[2]) };
 }
 
+/** SIGKILLs the process; one that already exited (after a scan of the process table found it) is fine. */
+export function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+  }
+}
+
 /** The process is alive and not a zombie. */
 export function processAlive(pid: number): boolean {
   return liveProcess(pid) !== null;
