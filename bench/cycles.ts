@@ -21,6 +21,7 @@ import {
   type Orchestrator,
 } from './lib';
 import { startFloor, type Floor } from './floor';
+import { traced, type SlotLanes } from './agentTrace';
 import { CHILD_LABELS, QUICK_PROMPT, historySegments, medianSegments } from './p1';
 import { firstRunId, log, type Params } from './params';
 
@@ -223,16 +224,31 @@ async function floorCycles(
   prompt: string,
   concurrency: number,
   serverPid: number | null = null,
-): Promise<FloorCycles & { childCpuS: CpuSeconds }> {
+): Promise<FloorCycles & { childCpuS: CpuSeconds; windowLanes: SlotLanes | null }> {
   const jobs = orch.projects.map((p) => ({ agent: orch.agent, cwd: orch.projectPath(p), prompt }));
   const [childMs, childCpuS] = await withCpu(serverPid, () =>
     floor.fanOut(jobs, { window: concurrency, children: true }),
   );
+  const window = await traced(concurrency, () => floor.fanOut(jobs, { window: 2 * concurrency, children: true }));
   return {
     childMs,
     childCpuS,
-    childWindowMs: await floor.fanOut(jobs, { window: 2 * concurrency, children: true }),
+    childWindowMs: window.out,
+    windowLanes: window.lanes,
     noChildMs: await floor.fanOut(jobs, { window: concurrency, children: false }),
+  };
+}
+
+/** The lanes' medians over the runs that traced (null if none did). */
+function medianLanes(all: Array<SlotLanes | null>): SlotLanes | null {
+  const runs = all.filter((l): l is SlotLanes => l !== null);
+  if (runs.length === 0) return null;
+  const m = (f: (l: SlotLanes) => number) => round(median(runs.map(f)), 1);
+  return {
+    beforeFirstAgentMs: m((l) => l.beforeFirstAgentMs),
+    agentToAgentMs: { p50: m((l) => l.agentToAgentMs.p50), p95: m((l) => l.agentToAgentMs.p95) },
+    agentMs: { p50: m((l) => l.agentMs.p50) },
+    afterLastAgentMs: m((l) => l.afterLastAgentMs),
   };
 }
 
@@ -267,7 +283,8 @@ export async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot'])
   let main: {
     ours: CycleRun[];
     pool: number[];
-    floor: FloorCycles[];
+    floor: Array<FloorCycles & { windowLanes: SlotLanes | null }>;
+    lanes: { ours: Array<SlotLanes | null>; pool: Array<SlotLanes | null> };
     sequential: { totalMs: number; perJobMs: number[] };
   } | null = null;
   let perJobSequentialMs = NaN;
@@ -288,13 +305,18 @@ export async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot'])
       const repeats = n === q.projects ? q.repeats : 1;
       const ours: CycleRun[] = [];
       const pool: number[] = [];
-      const floorRuns: FloorCycles[] = [];
+      const floorRuns: Array<FloorCycles & { windowLanes: SlotLanes | null }> = [];
+      const lanes = { ours: [] as Array<SlotLanes | null>, pool: [] as Array<SlotLanes | null> };
       for (let i = 0; i < repeats; i++) {
         log(
           `P2: cycle over ${n} projects, the same jobs in a bare process pool${floor ? ' and at the floor' : ''} (run ${i + 1}/${repeats})`,
         );
-        pool.push(await processPool(orch, prompt, q.concurrency));
-        ours.push(await runCycle(base, orch));
+        const poolRun = await traced(q.concurrency, () => processPool(orch, prompt, q.concurrency));
+        pool.push(poolRun.out);
+        lanes.pool.push(poolRun.lanes);
+        const cycle = await traced(q.concurrency, () => runCycle(base, orch));
+        ours.push(cycle.out);
+        lanes.ours.push(cycle.lanes);
         if (floor) floorRuns.push(await floorCycles(floor, orch, prompt, q.concurrency));
       }
       let sequential: { totalMs: number; perJobMs: number[] } | null = null;
@@ -303,7 +325,7 @@ export async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot'])
         sequential = await sequentialLoop(orch, prompt);
       }
       if (n === q.projects && sequential) {
-        main = { ours, pool, floor: floorRuns, sequential };
+        main = { ours, pool, floor: floorRuns, lanes, sequential };
         perJobSequentialMs = sequential.totalMs / n;
       }
       if (plot.projects.includes(n)) {
@@ -343,7 +365,13 @@ export async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot'])
     ratioToPool: round(oursMs / poolMs, 3),
     /** The floor's designs over the same jobs, in the same repeats (medians), and ours over each. */
     floorMs,
-    floorRuns: main.floor,
+    floorRuns: main.floor.map(({ windowLanes: _, ...f }) => f),
+    /** Where the slots' time went (the agents' own clocks; medians over the repeats): ours, the window floor, the pool. */
+    slotLanes: {
+      ours: medianLanes(main.lanes.ours),
+      childWindowFloor: medianLanes(main.floor.map((f) => f.windowLanes)),
+      pool: medianLanes(main.lanes.pool),
+    },
     ratioToFloor: ratiosToFloor(oursMs, floorMs),
     floorRatioToIdeal: {
       child: round(floorMs.childMs / idealMs, 3),

@@ -2,6 +2,7 @@
 import { round } from './lib';
 import type { p1 } from './p1';
 import type { p2, p3, scale } from './cycles';
+import type { SlotLanes } from './agentTrace';
 import type { p4 } from './p4';
 import type { p5 } from './p5';
 
@@ -172,7 +173,8 @@ export function report(r: Results): string {
             ],
           ],
         ),
-      "P2 where a job's time goes inside the cycle (median ms over a sample of jobs of the median run):\n\n" +
+      slotLanesTable(r.p2.slotLanes) +
+        "P2 where a job's time goes inside the cycle (median ms over a sample of jobs of the median run):\n\n" +
         segmentTable(r.p2.jobSegmentsOfMedianRunMs),
       'P2 the cycle workflow itself (ms, summed over its workflow tasks and activities):\n\n' +
         segmentTable(r.p2.cycleSegmentsOfMedianRunMs),
@@ -246,5 +248,28 @@ export function segmentTable(seg: Record<string, number>): string {
   return table(
     ['segment', 'ms'],
     Object.entries(seg).map(([k, v]) => [k, v]),
+  );
+}
+
+/** P2's slots, from the agents' own clocks: ours beside the window floor and the bare pool ('' when none traced). */
+function slotLanesTable(l: Record<'ours' | 'childWindowFloor' | 'pool', SlotLanes | null>): string {
+  const cols = [l.ours, l.childWindowFloor, l.pool];
+  if (cols.every((c) => c === null)) return '';
+  const cell = (f: (x: SlotLanes) => string) => cols.map((c) => (c ? f(c) : '–'));
+  return (
+    "P2 the slots, from the agents' own clocks (medians over the repeats):\n\n" +
+    table(
+      ['ms', 'ours', 'child + window floor', 'bare pool'],
+      [
+        ['run start → first agent start', ...cell((x) => `${x.beforeFirstAgentMs}`)],
+        [
+          'agent end → next agent start on its slot p50 / p95',
+          ...cell((x) => `${x.agentToAgentMs.p50} / ${x.agentToAgentMs.p95}`),
+        ],
+        ["an agent's own run p50", ...cell((x) => `${x.agentMs.p50}`)],
+        ['last agent end → run end', ...cell((x) => `${x.afterLastAgentMs}`)],
+      ],
+    ) +
+    '\n\n'
   );
 }
