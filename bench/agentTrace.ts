@@ -29,15 +29,17 @@ export interface SlotLanes {
 export async function traced<T>(
   concurrency: number,
   fn: () => Promise<T>,
+  /** The run's own start and end (epoch ms), when `fn` does more than the run (ours reads its histories after). */
+  span?: (out: T) => { t0: number; t1: number },
 ): Promise<{ out: T; lanes: SlotLanes | null }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-trace-'));
   const file = path.join(dir, 'agents.log');
   const before = process.env[AGENT_TRACE_VAR];
   process.env[AGENT_TRACE_VAR] = file;
   try {
-    const t0 = Date.now();
+    const called = Date.now();
     const out = await fn();
-    const t1 = Date.now();
+    const { t0, t1 } = span?.(out) ?? { t0: called, t1: Date.now() };
     const trace = existsSync(file) ? readFileSync(file, 'utf8') : '';
     return { out, lanes: trace ? slotLanes(trace, concurrency, t0, t1) : null };
   } finally {

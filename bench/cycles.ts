@@ -1,6 +1,6 @@
 // P2 / plot / P3: cycles, against a bare process pool and the seed's sequential loop.
 import { startBatch } from '../src/temporal/client';
-import { BATCH_PROGRESS_QUERY, type BatchResult } from '../src/temporal/types';
+import { BATCH_PROGRESS_QUERY, rowFinished, type BatchResult } from '../src/temporal/types';
 import {
   FAKE_CLAUDE,
   SLEEP_AGENT,
@@ -27,6 +27,8 @@ import { firstRunId, log, type Params } from './params';
 
 export interface CycleRun {
   makespanMs: number;
+  /** The client's start call and its result (epoch ms). */
+  wall: { t0: number; t1: number };
   runs: number;
   maxHistoryEvents: number;
   rows: BatchResult['rows'];
@@ -81,7 +83,7 @@ export async function runCycle(base: BenchBase, orch: Orchestrator): Promise<Cyc
     handle
       .query<BatchResult>(BATCH_PROGRESS_QUERY)
       .then((p) => {
-        const done = p.rows.filter((r) => r.status !== 'pending' && r.status !== 'running').length;
+        const done = p.rows.filter(rowFinished).length;
         log(`  ${orch.name}: ${done}/${p.rows.length} jobs done after ${round((performance.now() - t0) / 1000)} s`);
       })
       .catch(() => undefined);
@@ -150,6 +152,7 @@ export async function runCycle(base: BenchBase, orch: Orchestrator): Promise<Cyc
   const closed = eventMs(events[events.length - 1]);
   return {
     makespanMs,
+    wall: { t0: wall0, t1: wall1 },
     runs: chain.length,
     maxHistoryEvents: Math.max(...chain.map((r) => r.events.length)),
     rows: result.rows,
@@ -314,7 +317,11 @@ export async function p2(base: BenchBase, q: Params['p2'], plot: Params['plot'])
         const poolRun = await traced(q.concurrency, () => processPool(orch, prompt, q.concurrency));
         pool.push(poolRun.out);
         lanes.pool.push(poolRun.lanes);
-        const cycle = await traced(q.concurrency, () => runCycle(base, orch));
+        const cycle = await traced(
+          q.concurrency,
+          () => runCycle(base, orch),
+          (c) => c.wall,
+        );
         ours.push(cycle.out);
         lanes.ours.push(cycle.lanes);
         if (floor) floorRuns.push(await floorCycles(floor, orch, prompt, q.concurrency));

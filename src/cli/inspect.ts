@@ -7,7 +7,8 @@ import {
   SearchAttr,
   accountWaitSummary,
   agentProgressOf,
-  waitsForReset,
+  rowFinished,
+  waitsInItsJob,
   type AgentProgress,
   type BatchResult,
   type JobKind,
@@ -202,8 +203,8 @@ export async function runningBatches(
       const r = await connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
         client.workflow.getHandle(wf.workflowId, wf.runId).query<BatchResult>(BATCH_PROGRESS_QUERY),
       );
-      const done = r.rows.filter((x) => x.status !== 'pending' && x.status !== 'running').length;
-      const running = r.rows.filter((x) => x.status === 'running' && !waitsForReset(x)).map((x) => x.project);
+      const done = r.rows.filter(rowFinished).length;
+      const running = r.rows.filter((x) => x.status === 'running' && !waitsInItsJob(x)).map((x) => x.project);
       progress = `${r.date}: ${done}/${r.rows.length} done${running.length ? `, running ${running.join(', ')}` : ''}${accountWaitSummary(r.rows) ? `, ${accountWaitSummary(r.rows)}` : ''}`;
     } catch {
       // not past its first workflow task, or no worker answering

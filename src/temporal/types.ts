@@ -295,6 +295,16 @@ export function waitsForReset(row: BatchRow): boolean {
   return (row.status === 'pending' || row.status === 'running') && row.reason.startsWith(USAGE_LIMIT_WAIT_NOTE);
 }
 
+/** A started job that waits for its account's reset in its own workflow: its row says running, yet no agent runs. */
+export function waitsInItsJob(row: BatchRow): boolean {
+  return row.status === 'running' && waitsForReset(row);
+}
+
+/** A row whose job is over (its outcome is in) or that never runs (skipped). */
+export function rowFinished(row: BatchRow): boolean {
+  return row.status !== 'pending' && row.status !== 'running';
+}
+
 /** For `status`: "2 waiting for usage-limit reset at 14:00 (Europe/London)", or null when no row waits. */
 export function accountWaitSummary(rows: BatchRow[]): string | null {
   const held = rows.filter(waitsForReset);

@@ -1,5 +1,5 @@
 // A batch's result table and how the Web UI shows it: one row per project, a headline, a markdown table.
-import { waitsForReset, type BatchKind, type BatchRow, type GateDecision } from '../../temporal/types';
+import { rowFinished, waitsInItsJob, type BatchKind, type BatchRow, type GateDecision } from '../../temporal/types';
 import { clipAtWord } from '../../lib/clip';
 import { batchCounts } from '../../lib/outcomes';
 
@@ -37,9 +37,8 @@ export function progressDetails(
   headline?: string,
   gating = 0,
 ): string {
-  const done = rows.filter((r) => r.status !== 'pending' && r.status !== 'running').length;
-  // A started job waiting for its account's reset is not running an agent.
-  const waiting = rows.filter((r) => r.status === 'running' && waitsForReset(r)).length;
+  const done = rows.filter(rowFinished).length;
+  const waiting = rows.filter(waitsInItsJob).length;
   const runs = `${running - waiting} running${waiting ? `, ${waiting} waiting for usage-limit reset` : ''}`;
   const cell = (s: string) => clipAtWord(s.replace(/\s+/g, ' ').trim(), 100).replace(/\|/g, '\\|');
   const shown = rows.slice(0, 50);
