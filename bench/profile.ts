@@ -10,6 +10,7 @@ import path from 'node:path';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -21,6 +22,7 @@ interface CpuProfile {
 function areaOf(url: string, fn: string): string {
   if (!url) return fn === '(garbage collector)' ? 'gc' : fn === '(idle)' ? 'idle' : 'native / (program)';
   if (/[\\/]bench[\\/]floor[\\/]/.test(url)) return 'the floor (bench/floor)';
+  if (/[\\/]dist-bench[\\/]bench[\\/]/.test(url)) return 'the bench itself (set-up, clean-up, measuring)';
   if (url.startsWith('evalmachine')) return 'workflow sandbox (SDK glue)';
   if (/workflow-bundle|webpack|dist[\\/]bundle|[\\/]workflows[\\/]/.test(url)) return 'workflow code (bundle)';
   const pkg = /node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)/.exec(url);
@@ -35,7 +37,23 @@ function summarise(file: string, top: number): string {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  // Native time (a file system call, a spawn) and Node's own code belong to the code that made the call: the
+  // area of its nearest caller outside Node.
+  const callerOf = (id: number): ProfileNode['callFrame'] | null => {
+    for (let at = parent.get(id); at !== undefined; at = parent.get(at)) {
+      const f = byId.get(at)?.callFrame;
+      if (f?.url && !f.url.startsWith('node:')) return f;
+    }
+    return null;
+  };
+  const frameKey = (f: ProfileNode['callFrame']) =>
+    `${f.functionName || '(anonymous)'} ${path.basename(f.url)}:${f.lineNumber + 1}`;
   const areas = new Map<string, number>();
+  const callers = new Map<string, number>();
+  /** Orchestrate's functions, each with the native and Node time of the calls it made. */
+  const ours = new Map<string, number>();
   const fns = new Map<string, number>();
   let total = 0;
   for (const [id, us] of self) {
@@ -46,6 +64,10 @@ function summarise(file: string, top: number): string {
     if (area === 'idle') continue;
     total += us;
     areas.set(area, (areas.get(area) ?? 0) + us);
+    const frame = area === 'native / (program)' || area === 'node internals' ? callerOf(id) : n.callFrame;
+    const caller = frame ? areaOf(frame.url, frame.functionName) : 'native / (program)';
+    callers.set(caller, (callers.get(caller) ?? 0) + us);
+    if (frame && caller === 'orchestrate') ours.set(frameKey(frame), (ours.get(frameKey(frame)) ?? 0) + us);
     const key = `${functionName || '(anonymous)'} ${url ? `${path.basename(url)}:${lineNumber + 1}` : ''} [${area}]`;
     fns.set(key, (fns.get(key) ?? 0) + us);
   }
@@ -60,6 +82,20 @@ function summarise(file: string, top: number): string {
       .slice(0, 12)
       .map(([a, us]) => `  ${ms(us)} ${pct(us)}  ${a}`),
     '',
+    'by area, native and Node time counted to its caller:',
+    ...sorted(callers)
+      .slice(0, 12)
+      .map(([a, us]) => `  ${ms(us)} ${pct(us)}  ${a}`),
+    '',
+    ...(ours.size
+      ? [
+          `orchestrate's costliest functions, with the calls into Node they made (top ${top}):`,
+          ...sorted(ours)
+            .slice(0, top)
+            .map(([f, us]) => `  ${ms(us)} ${pct(us)}  ${f}`),
+          '',
+        ]
+      : []),
     `top ${top} functions (self time):`,
     ...sorted(fns)
       .slice(0, top)
