@@ -395,6 +395,16 @@ describe('runPersistentAgent', () => {
     );
   });
 
+  test('a prompt the TUI runs as a slash command it does not know starts no turn: agent_error naming it, not the pane as an answer', async () => {
+    const { result } = await direct('tmxa', '/nosuchcommand please');
+    expect(result.outcome).toBe('agent_error');
+    expect(result.message).toMatch(
+      /^tmxa: the TUI in tmux session orch-tmxa read the prompt as the slash command \/nosuchcommand and started no model turn \(on screen: "Unknown command: \/nosuchcommand"\) — .*write it without the leading \//,
+    );
+    // The session is still there for the next job.
+    expect((await direct('tmxa', 'after the slash')).result.outcome).toBe('succeeded');
+  });
+
   test('a long answer is truncated for history; the whole of it stays in the run folder', async () => {
     const { result, runDir } = await direct('tmxa', '[tui:lines:400] long one');
     expect(result.outcome).toBe('succeeded');

@@ -139,6 +139,8 @@ beforeAll(async () => {
     concurrency: 4,
     orchestratorExtra: [
       'transient_backoff = "1s"',
+      // A TUI that ran no turn goes quiet at its prompt: within the persistent jobs' 20 s timeout.
+      'idle_seconds = 5',
       `tmux_socket = "${TMUX_SOCKET}"`,
       'persistent = ["tui", "tuiauth", "tuibusy", "tuilimit", "tuiperm"]',
     ],
@@ -380,6 +382,15 @@ describe('persistent: the real interactive TUI in tmux', () => {
       hook_event_name: 'UserPromptSubmit',
       transcript_path: record.marker.transcript_path,
     });
+  });
+
+  test('a prompt the TUI reads as a slash command it does not know starts no turn: agent_error quoting the TUI, not a success', async () => {
+    const r = await run('tui', '/nosuchcommand');
+    expect(r.outcome).toBe('agent_error');
+    expect(r.message).toMatch(
+      /^tui: the TUI in tmux session orch-tui read the prompt as the slash command \/nosuchcommand and started no model turn \(on screen: "Unknown command: \/nosuchcommand"\)/,
+    );
+    expect(apis.tui.messageCalls().some((c) => JSON.stringify(c.body?.messages).includes('nosuchcommand'))).toBe(false);
   });
 
   test('a tool use the TUI would ask about is refused by orchestrate’s hook: the model is told, the job is agent_error', async () => {

@@ -128,6 +128,8 @@ export class SessionJob {
         );
       }
       await this.awaitCompletion();
+      const noTurn = this.completion === 'idle' ? await this.slashCommandWithoutTurn() : null;
+      if (noTurn) return await this.finish('agent_error', noTurn);
       if (this.completion === 'idle' && (await exists(promptMarkerPath(this.dir, this.state.nonce)))) {
         // Its hooks ran when the prompt went in, so a turn that ended would have run Stop (or StopFailure).
         return await this.finish(
@@ -176,6 +178,24 @@ export class SessionJob {
       );
     }
     return isIdle(s);
+  }
+
+  /**
+   * The TUI reads a prompt starting with `/` as a slash command; one it does not know (or a built-in one such as
+   * `/clear`) starts no model turn, so its UserPromptSubmit hook never runs and the pane goes quiet at the idle
+   * prompt, which is otherwise how a TUI without hooks says it is done. Why that is no success, or null.
+   */
+  private async slashCommandWithoutTurn(): Promise<string | null> {
+    const command = /^\/\S+/.exec(this.facts.prompt.trimStart())?.[0];
+    if (!command || (await exists(promptMarkerPath(this.dir, this.state.nonce)))) return null;
+    const { project, session, attach, runDir } = this.facts;
+    // What the TUI said of it ("● Unknown command: /x"), from the words on.
+    const line = this.watch.lastScreen?.text
+      .split('\n')
+      .filter((l) => l.includes(`Unknown command: ${command}`))
+      .at(-1);
+    const said = line?.slice(line.indexOf('Unknown command:')).trim();
+    return `${project.name}: the TUI in tmux session ${session} read the prompt as the slash command ${command} and started no model turn${said ? ` (on screen: "${said}")` : ''} — a persistent job's prompt is typed into the TUI: write it without the leading /, or, for a custom command, check the session knows it (commands load when it starts: end it, \`tmux -L ${this.facts.socket} kill-session -t ${session}\`, and the next job starts a new one); look: \`${attach}\`, screen in ${runDir}/pane.log`;
   }
 
   /** The prompt still sits in the input line, unsent. */
