@@ -9,7 +9,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import execa from 'execa';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createAgentJobActivities } from '../src/activities/agentJob';
@@ -278,6 +278,33 @@ describe('runPersistentAgent', () => {
     const hook = path.join(env.stateDir, 'sessions', SOCKET, 'orch-tmxa', 'hook-permission.sh');
     const idle = await execa('sh', [hook], { input: '{"tool_name":"Write"}' });
     expect(idle.stdout).toBe('');
+  });
+
+  test('a job’s nonce left behind (cancelled while no worker ran) stops counting past the job’s last moment: the session is a person’s again', async () => {
+    // A job wrote its nonce with its last possible moment: 30 s timeout + a minute to stop and report.
+    const before = Date.now();
+    const { runDir } = await direct('tmxa', 'a job');
+    const sessionDir = path.join(env.stateDir, 'sessions', SOCKET, 'orch-tmxa');
+    const { nonce } = sessionJson(runDir);
+    const until = Number(readFileSync(path.join(sessionDir, `until-${nonce}`), 'utf8')) * 1000;
+    expect(until).toBeGreaterThanOrEqual(before + 30_000 + 60_000);
+    expect(until).toBeLessThan(Date.now() + 30_000 + 60_000 + 1000);
+    // Its worker gone mid-job: the nonce stays set. Within the job's time its hooks still act for it...
+    const hook = (name: string, input: string) => execa('sh', [path.join(sessionDir, name), 'stop'], { input });
+    writeFileSync(path.join(sessionDir, 'nonce'), `${nonce}\n`);
+    expect((await hook('hook-permission.sh', '{"tool_name":"Write"}')).stdout).toContain('"behavior":"deny"');
+    // ...past it, a person's permission dialog is theirs to answer, and their turn's end marks no job.
+    writeFileSync(path.join(sessionDir, `until-${nonce}`), `${Math.floor(Date.now() / 1000) - 5}\n`);
+    expect((await hook('hook-permission.sh', '{"tool_name":"Write"}')).stdout).toBe('');
+    for (const f of [`stop-${nonce}.json`, 'stop-idle.json']) rmSync(path.join(sessionDir, f), { force: true });
+    await hook('hook-stop.sh', '{"hook_event_name":"Stop"}');
+    expect(existsSync(path.join(sessionDir, 'stop-idle.json'))).toBe(true);
+    expect(existsSync(path.join(sessionDir, `stop-${nonce}.json`))).toBe(false);
+    // A nonce with no such file (written by an older orchestrate) counts as before.
+    rmSync(path.join(sessionDir, `until-${nonce}`));
+    expect((await hook('hook-permission.sh', '{"tool_name":"Write"}')).stdout).toContain('"behavior":"deny"');
+    writeFileSync(path.join(sessionDir, 'nonce'), 'idle\n');
+    expect((await direct('tmxa', 'the next job')).result.outcome).toBe('succeeded');
   });
 
   test('a turn a person started before the job is theirs: its Stop hook is not the job’s end, its answer not the job’s', async () => {

@@ -107,7 +107,15 @@ async function writeHooks(project: ProjectConfig, session: string, dir: string):
   const permissionHook = path.join(dir, 'hook-permission.sh');
   const settings = path.join(dir, 'settings.json');
   const about = `for tmux session ${session} (project ${project.name})`;
-  const nonce = [`d=${shQuote(dir)}`, 'n=$(cat "$d/nonce" 2>/dev/null)', '[ -n "$n" ] || n=none'];
+  // A job's nonce outlives the job only when nothing was left to clear it (the job was cancelled or timed out while
+  // no worker ran): past the job's last possible moment (./until-<nonce>), the session is a person's again.
+  const nonce = [
+    `d=${shQuote(dir)}`,
+    'n=$(cat "$d/nonce" 2>/dev/null)',
+    '[ -n "$n" ] || n=none',
+    'u=$(cat "$d/until-$n" 2>/dev/null)',
+    'if [ -n "$u" ] && [ "$(date +%s)" -gt "$u" ]; then n=idle; fi',
+  ];
   // The Stop hook saves its input (session_id, transcript_path, ...) as the marker of the job whose nonce is
   // current; written to a temporary name first, so a marker is never read half-written.
   await fs.writeFile(
@@ -204,12 +212,24 @@ export async function readExitStatus(dir: string): Promise<string | null> {
   return status === null ? null : status.trim();
 }
 
-/** Tells the Stop hook whose turn ends (`idle` between jobs). */
-export async function writeNonce(dir: string, nonce: string): Promise<void> {
-  // Renamed into place: a hook reading it mid-write would see no nonce and mark nobody's job.
-  const tmp = path.join(dir, `.nonce.${process.pid}`);
-  await fs.writeFile(tmp, `${nonce}\n`);
-  await fs.rename(tmp, path.join(dir, 'nonce'));
+/**
+ * Tells the hooks whose turn ends (`idle` between jobs) and, for a job, until when (epoch ms) it can be running:
+ * the hooks treat its nonce as `idle` after that, should no worker be left to clear it.
+ */
+export async function writeNonce(dir: string, nonce: string, until?: number): Promise<void> {
+  // Renamed into place: a hook reading either mid-write would see nothing and mark nobody's job.
+  const put = async (name: string, text: string) => {
+    const tmp = path.join(dir, `.${name}.${process.pid}`);
+    await fs.writeFile(tmp, `${text}\n`);
+    await fs.rename(tmp, path.join(dir, name));
+  };
+  if (until !== undefined) await put(untilFile(nonce), String(Math.ceil(until / 1000)));
+  await put('nonce', nonce);
+}
+
+/** The file holding the last moment (epoch seconds) the job of `nonce` can be running. */
+function untilFile(nonce: string): string {
+  return `until-${nonce}`;
 }
 
 /** What the Stop hook saved: the fields read from Claude Code's hook input (unknown: older versions lack some). */
@@ -266,6 +286,6 @@ export async function readDenials(file: string): Promise<unknown[]> {
 /** Markers and refusals of earlier jobs (and half-written markers) are of no use to a new job. */
 export async function removeMarkers(dir: string): Promise<void> {
   for (const f of await fs.readdir(dir).catch(() => [] as string[]))
-    if (/^(?:stop|prompt)-[0-9a-z]+\.json$|^\.(?:stop|prompt)-|^denied-[0-9a-z]+\.jsonl$/.test(f))
+    if (/^(?:stop|prompt)-[0-9a-z]+\.json$|^\.(?:stop|prompt)-|^denied-[0-9a-z]+\.jsonl$|^until-[0-9a-z]+$/.test(f))
       await fs.rm(path.join(dir, f), { force: true });
 }

@@ -43,6 +43,11 @@ export interface PersistentRunOptions {
   cancelSignal: AbortSignal;
 }
 
+/**
+ * How long past its deadline a job's nonce still stands: enough for the job to interrupt its agent and report. Later,
+ * the hooks treat it as `idle` (see writeNonce).
+ */
+const NONCE_MARGIN_MS = 60_000;
 /** The input prompt must have been on a still screen this long before we type. */
 const READY_STABLE_MS = 300;
 /** A TUI that has just started often draws its prompt before it takes input: a longer look the first time. */
@@ -235,7 +240,7 @@ export class SessionJob {
         // Only now is the job's the next turn: a turn still running before it (a person's, or one an interrupt
         // did not stop) would mark this job done with its own Stop hook, and have its tool uses refused.
         await removeMarkers(dir);
-        await writeNonce(dir, state.nonce);
+        await writeNonce(dir, state.nonce, this.deadline + NONCE_MARGIN_MS);
         this.machine.to('typing');
       }
       await tmux.sendLiteral(session, prompt);
