@@ -50,21 +50,23 @@ export async function traced<T>(
 }
 
 /**
- * The trace's lines are `<pid> start|end <epoch ms>`. Once the first `concurrency` agents run, each next start
- * takes the slot of the earliest end not yet taken: the k-th start after them pairs with the k-th end.
+ * The trace's lines are `<agent id> start|end <epoch ms>`. Once the first `concurrency` agents run, the k-th start
+ * after them is paired with the k-th end, in time order: with the FIFO slots of all three designs, the end that freed
+ * the slot it took. An agent with no end (stopped) counts in neither list.
  */
 export function slotLanes(trace: string, concurrency: number, t0: number, t1: number): SlotLanes {
   const starts = new Map<string, number>();
   const ends = new Map<string, number>();
   for (const line of trace.split('\n')) {
-    const [pid, what, ms] = line.trim().split(' ');
-    if (what === 'start') starts.set(pid, Number(ms));
-    else if (what === 'end') ends.set(pid, Number(ms));
+    const [id, what, ms] = line.trim().split(' ');
+    if (what === 'start') starts.set(id, Number(ms));
+    else if (what === 'end') ends.set(id, Number(ms));
   }
+  for (const id of starts.keys()) if (!ends.has(id)) starts.delete(id);
   const startTimes = [...starts.values()].sort((a, b) => a - b);
   const endTimes = [...ends.values()].sort((a, b) => a - b);
   const gaps = startTimes.slice(concurrency).map((s, k) => s - endTimes[k]);
-  const own = [...starts].filter(([pid]) => ends.has(pid)).map(([pid, s]) => (ends.get(pid) ?? s) - s);
+  const own = [...starts].map(([id, s]) => (ends.get(id) ?? s) - s);
   return {
     beforeFirstAgentMs: round(startTimes[0] - t0),
     agentToAgentMs: gaps.length

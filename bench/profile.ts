@@ -1,6 +1,8 @@
 // Where a bench run's CPU went: reads the V8 CPU profiles `node --cpu-prof` wrote (one per thread: the main thread
-// hosting the worker, and each workflow thread) and prints, per thread, its sampled time by area and its
-// costliest functions (self time). The "why" of each missed target in bench/README.md cites these profiles.
+// hosting the worker, and each workflow thread) and prints, per thread, its sampled time by area (as sampled, and
+// with native and Node time counted to the nearest caller outside Node, so that a file system call of the bench's
+// own set-up is not ours), orchestrate's costliest functions with the calls into Node they made, and the costliest
+// functions by self time. The "why" of each missed target in bench/README.md cites these profiles.
 //
 //   node --cpu-prof --cpu-prof-dir bench/results/prof-NAME dist-bench/bench/bench.js --only p3 --label NAME
 //   node dist-bench/bench/profile.js bench/results/prof-NAME

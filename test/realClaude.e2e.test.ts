@@ -393,6 +393,14 @@ describe('persistent: the real interactive TUI in tmux', () => {
     expect(apis.tui.messageCalls().some((c) => JSON.stringify(c.body?.messages).includes('nosuchcommand'))).toBe(false);
   });
 
+  test('a prompt starting with ! is the TUI’s shell mode: the command runs in the session first (no permission asked), then the model’s turn', async () => {
+    const calls = apis.tui.messageCalls().length;
+    const r = await run('tui', '!echo orchestrate-bang > BANG.txt');
+    expect(r.outcome).toBe('succeeded');
+    expect(readFileSync(path.join(env.projectPath('tui'), 'BANG.txt'), 'utf8')).toBe('orchestrate-bang\n');
+    expect(apis.tui.messageCalls().length).toBeGreaterThan(calls);
+  });
+
   test('a tool use the TUI would ask about is refused by orchestrate’s hook: the model is told, the job is agent_error', async () => {
     const r = await run('tuiperm', 'Write NOTES.md.');
     expect(r.outcome).toBe('agent_error');

@@ -133,14 +133,17 @@ export class SessionJob {
         );
       }
       await this.awaitCompletion();
-      const noTurn = this.completion === 'idle' ? await this.slashCommandWithoutTurn() : null;
-      if (noTurn) return await this.finish('agent_error', noTurn);
-      if (this.completion === 'idle' && (await exists(promptMarkerPath(this.dir, this.state.nonce)))) {
+      if (this.completion === 'idle') {
+        const submitted = await exists(promptMarkerPath(this.dir, this.state.nonce));
         // Its hooks ran when the prompt went in, so a turn that ended would have run Stop (or StopFailure).
-        return await this.finish(
-          'agent_error',
-          `${project.name}: the agent in tmux session ${session} went back to its idle prompt without running its Stop hook, so its turn did not finish (interrupted at the session with Escape?) — attach to look (\`${attach}\`); screen in ${this.facts.runDir}/pane.log`,
-        );
+        if (submitted) {
+          return await this.finish(
+            'agent_error',
+            `${project.name}: the agent in tmux session ${session} went back to its idle prompt without running its Stop hook, so its turn did not finish (interrupted at the session with Escape?) — attach to look (\`${attach}\`); screen in ${this.facts.runDir}/pane.log`,
+          );
+        }
+        const noTurn = this.slashCommandWithoutTurn();
+        if (noTurn) return await this.finish('agent_error', noTurn);
       }
       return await this.finish('succeeded');
     } catch (e) {
@@ -179,7 +182,7 @@ export class SessionJob {
     if (s.inputAt === null && SETTINGS_ERROR_RE.test(s.text)) {
       const { project, session, attach } = this.facts;
       throw setupError(
-        `${project.name}: Claude Code in tmux session ${session} rejected orchestrate's settings ("Settings Error" on screen; look: \`${attach}\`) — its StopFailure hook needs Claude Code ${STOP_FAILURE_MIN_VERSION} or later: upgrade it on this worker host, then end the session (\`tmux -L ${this.facts.socket} kill-session -t ${session}\`) so the next job starts a new one`,
+        `${project.name}: Claude Code in tmux session ${session} rejected orchestrate's settings ("Settings Error" on screen; look: \`${attach}\`) — its StopFailure hook needs Claude Code ${STOP_FAILURE_MIN_VERSION} or later: upgrade it on this worker host, then end the session (\`${this.killSession()}\`) so the next job starts a new one`,
       );
     }
     return isIdle(s);
@@ -188,19 +191,26 @@ export class SessionJob {
   /**
    * The TUI reads a prompt starting with `/` as a slash command; one it does not know (or a built-in one such as
    * `/clear`) starts no model turn, so its UserPromptSubmit hook never runs and the pane goes quiet at the idle
-   * prompt, which is otherwise how a TUI without hooks says it is done. Why that is no success, or null.
+   * prompt, which is otherwise how a TUI without hooks says it is done. Why that is no success (asked only once
+   * no prompt marker came), or null.
    */
-  private async slashCommandWithoutTurn(): Promise<string | null> {
-    const command = /^\/\S+/.exec(this.facts.prompt.trimStart())?.[0];
-    if (!command || (await exists(promptMarkerPath(this.dir, this.state.nonce)))) return null;
+  private slashCommandWithoutTurn(): string | null {
+    const command = /^\/\S+/.exec(this.facts.prompt)?.[0];
+    if (!command) return null;
     const { project, session, attach, runDir } = this.facts;
     // What the TUI said of it ("● Unknown command: /x"), from the words on.
-    const line = this.watch.lastScreen?.text
+    const unknown = new RegExp(`Unknown command: ${command.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w/-]).*`);
+    const said = this.watch.lastScreen?.text
       .split('\n')
-      .filter((l) => l.includes(`Unknown command: ${command}`))
+      .map((l) => unknown.exec(l)?.[0].trim())
+      .filter((l) => l !== undefined)
       .at(-1);
-    const said = line?.slice(line.indexOf('Unknown command:')).trim();
-    return `${project.name}: the TUI in tmux session ${session} read the prompt as the slash command ${command} and started no model turn${said ? ` (on screen: "${said}")` : ''} — a persistent job's prompt is typed into the TUI: write it without the leading /, or, for a custom command, check the session knows it (commands load when it starts: end it, \`tmux -L ${this.facts.socket} kill-session -t ${session}\`, and the next job starts a new one); look: \`${attach}\`, screen in ${runDir}/pane.log`;
+    return `${project.name}: the TUI in tmux session ${session} read the prompt as the slash command ${command} and started no model turn${said ? ` (on screen: "${said}")` : ''} — a persistent job's prompt is typed into the TUI: write it without the leading /, or, for a custom command, check the session knows it (commands load when it starts: end it, \`${this.killSession()}\`, and the next job starts a new one); look: \`${attach}\`, screen in ${runDir}/pane.log`;
+  }
+
+  /** The command that ends this job's session, so that the next job starts a new one. */
+  private killSession(): string {
+    return `tmux -L ${this.facts.socket} kill-session -t ${this.facts.session}`;
   }
 
   /** The prompt still sits in the input line, unsent. */

@@ -3,7 +3,7 @@
 // time a project's status changes.
 import type { WorkflowHandle } from '@temporalio/client';
 import { batchProgress, pendingAgentHeartbeat } from '../../temporal/client';
-import { agentProgressOf, type BatchResult, type BatchRow } from '../../temporal/types';
+import { agentProgressOf, rowFinished, type BatchResult, type BatchRow } from '../../temporal/types';
 import { formatElapsed } from '../../lib/duration';
 import { progressLine } from '../../lib/agentProgress';
 import { BATCH_HEADERS, batchRowCells, renderTable } from './table';
@@ -51,9 +51,7 @@ export async function watchBatch(handle: WorkflowHandle, out: NodeJS.WriteStream
           const key = `${r.status}`;
           if (seen.get(r.project) === key) continue;
           seen.set(r.project, key);
-          out.write(
-            `${r.project}: ${r.status}${r.status === 'pending' || r.status === 'running' ? '' : ` — ${r.reason}`}\n`,
-          );
+          out.write(`${r.project}: ${r.status}${rowFinished(r) ? ` — ${r.reason}` : ''}\n`);
         }
       }
     }
