@@ -33,7 +33,7 @@ export function permissionDenialFailure(
   const tools = deniedTools(permissionDenials);
   if (tools.length === 0 || allowed === true) return null;
   const count = Array.isArray(permissionDenials) ? permissionDenials.length : tools.length;
-  const grant = tools.map((t) => (t === 'Bash' ? '"Bash(git commit:*)"' : t)).join(' ');
+  const grant = tools.map((t) => (t === 'Bash' ? bashGrants(permissionDenials) : t)).join(' ');
   return {
     outcome: 'agent_error',
     message:
@@ -41,4 +41,25 @@ export function permissionDenialFailure(
       `allow them in ${flagsIn}: "--permission-mode", "acceptEdits" (file edits) and/or "--allowedTools", "${grant.replace(/"/g, '')}"` +
       ' (or set allow_permission_denials = true in [agent] if refusals are expected)',
   };
+}
+
+/**
+ * The `--allowedTools` rules for the refused Bash commands: each command's leading words (its program and, say,
+ * its subcommand: up to two, stopping at the first option) as a prefix rule, `Bash(git commit:*)`. A command whose
+ * start cannot be read (a quote, a variable, a pipe) gets that rule as the example.
+ */
+function bashGrants(permissionDenials: unknown): string {
+  const rules: string[] = [];
+  for (const d of Array.isArray(permissionDenials) ? permissionDenials : []) {
+    if (typeof d !== 'object' || d === null || (d as { tool_name?: unknown }).tool_name !== 'Bash') continue;
+    const command = (d as { tool_input?: { command?: unknown } }).tool_input?.command;
+    const words: string[] = [];
+    for (const w of typeof command === 'string' ? command.trim().split(/\s+/) : []) {
+      if (words.length === 2 || !/^[\w@.+/=-]+$/.test(w) || w.startsWith('-')) break;
+      words.push(w);
+    }
+    const rule = `Bash(${words.length ? words.join(' ') : 'git commit'}:*)`;
+    if (!rules.includes(rule)) rules.push(rule);
+  }
+  return rules.length ? rules.join(' ') : 'Bash(git commit:*)';
 }
