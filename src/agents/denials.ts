@@ -38,10 +38,13 @@ export function permissionDenialFailure(
     outcome: 'agent_error',
     message:
       `${project}: agent was denied ${count} tool use${count === 1 ? '' : 's'} (${tools.join(', ')}) and did not do that work — ` +
-      `allow them in ${flagsIn}: "--permission-mode", "acceptEdits" (file edits) and/or "--allowedTools", "${grant.replace(/"/g, '')}"` +
+      `allow them in ${flagsIn}: "--permission-mode", "acceptEdits" (file edits) and/or "--allowedTools", "${grant}"` +
       ' (or set allow_permission_denials = true in [agent] if refusals are expected)',
   };
 }
+
+/** The Bash rule a refusal's fix shows when it cannot name the refused command's own. */
+const EXAMPLE_BASH_RULE = 'Bash(git commit:*)';
 
 /**
  * The `--allowedTools` rules for the refused Bash commands: each command's leading words (its program and, say,
@@ -58,8 +61,8 @@ function bashGrants(permissionDenials: unknown): string {
       if (words.length === 2 || !/^[\w@.+/=-]+$/.test(w) || w.startsWith('-')) break;
       words.push(w);
     }
-    const rule = `Bash(${words.length ? words.join(' ') : 'git commit'}:*)`;
+    const rule = words.length ? `Bash(${words.join(' ')}:*)` : EXAMPLE_BASH_RULE;
     if (!rules.includes(rule)) rules.push(rule);
   }
-  return rules.length ? rules.join(' ') : 'Bash(git commit:*)';
+  return rules.length ? rules.join(' ') : EXAMPLE_BASH_RULE;
 }
